@@ -1,0 +1,128 @@
+// digitnet eval model.npz --data PATH [--json] [--samples N] [--misclassified N]
+#include <algorithm>
+#include <memory>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "digitnet/dataset.hpp"
+#include "digitnet/error.hpp"
+#include "digitnet/metrics.hpp"
+#include "digitnet/model.hpp"
+#include "terminal.hpp"
+
+namespace digitnet::cli {
+namespace {
+
+struct EvalArgs {
+  std::string model, data, split;
+  int samples = 3, misclassified = -1;
+  std::uint64_t seed = 0;
+  bool json = false;
+  CLI::Option *o_split, *o_seed;
+};
+
+// "3: 61.0%  5: 30.2%  8: 4.1%"
+std::string top3(std::span<const float> p) {
+  std::vector<int> idx(p.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + std::min<std::size_t>(3, idx.size()), idx.end(),
+                    [&](int x, int y) { return p[x] > p[y]; });
+  std::string s;
+  for (std::size_t k = 0; k < std::min<std::size_t>(3, idx.size()); ++k)
+    s += fmt::format("{}{}: {:.1f}%", k ? "  " : "", idx[k], 100.0 * p[idx[k]]);
+  return s;
+}
+
+void run_eval(const EvalArgs& a) {
+  Model m = load_model(a.model);
+  // By default evaluate on the same held-out part the model was trained against.
+  const auto& training = m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
+  std::string split = a.o_split->count() ? a.split : training.value("split", std::string("auto"));
+  std::uint64_t seed = a.o_seed->count() ? a.seed : training.value("seed", std::uint64_t{1});
+  const DataSplit data = load_data(a.data, parse_split(split), seed);
+  const Dataset& test = data.test;
+  if (test.features() != m.net.arch().inputs())
+    throw Error(fmt::format("--data: {} has {} values per example but {} expects {}", a.data, test.features(), a.model,
+                            m.net.arch().inputs()));
+  const Predictions pred = predict_dataset(m.net, m.norm, test);
+  const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
+
+  if (a.json) {
+    nlohmann::json per_class = nlohmann::json::array();
+    for (std::size_t c = 0; c < metrics.precision.size(); ++c)
+      per_class.push_back({{"class", c},
+                           {"precision", metrics.precision[c]},
+                           {"recall", metrics.recall[c]},
+                           {"support", metrics.support[c]}});
+    fmt::print("{}\n", nlohmann::json{{"accuracy", metrics.accuracy},
+                                      {"examples", test.size()},
+                                      {"split", data.split},
+                                      {"confusion", metrics.confusion},
+                                      {"per_class", per_class}}
+                           .dump());
+    return;
+  }
+  const int K = m.net.arch().classes();
+  std::size_t correct = 0;
+  for (int c = 0; c < K; ++c) correct += metrics.confusion[c][c];
+  fmt::print("{} on {} ({} test examples, split {}): accuracy {:.2f}% ({}/{})\n\n", a.model, test.name, test.size(),
+             data.split, 100.0 * metrics.accuracy, correct, test.size());
+  fmt::print("confusion matrix (rows: true class, columns: predicted)\n      ");
+  for (int c = 0; c < K; ++c) fmt::print("{:>6}", c);
+  fmt::print("\n");
+  for (int t = 0; t < K; ++t) {
+    fmt::print("  {:>2}  ", t);
+    for (int c = 0; c < K; ++c) fmt::print("{:>6}", metrics.confusion[t][c]);
+    fmt::print("\n");
+  }
+  fmt::print("\nclass  precision  recall  support\n");
+  for (int c = 0; c < K; ++c)
+    fmt::print("  {:>2}   {:>7.2f}%  {:>5.2f}%  {:>7}\n", c, 100 * metrics.precision[c], 100 * metrics.recall[c],
+               metrics.support[c]);
+
+  // Samples: a seeded pick of examples, or only the mistakes with --misclassified.
+  const bool mistakes = a.misclassified >= 0;
+  const int want = mistakes ? a.misclassified : a.samples;
+  std::vector<std::size_t> order(test.size());
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(seed, kSplitStream + 100);
+  rng.shuffle(std::span<std::size_t>(order));
+  std::vector<std::size_t> shown;
+  for (std::size_t i : order) {
+    if (static_cast<int>(shown.size()) >= want) break;
+    if (!mistakes || pred.label[i] != test.labels[i]) shown.push_back(i);
+  }
+  if (want > 0)
+    fmt::print("\n{} {}\n", shown.size(), mistakes ? "misclassified examples" : "sample predictions");
+  std::vector<float> px(test.features());
+  for (std::size_t i : shown) {
+    for (int f = 0; f < test.features(); ++f) px[f] = test.image(i)[f] / test.pixel_max;
+    const std::span<const float> probs(pred.probs.view().row(static_cast<int>(i)), static_cast<std::size_t>(K));
+    fmt::print("\n{}", draw_digit(px, test.height, test.width,
+                                  {fmt::format("example {}", i),
+                                   fmt::format("true {}  predicted {}{}", test.labels[i], pred.label[i],
+                                               pred.label[i] == test.labels[i] ? "" : "  (wrong)"),
+                                   top3(probs)}));
+  }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval", "Accuracy, confusion matrix, per-class precision/recall, samples");
+  cmd->add_option("model", a->model, "Model file (.npz)")->required();
+  cmd->add_option("--data", a->data, "IDX directory, Kaggle-style CSV, or digits.csv.gz")->required();
+  a->o_split = cmd->add_option("--split", a->split, "Test part: official | random:F | dev:N (default: the model's)");
+  a->o_seed = cmd->add_option("--seed", a->seed, "Seed of a random split (default: the model's)");
+  cmd->add_option("--samples", a->samples, "Sample predictions to draw")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", a->json, "One JSON object: accuracy, confusion, per_class");
+  cmd->callback([a] { run_eval(*a); });
+}
+
+}  // namespace digitnet::cli

@@ -1,0 +1,56 @@
+// digitnet predict model.npz img.png [more...] [--json] [--show]
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "digitnet/image.hpp"
+#include "digitnet/metrics.hpp"
+#include "digitnet/model.hpp"
+#include "terminal.hpp"
+
+namespace digitnet::cli {
+namespace {
+
+struct PredictArgs {
+  std::string model;
+  std::vector<std::string> images;
+  bool json = false, show = false;
+};
+
+void run_predict(const PredictArgs& a) {
+  Model m = load_model(a.model);
+  const int F = m.net.arch().inputs();
+  Tensor<float> X(1, F);
+  for (const auto& path : a.images) {
+    const std::vector<float> x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
+    m.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
+    const Matrix<const float> out = m.net.forward(X.view());
+    const std::vector<float> probs(out.row(0), out.row(0) + out.cols);
+    const int label = argmax(probs);
+    if (a.json) {
+      fmt::print("{}\n", nlohmann::json{{"file", path}, {"label", label}, {"probabilities", probs}}.dump());
+      continue;
+    }
+    std::string ps;
+    for (std::size_t c = 0; c < probs.size(); ++c) ps += fmt::format("{}{}:{:.3f}", c ? " " : "", c, probs[c]);
+    fmt::print("{}: {}  ({})\n", path, label, ps);
+    if (a.show) fmt::print("{}", draw_digit(x01, m.height, m.width, {"what the network sees"}));
+  }
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto a = std::make_shared<PredictArgs>();
+  CLI::App* cmd = app.add_subcommand("predict", "Classify PNG/JPEG/PGM images");
+  cmd->add_option("model", a->model, "Model file (.npz)")->required();
+  cmd->add_option("images", a->images, "Image files")->required();
+  cmd->add_flag("--json", a->json, "One JSON object per image: file, label, probabilities");
+  cmd->add_flag("--show", a->show, "Draw the 28x28 (or 8x8) input the network sees");
+  cmd->callback([a] { run_predict(*a); });
+}
+
+}  // namespace digitnet::cli

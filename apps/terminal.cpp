@@ -1,0 +1,46 @@
+#include "terminal.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace digitnet::cli {
+
+std::string draw_digit(std::span<const float> px, int height, int width, const std::vector<std::string>& notes) {
+  static constexpr std::string_view shades = " .:-=+*#%@";
+  std::string out;
+  std::size_t note = 0;
+  for (int y = 0; y < height; y += 2) {
+    out += "  |";
+    for (int x = 0; x < width; ++x) {
+      float v = px[static_cast<std::size_t>(y) * width + x];
+      if (y + 1 < height) v = 0.5f * (v + px[static_cast<std::size_t>(y + 1) * width + x]);
+      const auto level = static_cast<std::size_t>(std::clamp(v, 0.0f, 1.0f) * (shades.size() - 1) + 0.5f);
+      out += shades[level];
+    }
+    out += "|";
+    if (note < notes.size()) out += "  " + notes[note++];
+    out += "\n";
+  }
+  for (; note < notes.size(); ++note) out += std::string(width + 5, ' ') + notes[note] + "\n";
+  return out;
+}
+
+bool stdout_is_terminal() { return ::isatty(STDOUT_FILENO) == 1; }
+
+void show_progress(int epoch, std::size_t done, std::size_t total) {
+  constexpr int width = 40;
+  const int filled = static_cast<int>(width * done / std::max<std::size_t>(total, 1));
+  fmt::print("\r  epoch {:>4} [{}{}] {:>3}%", epoch, std::string(filled, '='), std::string(width - filled, ' '),
+             100 * done / std::max<std::size_t>(total, 1));
+  std::fflush(stdout);
+}
+
+void clear_line() {
+  fmt::print("\r\033[K");
+  std::fflush(stdout);
+}
+
+}  // namespace digitnet::cli

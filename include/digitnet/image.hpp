@@ -1,0 +1,27 @@
+#pragma once
+// Images for `predict` and the web page: decode PNG/JPEG/PGM (stb_image), turn them
+// into what the network saw in training (docs/math.md, "Preparing a drawn digit").
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace digitnet {
+
+struct GrayImage {
+  int width = 0, height = 0;
+  std::vector<float> pixels;  // row-major, 0 = black, 1 = white
+};
+
+GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what);
+GrayImage load_image(const std::string& path);
+
+// The MNIST recipe for a 28x28 input: light-on-dark, crop to the ink, fit in 20x20
+// keeping the aspect ratio, then place so the centre of mass is at the centre.
+std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& what);
+// Light-on-dark and a plain resize to height x width (for the 8x8 digits).
+std::vector<float> preprocess_plain(const GrayImage& img, int height, int width, const std::string& what);
+// Chooses between the two by the model's input shape (28x28 -> MNIST recipe).
+std::vector<float> preprocess_for_input(const GrayImage& img, int height, int width, const std::string& what);
+
+}  // namespace digitnet

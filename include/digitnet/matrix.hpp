@@ -1,0 +1,58 @@
+#pragma once
+// Matrix<T>: a non-owning row-major view (rows x cols, rows `stride` apart).
+// Tensor<T>: owns float/double storage and hands out views.
+// All batches in digitnet are row-major with one example per row.
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+namespace digitnet {
+
+template <class T>
+struct Matrix {
+  T* data = nullptr;
+  int rows = 0;
+  int cols = 0;
+  int stride = 0;
+
+  Matrix() = default;
+  Matrix(T* d, int r, int c) : data(d), rows(r), cols(c), stride(c) {}
+  Matrix(T* d, int r, int c, int s) : data(d), rows(r), cols(c), stride(s) {}
+  // A view of T converts to a view of const T.
+  template <class U, class = std::enable_if_t<std::is_same_v<const U, T>>>
+  Matrix(const Matrix<U>& m) : data(m.data), rows(m.rows), cols(m.cols), stride(m.stride) {}
+
+  T& operator()(int r, int c) const { return data[static_cast<std::size_t>(r) * stride + c]; }
+  T* row(int r) const { return data + static_cast<std::size_t>(r) * stride; }
+  // Rows [first, first + count) as a view.
+  Matrix rows_view(int first, int count) const { return {row(first), count, cols, stride}; }
+  std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
+  bool empty() const { return data == nullptr || rows == 0 || cols == 0; }
+};
+
+template <class T>
+struct Tensor {
+  std::vector<T> storage;
+  int rows = 0;
+  int cols = 0;
+
+  Tensor() = default;
+  Tensor(int r, int c) { resize(r, c); }
+
+  // Keeps capacity, so a training loop that resizes to the same shapes never allocates.
+  void resize(int r, int c) {
+    rows = r;
+    cols = c;
+    storage.resize(static_cast<std::size_t>(r) * c);
+  }
+  void fill(T v) { std::fill(storage.begin(), storage.end(), v); }
+  Matrix<T> view() { return {storage.data(), rows, cols}; }
+  Matrix<const T> view() const { return {storage.data(), rows, cols}; }
+  T* data() { return storage.data(); }
+  const T* data() const { return storage.data(); }
+  std::size_t size() const { return storage.size(); }
+  T& operator()(int r, int c) { return storage[static_cast<std::size_t>(r) * cols + c]; }
+  const T& operator()(int r, int c) const { return storage[static_cast<std::size_t>(r) * cols + c]; }
+};
+
+}  // namespace digitnet

@@ -1,0 +1,32 @@
+#pragma once
+// Predictions over a dataset and the usual classification metrics.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "digitnet/dataset.hpp"
+#include "digitnet/matrix.hpp"
+#include "digitnet/network.hpp"
+#include "digitnet/normalize.hpp"
+
+namespace digitnet {
+
+struct Predictions {
+  std::vector<int> label;  // argmax per example
+  Tensor<float> probs;     // (N, classes): softmax (ce) or sigmoid (mse) outputs
+};
+
+Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch = 1000);
+
+struct Metrics {
+  double accuracy = 0;
+  std::vector<std::vector<std::size_t>> confusion;  // [true][predicted]
+  std::vector<double> precision, recall;            // per class; 0 where undefined
+  std::vector<std::size_t> support;                 // examples per true class
+};
+
+Metrics compute_metrics(std::span<const std::uint8_t> truth, std::span<const int> predicted, int classes);
+
+int argmax(std::span<const float> values);
+
+}  // namespace digitnet

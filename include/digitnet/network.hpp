@@ -1,0 +1,63 @@
+#pragma once
+// A Network owns its dense layers and the per-batch buffers of the forward and
+// backward passes. Hidden layers use one activation; the output layer is fixed by
+// the loss (softmax for ce, sigmoid for mse). See docs/math.md for the equations.
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "digitnet/activation.hpp"
+#include "digitnet/dense.hpp"
+#include "digitnet/init.hpp"
+#include "digitnet/loss.hpp"
+#include "digitnet/matrix.hpp"
+#include "digitnet/rng.hpp"
+
+namespace digitnet {
+
+struct Architecture {
+  std::vector<int> sizes;  // input, hidden..., classes; e.g. {784, 128, 64, 10}
+  Activation hidden = Activation::relu;
+  Loss loss = Loss::cross_entropy;
+
+  int inputs() const { return sizes.front(); }
+  int classes() const { return sizes.back(); }
+  int depth() const { return static_cast<int>(sizes.size()) - 1; }  // number of dense layers
+};
+
+// "784,128,64,10" -> {784, 128, 64, 10}; throws Error naming --layers.
+std::vector<int> parse_layers(std::string_view text);
+std::string layers_to_string(const std::vector<int>& sizes);
+
+template <class T>
+class Network {
+ public:
+  explicit Network(Architecture arch);
+
+  const Architecture& arch() const { return arch_; }
+  std::vector<Dense<T>> layers;
+
+  void init(const Init& init, Rng& rng);
+
+  // Inference: returns the output activations (B, classes), valid until the next call.
+  Matrix<const T> forward(Matrix<const T> X);
+  // Training: forward, loss, then backward into every layer's dW and db.
+  // Returns the batch-mean loss; output() holds the predictions.
+  T forward_backward(Matrix<const T> X, std::span<const int> labels);
+
+  Matrix<const T> output() const { return A_.back().view(); }
+  Matrix<const T> logits() const { return Z_.back().view(); }
+  Matrix<const T> hidden(int l) const { return A_[l].view(); }  // activation of layer l
+
+  std::size_t parameter_count() const;
+
+ private:
+  void resize(int batch);
+  Architecture arch_;
+  std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
+  std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
+  std::vector<Tensor<T>> G_;  // G_[l]: dLoss/dZ_[l], built from dLoss/dA_[l] in place
+};
+
+}  // namespace digitnet

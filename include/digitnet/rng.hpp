@@ -1,0 +1,32 @@
+#pragma once
+// A small deterministic random generator (xoshiro256**, seeded by SplitMix64).
+// The standard library's distributions differ between implementations; these do
+// not, so a seed gives the same weights and the same shuffles on every platform.
+#include <cstdint>
+#include <span>
+#include <utility>
+
+namespace digitnet {
+
+class Rng {
+ public:
+  // `stream` separates independent uses of one user seed (init, shuffling, splits).
+  explicit Rng(std::uint64_t seed, std::uint64_t stream = 0);
+  std::uint64_t next();
+  double uniform();                     // [0, 1)
+  double normal();                      // standard normal (Box-Muller)
+  std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n), unbiased
+
+  template <class T>
+  void shuffle(std::span<T> v) {  // Fisher-Yates
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+
+ private:
+  std::uint64_t s_[4];
+};
+
+// Streams used by digitnet, so that e.g. changing the split does not change the init.
+enum RngStream : std::uint64_t { kInitStream = 1, kShuffleStream = 2, kSplitStream = 3, kDropoutStream = 4 };
+
+}  // namespace digitnet

@@ -1,0 +1,84 @@
+#include "digitnet/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "digitnet/activation.hpp"
+#include "digitnet/error.hpp"
+
+namespace digitnet {
+
+Loss parse_loss(std::string_view name) {
+  if (name == "ce" || name == "cross-entropy") return Loss::cross_entropy;
+  if (name == "mse") return Loss::mse;
+  throw Error("unknown loss '" + std::string(name) + "' (expected ce or mse)");
+}
+
+std::string to_string(Loss l) { return l == Loss::cross_entropy ? "ce" : "mse"; }
+
+namespace {
+
+// P[b,:] = softmax(Z[b,:]); returns log sum_c exp(Z[b,c]) for the loss.
+template <class T>
+T softmax_row(const T* z, T* p, int n) {
+  const T m = *std::max_element(z, z + n);  // subtract the max so exp never overflows
+  T sum = 0;
+  for (int j = 0; j < n; ++j) sum += (p[j] = std::exp(z[j] - m));
+  for (int j = 0; j < n; ++j) p[j] /= sum;
+  return m + std::log(sum);
+}
+
+}  // namespace
+
+template <class T>
+void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out) {
+  for (int b = 0; b < Z.rows; ++b) {
+    if (loss == Loss::cross_entropy) {
+      softmax_row(Z.row(b), out.row(b), Z.cols);
+    } else {
+      for (int j = 0; j < Z.cols; ++j) out(b, j) = sigmoid(Z(b, j));
+    }
+  }
+}
+
+template <class T>
+T loss_forward(Loss loss, Matrix<const T> Z, std::span<const int> labels, Matrix<T> out) {
+  T total = 0;
+  for (int b = 0; b < Z.rows; ++b) {
+    const int y = labels[b];
+    if (loss == Loss::cross_entropy) {
+      // -log softmax(z)[y] = logsumexp(z) - z[y]: exact even when P[y] underflows.
+      total += softmax_row(Z.row(b), out.row(b), Z.cols) - Z(b, y);
+    } else {
+      for (int j = 0; j < Z.cols; ++j) {
+        const T a = out(b, j) = sigmoid(Z(b, j));
+        const T d = a - (j == y ? T(1) : T(0));
+        total += d * d;
+      }
+    }
+  }
+  return total / T(Z.rows);
+}
+
+template <class T>
+void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ) {
+  const T inv_batch = T(1) / T(out.rows);
+  for (int b = 0; b < out.rows; ++b) {
+    const int y = labels[b];
+    for (int j = 0; j < out.cols; ++j) {
+      const T a = out(b, j);
+      const T diff = a - (j == y ? T(1) : T(0));  // A - Y
+      dZ(b, j) = loss == Loss::cross_entropy ? diff * inv_batch                         // (P - Y) / B
+                                             : T(2) * diff * a * (T(1) - a) * inv_batch;  // 2(A-Y)A(1-A) / B
+    }
+  }
+}
+
+template void output_forward<float>(Loss, Matrix<const float>, Matrix<float>);
+template void output_forward<double>(Loss, Matrix<const double>, Matrix<double>);
+template float loss_forward<float>(Loss, Matrix<const float>, std::span<const int>, Matrix<float>);
+template double loss_forward<double>(Loss, Matrix<const double>, std::span<const int>, Matrix<double>);
+template void loss_backward<float>(Loss, Matrix<const float>, std::span<const int>, Matrix<float>);
+template void loss_backward<double>(Loss, Matrix<const double>, std::span<const int>, Matrix<double>);
+
+}  // namespace digitnet

@@ -1,0 +1,96 @@
+#include "digitnet/network.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "digitnet/error.hpp"
+
+namespace digitnet {
+
+std::vector<int> parse_layers(std::string_view text) {
+  std::vector<int> sizes;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string_view item = text.substr(pos, comma - pos);
+    int v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || v < 1 || v > 1'000'000)
+      throw Error(fmt::format("--layers: '{}' is not a list of positive sizes like 784,128,64,10", text));
+    sizes.push_back(v);
+    pos = comma + 1;
+  }
+  if (sizes.size() < 2)
+    throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
+  return sizes;
+}
+
+std::string layers_to_string(const std::vector<int>& sizes) { return fmt::format("{}", fmt::join(sizes, ",")); }
+
+template <class T>
+Network<T>::Network(Architecture arch) : arch_(std::move(arch)) {
+  if (arch_.sizes.size() < 2) throw Error("a network needs at least an input and an output size");
+  for (int l = 0; l < arch_.depth(); ++l) layers.emplace_back(arch_.sizes[l], arch_.sizes[l + 1]);
+  Z_.resize(arch_.depth());
+  A_.resize(arch_.depth());
+  G_.resize(arch_.depth());
+}
+
+template <class T>
+void Network<T>::init(const Init& init, Rng& rng) {
+  for (auto& layer : layers) init_dense(layer, init, rng);
+}
+
+template <class T>
+void Network<T>::resize(int batch) {
+  for (int l = 0; l < arch_.depth(); ++l) {
+    Z_[l].resize(batch, arch_.sizes[l + 1]);
+    A_[l].resize(batch, arch_.sizes[l + 1]);
+    G_[l].resize(batch, arch_.sizes[l + 1]);
+  }
+}
+
+template <class T>
+Matrix<const T> Network<T>::forward(Matrix<const T> X) {
+  if (X.cols != arch_.inputs())
+    throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols, arch_.inputs()));
+  resize(X.rows);
+  const int L = arch_.depth();
+  for (int l = 0; l < L; ++l) {
+    Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
+    dense_forward(layers[l], input, Z_[l].view());                        // Z = A_prev W^T + b
+    if (l + 1 < L) activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A = f(Z)
+  }
+  output_forward<T>(arch_.loss, Z_[L - 1].view(), A_[L - 1].view());  // softmax or sigmoid
+  return A_[L - 1].view();
+}
+
+template <class T>
+T Network<T>::forward_backward(Matrix<const T> X, std::span<const int> labels) {
+  forward(X);
+  const int L = arch_.depth();
+  const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view());
+  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view());  // dZ_L
+  for (int l = L - 1; l >= 0; --l) {
+    Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
+    // dW_l, db_l, and dA_{l-1} = dZ_l W_l into G_[l-1] (none for the first layer)
+    dense_backward(layers[l], input, Matrix<const T>(G_[l].view()), l > 0 ? G_[l - 1].view() : Matrix<T>());
+    if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
+      activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
+  }
+  return loss;
+}
+
+template <class T>
+std::size_t Network<T>::parameter_count() const {
+  std::size_t n = 0;
+  for (const auto& layer : layers) n += layer.W.size() + layer.b.size();
+  return n;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace digitnet
