@@ -38,8 +38,9 @@ std::string top3(std::span<const float> p) {
 
 void run_eval(const EvalArgs& a) {
   Model m = load_model(a.model);
-  // By default evaluate on the same held-out part the model was trained against.
-  const auto& training = m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
+  // On the data it was trained on, a model is evaluated on the part it was tested on.
+  const bool same_data = m.config.value("dataset", std::string()) == dataset_name(a.data);
+  const auto training = same_data && m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
   std::string split = a.o_split->count() ? a.split : training.value("split", std::string("auto"));
   std::uint64_t seed = a.o_seed->count() ? a.seed : training.value("seed", std::uint64_t{1});
   const DataSplit data = load_data(a.data, parse_split(split), seed);

@@ -1,6 +1,7 @@
 #include "digitnet/dataset.hpp"
 
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -64,9 +65,7 @@ std::string to_string(const SplitSpec& s) {
   return "?";
 }
 
-namespace {
-
-std::string base_name(const std::string& path) {
+std::string dataset_name(const std::string& path) {
   auto p = std::filesystem::path(path);
   if (!p.has_filename()) p = p.parent_path();
   std::string name = p.filename().string();
@@ -75,6 +74,8 @@ std::string base_name(const std::string& path) {
   return name;
 }
 
+namespace {
+
 Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
   const auto images = find_idx_file(dir, prefix, "images");
   const auto labels = find_idx_file(dir, prefix, "labels");
@@ -82,7 +83,7 @@ Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
     throw Error(fmt::format("{}: no {}-images-idx3-ubyte and {}-labels-idx1-ubyte (or .idx3-ubyte, .gz) found", dir,
                             prefix, prefix));
   Dataset d = load_idx_pair(*images, *labels);
-  d.name = base_name(dir);
+  d.name = dataset_name(dir);
   return d;
 }
 
@@ -93,7 +94,7 @@ Dataset load_any(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) return load_idx_dir(path, "train");
   if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("--data: '{}' does not exist", path));
   Dataset d = load_csv(path);
-  d.name = base_name(path);
+  d.name = dataset_name(path);
   return d;
 }
 

@@ -42,6 +42,9 @@ struct DataSplit {
 // has t10k files, else random:0.2. Random splits are drawn from `seed`.
 DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64_t seed);
 
+// "fashion-mnist" for /usr/share/datasets/fashion-mnist/, "digits" for .../digits.csv.gz.
+std::string dataset_name(const std::string& path);
+
 // The single-file loaders load_data uses.
 Dataset load_any(const std::string& path);  // CSV file, or the train half of an IDX directory
 

@@ -1,0 +1,159 @@
+// The digitnet command as a user runs it. Every bad input gives exactly one line on
+// stderr naming the flag or file, and a non-zero exit.
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "test_support.hpp"
+
+namespace digitnet {
+namespace {
+
+using test::run_cli;
+
+int line_count(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+// A small learnable dataset on disk, shared by the tests below.
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir;
+    const Dataset train = test::synthetic(400, 6, 6, 1), t = test::synthetic(100, 6, 6, 2);
+    test::write_idx_dir(dir_->file("idx"), train, &t);
+    test::write_text(dir_->file("data.csv"), test::to_kaggle_csv(train));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string idx() { return dir_->file("idx"); }
+  static std::string file(const std::string& n) { return dir_->file(n); }
+
+  // Expects failure with one line on stderr that mentions `needle`.
+  static void expect_one_line_error(const std::string& args, const std::string& needle) {
+    SCOPED_TRACE(args);
+    const auto r = run_cli(args);
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(line_count(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  }
+  static test::TempDir* dir_;
+};
+test::TempDir* Cli::dir_ = nullptr;
+
+TEST_F(Cli, TrainPrintsOneLinePerEpochAndSaves) {
+  const auto r = run_cli("train --data " + idx() + " --layers 36,16,10 --epochs 3 --batch 16 --lr 0.1 --save " +
+                         file("m.npz"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(line_count(r.out), 5) << r.out;  // header, 3 epochs, result
+  EXPECT_NE(r.out.find("epoch    3"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(file("m.npz")));
+}
+
+TEST_F(Cli, JsonModeIsOnlyJsonLines) {
+  const auto r = run_cli("train --json --data " + idx() + " --layers 36,16,10 --epochs 2 --save " + file("j.npz"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  std::vector<nlohmann::json> objs;
+  while (std::getline(in, line)) objs.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(objs.size(), 3u);
+  for (const char* key : {"epoch", "loss", "train_accuracy", "test_accuracy", "seconds"})
+    EXPECT_TRUE(objs[0].contains(key)) << key;
+  EXPECT_EQ(objs[2]["model"], file("j.npz"));
+  EXPECT_GT(objs[2]["test_accuracy"].get<double>(), 0.8);
+}
+
+TEST_F(Cli, SameSeedSameModelBytes) {
+  const std::string common = "train --data " + idx() + " --layers 36,16,10 --epochs 2 --seed 5 --save ";
+  ASSERT_EQ(run_cli(common + file("s1.npz")).code, 0);
+  ASSERT_EQ(run_cli(common + file("s2.npz")).code, 0);
+  // Weights are identical; only the timings in the config differ.
+  const auto a = read_file(file("s1.npz")), b = read_file(file("s2.npz"));
+  const auto eval = [&](const std::string& m) { return run_cli("eval --json " + m + " --data " + idx()).out; };
+  EXPECT_EQ(eval(file("s1.npz")), eval(file("s2.npz")));
+}
+
+TEST_F(Cli, EvalAndPredict) {
+  ASSERT_EQ(run_cli("train --data " + idx() + " --layers 36,16,10 --epochs 3 --save " + file("e.npz")).code, 0);
+  const auto text = run_cli("eval " + file("e.npz") + " --data " + idx() + " --samples 2");
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("confusion matrix"), std::string::npos);
+  EXPECT_NE(text.out.find("precision"), std::string::npos);
+  EXPECT_NE(text.out.find("sample predictions"), std::string::npos);
+  const auto js = run_cli("eval --json " + file("e.npz") + " --data " + idx());
+  const auto j = nlohmann::json::parse(js.out);
+  EXPECT_EQ(j["confusion"].size(), 10u);
+  EXPECT_EQ(j["per_class"].size(), 10u);
+  EXPECT_GT(j["accuracy"].get<double>(), 0.9);
+
+  // A 6x6 model takes any image, resized plainly.
+  std::vector<std::uint8_t> px(30 * 30, 255);
+  for (int y = 5; y < 25; ++y) px[y * 30 + 15] = 0;
+  test::write_bytes(file("one.png"), test::png(px, 30, 30));
+  const auto p = run_cli("predict --json " + file("e.npz") + " " + file("one.png"));
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto pj = nlohmann::json::parse(p.out);
+  EXPECT_EQ(pj["probabilities"].size(), 10u);
+  EXPECT_GE(pj["label"].get<int>(), 0);
+}
+
+TEST_F(Cli, PresetsAreListedAndFlagsOverrideThem) {
+  const auto list = run_cli("presets");
+  EXPECT_NE(list.out.find("relu-128-64"), std::string::npos);
+  const auto r = run_cli("train --data " + file("data.csv") + " --preset digits-relu-32 --epochs 2 --report-every 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("36,32,10"), std::string::npos) << r.out;  // input adapted to 6x6 data
+  EXPECT_NE(r.out.find("epoch    2"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, BadFlagValues) {
+  const std::string t = "train --data " + idx() + " ";
+  expect_one_line_error(t + "--activation swish", "activation");
+  expect_one_line_error(t + "--loss hinge", "loss");
+  expect_one_line_error(t + "--init glorot", "--init");
+  expect_one_line_error(t + "--batch 0", "--batch");
+  expect_one_line_error(t + "--batch many", "--batch");
+  expect_one_line_error(t + "--epochs 0", "--epochs");
+  expect_one_line_error(t + "--epochs ten", "--epochs");
+  expect_one_line_error(t + "--lr -1", "--lr");
+  expect_one_line_error(t + "--split half", "--split");
+  expect_one_line_error(t + "--normalize minmax", "--normalize");
+  expect_one_line_error(t + "--preset nope", "--preset");
+  expect_one_line_error(t + "--layers 36,x,10", "--layers");
+  expect_one_line_error(t + "--frobnicate", "frobnicate");
+  expect_one_line_error("train", "--data");
+  expect_one_line_error("", "subcommand");
+}
+
+TEST_F(Cli, LayersThatDoNotFitTheData) {
+  expect_one_line_error("train --data " + idx() + " --layers 784,10", "input size 784");
+  expect_one_line_error("train --data " + idx() + " --layers 36,16,12", "output size 12");
+}
+
+TEST_F(Cli, BadFiles) {
+  expect_one_line_error("train --data /nonexistent/dir", "/nonexistent/dir");
+  test::write_text(file("bad.csv"), "label,a\n1,2\n3\n");
+  expect_one_line_error("train --data " + file("bad.csv"), "bad.csv: line 3");
+  test::write_text(file("junk.npz"), "not a zip");
+  expect_one_line_error("eval " + file("junk.npz") + " --data " + idx(), "junk.npz");
+  expect_one_line_error("predict " + file("junk.npz") + " x.png", "junk.npz");
+  ASSERT_EQ(run_cli("train --data " + idx() + " --layers 36,10 --epochs 1 --save " + file("p.npz")).code, 0);
+  test::write_text(file("notimage.png"), "hello");
+  expect_one_line_error("predict " + file("p.npz") + " " + file("notimage.png"), "notimage.png");
+  test::write_text(file("small.csv"), test::to_kaggle_csv(test::synthetic(50, 2, 2, 1)));
+  expect_one_line_error("eval " + file("p.npz") + " --data " + file("small.csv"), "4 values per example");
+}
+
+TEST_F(Cli, DivergingRunNamesTheEpochAndSuggestsSmallerLr) {
+  expect_one_line_error("train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e10 --epochs 3 --save " +
+                            file("nan.npz"),
+                        "smaller --lr");
+  EXPECT_FALSE(std::filesystem::exists(file("nan.npz")));
+}
+
+TEST_F(Cli, SaveIntoMissingDirectoryFailsCleanly) {
+  expect_one_line_error("train --data " + idx() + " --layers 36,10 --epochs 1 --save /nonexistent/dir/m.npz",
+                        "/nonexistent/dir/m.npz");
+}
+
+}  // namespace
+}  // namespace digitnet

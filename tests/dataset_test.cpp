@@ -1,0 +1,59 @@
+// load_data: directories and files, and the three ways to choose a test set.
+#include <gtest/gtest.h>
+
+#include "digitnet/dataset.hpp"
+#include "digitnet/error.hpp"
+#include "test_support.hpp"
+
+namespace digitnet {
+namespace {
+
+TEST(Dataset, OfficialSplitUsesT10kFiles) {
+  test::TempDir dir;
+  const Dataset train = test::synthetic(50, 4, 4, 1), t = test::synthetic(20, 4, 4, 2);
+  test::write_idx_dir(dir.path.string(), train, &t);
+  const DataSplit s = load_data(dir.path.string(), {}, 1);
+  EXPECT_EQ(s.split, "official");
+  EXPECT_EQ(s.train.size(), 50u);
+  EXPECT_EQ(s.test.size(), 20u);
+}
+
+TEST(Dataset, WithoutTestFilesDefaultsToRandom20Percent) {
+  test::TempDir dir;
+  test::write_idx_dir(dir.path.string(), test::synthetic(100, 4, 4, 1), nullptr);
+  const DataSplit s = load_data(dir.path.string(), {}, 1);
+  EXPECT_EQ(s.split, "random:0.2");
+  EXPECT_EQ(s.test.size(), 20u);
+  EXPECT_EQ(s.train.size(), 80u);
+  EXPECT_THROW(load_data(dir.path.string(), parse_split("official"), 1), Error);
+}
+
+TEST(Dataset, RandomSplitDependsOnSeedAndIsReproducible) {
+  test::TempDir dir;
+  test::write_text(dir.file("d.csv"), test::to_kaggle_csv(test::synthetic(100, 4, 4, 1)));
+  const auto a = load_data(dir.file("d.csv"), parse_split("random:0.3"), 5);
+  const auto b = load_data(dir.file("d.csv"), parse_split("random:0.3"), 5);
+  const auto c = load_data(dir.file("d.csv"), parse_split("random:0.3"), 6);
+  EXPECT_EQ(a.test.size(), 30u);
+  EXPECT_EQ(a.test.pixels, b.test.pixels);
+  EXPECT_NE(a.test.pixels, c.test.pixels);
+}
+
+TEST(Dataset, DevSplitHoldsOutACount) {
+  test::TempDir dir;
+  test::write_text(dir.file("d.csv"), test::to_kaggle_csv(test::synthetic(100, 4, 4, 1)));
+  const auto s = load_data(dir.file("d.csv"), parse_split("dev:10"), 1);
+  EXPECT_EQ(s.test.size(), 10u);
+  EXPECT_EQ(s.train.size(), 90u);
+  EXPECT_THROW(load_data(dir.file("d.csv"), parse_split("dev:100"), 1), Error);
+}
+
+TEST(Dataset, BadSplitTextsAreRefused) {
+  for (const char* bad : {"", "random", "random:0", "random:1.5", "dev:0", "dev:x", "half"})
+    EXPECT_THROW(parse_split(bad), Error) << bad;
+}
+
+TEST(Dataset, MissingPathIsAnError) { EXPECT_THROW(load_data("/nonexistent/data", {}, 1), Error); }
+
+}  // namespace
+}  // namespace digitnet

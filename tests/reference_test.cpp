@@ -1,0 +1,107 @@
+// The whole forward pass, loss, backward pass and SGD step against PyTorch (float64),
+// in the double build (to 1e-9) and the float build (to 1e-4): tests/data/reference.
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "digitnet/network.hpp"
+#include "digitnet/npz.hpp"
+#include "digitnet/sgd.hpp"
+#include "test_support.hpp"
+
+namespace digitnet {
+namespace {
+
+struct Case {
+  std::string name;
+  Architecture arch;
+  double lr;
+};
+
+std::vector<Case> load_cases() {
+  std::ifstream in(test::reference_path("cases.json"));
+  const auto j = nlohmann::json::parse(in);
+  std::vector<Case> cases;
+  for (const auto& [name, c] : j.items())
+    cases.push_back({name,
+                     {c["sizes"].get<std::vector<int>>(), parse_activation(c["hidden_activation"].get<std::string>()),
+                      parse_loss(c["loss"].get<std::string>())},
+                     c["lr"].get<double>()});
+  return cases;
+}
+
+template <class T>
+std::vector<double> as_doubles(const Tensor<T>& t) {
+  return {t.storage.begin(), t.storage.end()};
+}
+template <class T>
+std::vector<double> as_doubles(Matrix<const T> m) {
+  std::vector<double> v;
+  for (int r = 0; r < m.rows; ++r)
+    for (int c = 0; c < m.cols; ++c) v.push_back(m(r, c));
+  return v;
+}
+
+template <class T>
+void check_case(const Case& c, double tol) {
+  SCOPED_TRACE(c.name);
+  const NpzArchive ref = read_npz(test::reference_path(c.name + ".npz"));
+  Network<T> net(c.arch);
+  for (int l = 0; l < c.arch.depth(); ++l) {
+    const auto w = ref.at(fmt::format("w{}", l + 1)).to_doubles();
+    const auto b = ref.at(fmt::format("b{}", l + 1)).to_doubles();
+    net.layers[l].W.storage.assign(w.begin(), w.end());
+    net.layers[l].b.storage.assign(b.begin(), b.end());
+  }
+  const NpyArray& xa = ref.at("x");
+  const auto xd = xa.to_doubles();
+  Tensor<T> X(static_cast<int>(xa.shape[0]), static_cast<int>(xa.shape[1]));
+  X.storage.assign(xd.begin(), xd.end());
+  const auto yd = ref.at("y").to_doubles();
+  const std::vector<int> y(yd.begin(), yd.end());
+
+  const T loss = net.forward_backward(X.view(), y);
+  EXPECT_LE(test::rel_error(as_doubles(net.logits()), ref.at("logits").to_doubles()), tol) << "logits";
+  EXPECT_LE(test::rel_error(as_doubles(net.output()), ref.at("output").to_doubles()), tol) << "output";
+  const double ref_loss = ref.at("loss").to_doubles()[0];
+  EXPECT_NEAR(loss, ref_loss, tol * std::abs(ref_loss)) << "loss";
+  for (int l = 0; l < c.arch.depth(); ++l) {
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].dW), ref.at(fmt::format("dw{}", l + 1)).to_doubles()), tol)
+        << "dw" << l + 1;
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].db), ref.at(fmt::format("db{}", l + 1)).to_doubles()), tol)
+        << "db" << l + 1;
+  }
+  for (auto& layer : net.layers) sgd_step(layer, static_cast<T>(c.lr));
+  for (int l = 0; l < c.arch.depth(); ++l) {
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].W), ref.at(fmt::format("w{}_after_sgd", l + 1)).to_doubles()),
+              tol);
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].b), ref.at(fmt::format("b{}_after_sgd", l + 1)).to_doubles()),
+              tol);
+  }
+}
+
+TEST(Reference, EveryCaseIsListed) { EXPECT_EQ(load_cases().size(), 5u); }
+
+TEST(Reference, DoubleMatchesPyTorchTo1e9) {
+  for (const auto& c : load_cases()) check_case<double>(c, 1e-9);
+}
+
+TEST(Reference, FloatMatchesPyTorchTo1e4) {
+  for (const auto& c : load_cases()) check_case<float>(c, 1e-4);
+}
+
+TEST(Reference, CompressedNpzReadsTheSameAsStored) {
+  const NpzArchive a = read_npz(test::reference_path("relu_ce_64_32_10.npz"));
+  const NpzArchive b = read_npz(test::reference_path("relu_ce_64_32_10_compressed.npz"));
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [k, v] : a) {
+    EXPECT_EQ(v.descr, b.at(k).descr) << k;
+    EXPECT_EQ(v.shape, b.at(k).shape) << k;
+    EXPECT_EQ(v.data, b.at(k).data) << k;
+  }
+}
+
+}  // namespace
+}  // namespace digitnet
