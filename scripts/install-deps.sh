@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what digitnet needs from Debian 12's packages; does nothing if all are present.
+# Build: compiler, CMake, libraries. Data: Fashion-MNIST and scikit-learn's 8x8 digits.
+# Tests: GoogleTest, NumPy (interop test), clang (fuzzers).
+set -euo pipefail
+packages=(
+  g++ cmake make pkg-config
+  libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libstb-dev
+  libgtest-dev
+  dataset-fashion-mnist python3-sklearn python3-numpy
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

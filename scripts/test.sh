@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Fresh Debian 12 to a tested build: install, build, run every test; then the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then each fuzzer for a bounded time.
+#   QUICK=1 bash scripts/test.sh     only the normal build's tests
+#   FUZZ_SECONDS=N                   time per fuzz target (default 20)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --test
+jobs=$(nproc)
+
+echo "== build and test (release)"
+cmake -S . -B build -DDIGITNET_TESTS=ON >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+(cd build && ctest -j"$jobs" --output-on-failure)
+[[ "${QUICK:-0}" == 1 ]] && exit 0
+
+echo "== build and test (-fsanitize=address,undefined)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" >/dev/null
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
+
+echo "== fuzz (${FUZZ_SECONDS:-20}s per target)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
