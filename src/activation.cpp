@@ -1,8 +1,10 @@
 #include "digitnet/activation.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "digitnet/error.hpp"
+#include "digitnet/vector_ops.hpp"
 
 namespace digitnet {
 
@@ -32,6 +34,10 @@ T sigmoid(T z) {
 
 template <class T>
 void activation_forward(Activation f, Matrix<const T> Z, Matrix<T> A) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (f == Activation::relu && Z.stride == Z.cols && A.stride == A.cols)
+      return relu_forward(Z.size(), Z.data, A.data);  // SIMD; same values as the loop below
+  }
   for (int i = 0; i < Z.rows; ++i) {
     const T* z = Z.row(i);
     T* a = A.row(i);
@@ -51,6 +57,10 @@ void activation_forward(Activation f, Matrix<const T> Z, Matrix<T> A) {
 
 template <class T>
 void activation_backward(Activation f, Matrix<const T> Z, Matrix<const T> A, Matrix<const T> dA, Matrix<T> dZ) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (f == Activation::relu && Z.stride == Z.cols && dA.stride == dA.cols && dZ.stride == dZ.cols)
+      return relu_backward(Z.size(), Z.data, dA.data, dZ.data);  // SIMD; same values as the loop below
+  }
   for (int i = 0; i < dA.rows; ++i) {
     const T* z = Z.row(i);
     const T* a = A.row(i);

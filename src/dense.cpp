@@ -1,34 +1,33 @@
 #include "digitnet/dense.hpp"
 
+#include <algorithm>
+
 #include "digitnet/gemm.hpp"
 
 namespace digitnet {
 
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
-  matmul_abt<T>(X, layer.W.view(), Z);  // Z = X W^T
-  const T* b = layer.b.data();
-  for (int i = 0; i < Z.rows; ++i) {
-    T* z = Z.row(i);
-    for (int j = 0; j < Z.cols; ++j) z[j] += b[j];  // + b, broadcast over the batch
-  }
+  for (int i = 0; i < Z.rows; ++i)  // start every row at b, then add X Wt onto it
+    std::copy(layer.b.data(), layer.b.data() + Z.cols, Z.row(i));
+  matmul_ab<T>(X, layer.Wt.view(), Z, /*accumulate=*/true);  // Z = b + X W^T
 }
 
 template <class T>
-void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX) {
-  matmul_atb<T>(dZ, X, layer.dW.view());  // dW = dZ^T X     (out, in)
-  T* db = layer.db.data();                // db = sum over the batch of dZ
-  for (int j = 0; j < dZ.cols; ++j) db[j] = T(0);
+void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate) {
+  matmul_atb<T>(X, dZ, layer.dWt.view(), accumulate);  // dWt = X^T dZ   (in, out)
+  T* db = layer.db.data();                             // db = sum over the batch of dZ
+  if (!accumulate) std::fill(db, db + dZ.cols, T(0));
   for (int i = 0; i < dZ.rows; ++i) {
     const T* dz = dZ.row(i);
     for (int j = 0; j < dZ.cols; ++j) db[j] += dz[j];
   }
-  if (!dX.empty()) matmul_ab<T>(dZ, layer.W.view(), dX);  // dX = dZ W  (B, in)
+  if (!dX.empty()) matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
 }
 
 template void dense_forward<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
 template void dense_forward<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
-template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>);
-template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>);
+template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
+template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
 
 }  // namespace digitnet

@@ -1,104 +1,213 @@
 // Matrix products for the dense layers (see gemm.hpp for which is which).
 //
-// One kernel serves all three: C[i,:] (+)= sum_k a(i,k) * B[k,:], where a(i,k) is
-// read from A with a row step and a column step, so A or A^T costs nothing.
-// The innermost loop runs along a contiguous row of B and C, which the compiler
-// vectorises; four rows of C share each loaded row of B.
-//
-// Runtime dispatch: on x86-64 each entry point is compiled for AVX-512, AVX2+FMA
-// and baseline SSE2, and the loader picks the best the CPU has. No -march=native.
+// Every product is computed as   C[i, j] (+)= sum over k, in order, of a(i, k) * B[k, j]
+// with one fused multiply-add per term, where a(i, k) reads A or A^T. Because each
+// element of C gets exactly that sequence of FMAs:
+//   - the SIMD kernel (a register tile of C; a(i, k) broadcast, rows of B loaded) gives
+//     the same bits as the plain loops in reference::, on every CPU with FMA;
+//   - splitting columns of C between threads never changes a bit.
+// The SIMD kernel is compiled by Highway for every target (SSE4, AVX2, AVX-512, NEON, ...)
+// and picked at run time for the CPU at hand; no -march=native. (On CPUs without FMA,
+// SSE4 and older, Highway's MulAdd rounds twice and results differ in the last bits.)
+// A B^T is turned into A B by transposing B, which is small wherever digitnet uses it.
 #include "digitnet/gemm.hpp"
 
+#include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DIGITNET_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DIGITNET_CLONES
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/gemm.cpp"
+#include <hwy/foreach_target.h>  // must come before highway.h
+#include <hwy/highway.h>
+
+#include "digitnet/parallel.hpp"
+
+// Defined once, outside the per-target namespaces (this file is compiled once per target).
+#ifndef DIGITNET_GEMM_OPERANDS
+#define DIGITNET_GEMM_OPERANDS
+namespace digitnet::gemm_detail {
+struct Operands {
+  int M, N, K;
+  const float* A;
+  std::ptrdiff_t a_row, a_col;  // a(i, k) = A[i * a_row + k * a_col]
+  const float* B;
+  std::ptrdiff_t ldb;
+  float* C;
+  std::ptrdiff_t ldc;
+  bool accumulate;
+};
+}  // namespace digitnet::gemm_detail
 #endif
 
+HWY_BEFORE_NAMESPACE();
 namespace digitnet {
-namespace {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using gemm_detail::Operands;
 
-using Index = std::ptrdiff_t;
+// Tile shape: MR rows x NV vectors of C live in registers while k runs.
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
+constexpr int kRows = 6, kVectors = 2;  // 16 registers: 12 accumulators + 2 rows of B + 1 broadcast
+#else
+constexpr int kRows = 6, kVectors = 4;  // 32 registers: 24 accumulators + 4 + 1
+#endif
 
-template <class T>
-[[gnu::always_inline]] inline void gemm_kernel(int M, int N, int K, const T* A, Index a_row, Index a_col,
-                                               const T* B, Index ldb, T* C, Index ldc, bool accumulate) {
-  int i = 0;
-  for (; i + 4 <= M; i += 4) {
-    T* __restrict c0 = C + (i + 0) * ldc;
-    T* __restrict c1 = C + (i + 1) * ldc;
-    T* __restrict c2 = C + (i + 2) * ldc;
-    T* __restrict c3 = C + (i + 3) * ldc;
-    if (!accumulate)
-      for (int j = 0; j < N; ++j) c0[j] = c1[j] = c2[j] = c3[j] = T(0);
-    for (int k = 0; k < K; ++k) {
-      const T* __restrict b = B + k * ldb;
-      const T a0 = A[(i + 0) * a_row + k * a_col];
-      const T a1 = A[(i + 1) * a_row + k * a_col];
-      const T a2 = A[(i + 2) * a_row + k * a_col];
-      const T a3 = A[(i + 3) * a_row + k * a_col];
-      for (int j = 0; j < N; ++j) {
-        c0[j] += a0 * b[j];
-        c1[j] += a1 * b[j];
-        c2[j] += a2 * b[j];
-        c3[j] += a3 * b[j];
-      }
+// One MR x NV tile at (i, j); d is the full vector tag, or the 1-lane tag for the edge.
+template <int MR, int NV, class D>
+HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
+  using V = hn::Vec<D>;
+  const std::size_t L = hn::Lanes(d);
+  V c[MR][NV];
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v)
+      c[r][v] = o.accumulate ? hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L) : hn::Zero(d);
+  const float* a = o.A + i * o.a_row;
+  for (int k = 0; k < o.K; ++k, a += o.a_col) {
+    const float* b_row = o.B + k * o.ldb + j;
+    V b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = hn::LoadU(d, b_row + v * L);
+    for (int r = 0; r < MR; ++r) {
+      const V ar = hn::Set(d, a[r * o.a_row]);
+      for (int v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(ar, b[v], c[r][v]);
     }
   }
-  for (; i < M; ++i) {
-    T* __restrict c = C + i * ldc;
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) hn::StoreU(c[r][v], d, o.C + (i + r) * o.ldc + j + v * L);
+}
+
+template <int MR>
+HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 1> d1;
+  const int L = static_cast<int>(hn::Lanes(d));
+  int j = j0;
+  for (; j + kVectors * L <= j1; j += kVectors * L) Tile<MR, kVectors>(d, o, i, j);
+  for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j);
+  for (; j < j1; ++j) Tile<MR, 1>(d1, o, i, j);
+}
+
+// Columns [j0, j1) of C, all rows.
+void Kernel(const Operands& o, int j0, int j1) {
+  int i = 0;
+  for (; i + kRows <= o.M; i += kRows) Rows<kRows>(o, i, j0, j1);
+  for (; i + 2 <= o.M; i += 2) Rows<2>(o, i, j0, j1);
+  for (; i < o.M; ++i) Rows<1>(o, i, j0, j1);
+}
+
+int Lanes() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace digitnet
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace digitnet {
+
+HWY_EXPORT(Kernel);
+HWY_EXPORT(Lanes);
+
+namespace {
+
+using gemm_detail::Operands;
+using Index = std::ptrdiff_t;
+
+std::atomic<bool> plain_kernels{false};
+
+// The plain loops: the same FMA sequence per element as the SIMD kernel.
+template <class T>
+void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B, Index ldb, T* C, Index ldc,
+           bool accumulate) {
+  for (int i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
     if (!accumulate)
       for (int j = 0; j < N; ++j) c[j] = T(0);
     for (int k = 0; k < K; ++k) {
-      const T* __restrict b = B + k * ldb;
       const T a = A[i * a_row + k * a_col];
-      for (int j = 0; j < N; ++j) c[j] += a * b[j];
+      const T* b = B + k * ldb;
+      for (int j = 0; j < N; ++j) c[j] = std::fma(a, b[j], c[j]);
     }
   }
 }
 
-DIGITNET_CLONES void gemm(int M, int N, int K, const float* A, Index a_row, Index a_col, const float* B,
-                          Index ldb, float* C, Index ldc, bool accumulate) {
-  gemm_kernel(M, N, K, A, a_row, a_col, B, ldb, C, ldc, accumulate);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// std::fma is a slow library call without the FMA instruction; compile a copy that has it.
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void plain(const Operands& o) {
+  loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
 }
-DIGITNET_CLONES void gemm(int M, int N, int K, const double* A, Index a_row, Index a_col, const double* B,
-                          Index ldb, double* C, Index ldc, bool accumulate) {
-  gemm_kernel(M, N, K, A, a_row, a_col, B, ldb, C, ldc, accumulate);
+
+// Splits columns into per-thread ranges on whole-tile boundaries when the product is big
+// enough to be worth waking a second core.
+void product(const Operands& o) {
+  if (plain_kernels.load(std::memory_order_relaxed)) return plain(o);
+  const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
+  const double work = double(o.M) * o.N * o.K;
+  const int blocks = (o.N + grain - 1) / grain;
+  const int tasks = work < 1.5e5 ? 1 : std::min(threads(), blocks);
+  if (tasks <= 1) return HWY_DYNAMIC_DISPATCH(Kernel)(o, 0, o.N);
+  run_parallel(tasks, [&](int t) {
+    const int j0 = std::min(o.N, blocks * t / tasks * grain);
+    const int j1 = std::min(o.N, blocks * (t + 1) / tasks * grain);
+    if (j0 < j1) HWY_DYNAMIC_DISPATCH(Kernel)(o, j0, j1);
+  });
+}
+
+template <class T>
+const T* transpose_to_scratch(Matrix<const T> B) {
+  thread_local std::vector<T> bt;
+  bt.resize(B.size());
+  for (int n = 0; n < B.rows; ++n)
+    for (int k = 0; k < B.cols; ++k) bt[static_cast<std::size_t>(k) * B.rows + n] = B(n, k);
+  return bt.data();
 }
 
 }  // namespace
 
-template <class T>
-void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate) {
-  // A: M x K, B: K x N, C: M x N
-  gemm(C.rows, C.cols, A.cols, A.data, A.stride, 1, B.data, B.stride, C.data, C.stride, accumulate);
+template <>
+void matmul_ab<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
+  product({C.rows, C.cols, A.cols, A.data, A.stride, 1, B.data, B.stride, C.data, C.stride, accumulate});
+}
+template <>
+void matmul_atb<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
+  product({C.rows, C.cols, A.rows, A.data, 1, A.stride, B.data, B.stride, C.data, C.stride, accumulate});
+}
+template <>
+void matmul_abt<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
+  product({C.rows, C.cols, A.cols, A.data, A.stride, 1, transpose_to_scratch(B), B.rows, C.data, C.stride,
+           accumulate});
 }
 
-template <class T>
-void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate) {
-  // A: K x M (read transposed), B: K x N, C: M x N
-  gemm(C.rows, C.cols, A.rows, A.data, 1, A.stride, B.data, B.stride, C.data, C.stride, accumulate);
+template <>
+void matmul_ab<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
+  loops(C.rows, C.cols, A.cols, A.data, A.stride, 1, B.data, B.stride, C.data, C.stride, accumulate);
+}
+template <>
+void matmul_atb<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
+  loops(C.rows, C.cols, A.rows, A.data, 1, A.stride, B.data, B.stride, C.data, C.stride, accumulate);
+}
+template <>
+void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
+  loops(C.rows, C.cols, A.cols, A.data, A.stride, 1, transpose_to_scratch(B), B.rows, C.data, C.stride, accumulate);
 }
 
-template <class T>
-void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate) {
-  // A: M x K, B: N x K, C: M x N. B^T is copied once so the kernel reads rows;
-  // the copy is N*K work against M*N*K for the product.
-  thread_local std::vector<T> bt;
-  bt.resize(static_cast<std::size_t>(B.rows) * B.cols);
-  for (int n = 0; n < B.rows; ++n)
-    for (int k = 0; k < B.cols; ++k) bt[static_cast<std::size_t>(k) * B.rows + n] = B(n, k);
-  gemm(C.rows, C.cols, A.cols, A.data, A.stride, 1, bt.data(), B.rows, C.data, C.stride, accumulate);
+void use_plain_kernels(bool plain) { plain_kernels.store(plain); }
+
+std::vector<std::pair<std::int64_t, std::string>> simd_targets() {
+  std::vector<std::pair<std::int64_t, std::string>> out;
+  for (std::int64_t t : hwy::SupportedAndGeneratedTargets()) out.emplace_back(t, hwy::TargetName(t));
+  return out;
 }
 
-template void matmul_ab<float>(Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
-template void matmul_ab<double>(Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
-template void matmul_atb<float>(Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
-template void matmul_atb<double>(Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
-template void matmul_abt<float>(Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
-template void matmul_abt<double>(Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
+void force_simd_target(std::int64_t target) { hwy::SetSupportedTargetsForTest(target); }
+
+std::string simd_target() {
+  if (plain_kernels.load()) return "plain";
+  const auto targets = hwy::SupportedAndGeneratedTargets();
+  return targets.empty() ? "none" : hwy::TargetName(targets.front());
+}
 
 }  // namespace digitnet
+#endif  // HWY_ONCE

@@ -53,7 +53,7 @@ void init_dense(Dense<T>& layer, const Init& init, Rng& rng) {
     case Init::normal: sigma = init.param; break;
     case Init::uniform: break;
   }
-  for (auto& w : layer.W.storage)
+  for (auto& w : layer.Wt.storage)
     w = static_cast<T>(init.kind == Init::uniform ? init.param * (2.0 * rng.uniform() - 1.0) : sigma * rng.normal());
   layer.b.fill(T(0));
 }

@@ -61,8 +61,8 @@ T loss_forward(Loss loss, Matrix<const T> Z, std::span<const int> labels, Matrix
 }
 
 template <class T>
-void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ) {
-  const T inv_batch = T(1) / T(out.rows);
+void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ, int batch) {
+  const T inv_batch = T(1) / T(batch);
   for (int b = 0; b < out.rows; ++b) {
     const int y = labels[b];
     for (int j = 0; j < out.cols; ++j) {
@@ -78,7 +78,7 @@ template void output_forward<float>(Loss, Matrix<const float>, Matrix<float>);
 template void output_forward<double>(Loss, Matrix<const double>, Matrix<double>);
 template float loss_forward<float>(Loss, Matrix<const float>, std::span<const int>, Matrix<float>);
 template double loss_forward<double>(Loss, Matrix<const double>, std::span<const int>, Matrix<double>);
-template void loss_backward<float>(Loss, Matrix<const float>, std::span<const int>, Matrix<float>);
-template void loss_backward<double>(Loss, Matrix<const double>, std::span<const int>, Matrix<double>);
+template void loss_backward<float>(Loss, Matrix<const float>, std::span<const int>, Matrix<float>, int);
+template void loss_backward<double>(Loss, Matrix<const double>, std::span<const int>, Matrix<double>, int);
 
 }  // namespace digitnet

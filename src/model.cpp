@@ -27,7 +27,7 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const auto& layer = net.layers[l];
     npz[fmt::format("w{}", l + 1)] = NpyArray::from_floats(
-        layer.W.storage, {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
+        layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
     npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.storage, {static_cast<std::size_t>(layer.out())});
   }
   if (norm.kind == Normalizer::zscore) {
@@ -99,7 +99,7 @@ Model load_model(const std::string& path) {
   Network<float> net(arch);
   for (int l = 0; l < arch.depth(); ++l) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
-    net.layers[l].W.storage = take(npz, fmt::format("w{}", l + 1), {out, in}, path);
+    net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
     net.layers[l].b.storage = take(npz, fmt::format("b{}", l + 1), {out}, path);
   }
   if (npz.count(fmt::format("w{}", arch.depth() + 1)))

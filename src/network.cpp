@@ -68,25 +68,25 @@ Matrix<const T> Network<T>::forward(Matrix<const T> X) {
 }
 
 template <class T>
-T Network<T>::forward_backward(Matrix<const T> X, std::span<const int> labels) {
+T Network<T>::accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first) {
   forward(X);
   const int L = arch_.depth();
   const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view());
-  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view());  // dZ_L
+  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view(), batch);  // dZ_L
   for (int l = L - 1; l >= 0; --l) {
     Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
     // dW_l, db_l, and dA_{l-1} = dZ_l W_l into G_[l-1] (none for the first layer)
-    dense_backward(layers[l], input, Matrix<const T>(G_[l].view()), l > 0 ? G_[l - 1].view() : Matrix<T>());
+    dense_backward(layers[l], input, Matrix<const T>(G_[l].view()), l > 0 ? G_[l - 1].view() : Matrix<T>(), !first);
     if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
       activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
   }
-  return loss;
+  return loss * T(X.rows) / T(batch);
 }
 
 template <class T>
 std::size_t Network<T>::parameter_count() const {
   std::size_t n = 0;
-  for (const auto& layer : layers) n += layer.W.size() + layer.b.size();
+  for (const auto& layer : layers) n += layer.Wt.size() + layer.b.size();
   return n;
 }
 

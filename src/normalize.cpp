@@ -1,10 +1,13 @@
 #include "digitnet/normalize.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "digitnet/error.hpp"
+#include "digitnet/parallel.hpp"
+#include "digitnet/vector_ops.hpp"
 
 namespace digitnet {
 
@@ -49,15 +52,24 @@ template <class T>
 void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const {
   const int F = data.features();
   const T inv = T(1) / T(pixel_max);
-  for (std::size_t r = 0; r < indices.size(); ++r) {
-    const std::uint8_t* px = data.image(indices[r]);
-    T* x = X.row(static_cast<int>(r));
-    if (kind == scale) {
-      for (int f = 0; f < F; ++f) x[f] = T(px[f]) * inv;
-    } else {
-      for (int f = 0; f < F; ++f) x[f] = (T(px[f]) * inv - T(mean[f])) / T(std[f]);
+  const auto rows = [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const std::uint8_t* px = data.image(indices[r]);
+      T* x = X.row(static_cast<int>(r));
+      if constexpr (std::is_same_v<T, float>) {
+        bytes_to_floats(F, px, inv, x);  // SIMD
+      } else {
+        for (int f = 0; f < F; ++f) x[f] = T(px[f]) * inv;
+      }
+      if (kind == zscore)
+        for (int f = 0; f < F; ++f) x[f] = (x[f] - T(mean[f])) / T(std[f]);
     }
-  }
+  };
+  // Big batches (inference, large training batches) are converted on every core.
+  const std::size_t n = indices.size();
+  const int tasks = n * F < 200'000 ? 1 : threads();
+  if (tasks <= 1) return rows(0, n);
+  run_parallel(tasks, [&](int t) { rows(n * t / tasks, n * (t + 1) / tasks); });
 }
 
 template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>) const;

@@ -11,6 +11,9 @@
 #include "digitnet/sgd.hpp"
 
 namespace digitnet {
+namespace {
+constexpr std::size_t kChunk = 256;  // rows per pass through the network
+}  // namespace
 
 Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options)
     : net_(net), norm_(norm), opt_(options), shuffle_rng_(options.seed, kShuffleStream) {
@@ -39,23 +42,35 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   std::size_t correct = 0;
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t first = b * batch, count = std::min(batch, n - first);
-    const auto idx = std::span<const std::size_t>(order_).subspan(first, count);
-    X_.resize(static_cast<int>(count), train.features());
-    norm_.gather(train, idx, X_.view());
-    y_.resize(count);
-    for (std::size_t i = 0; i < count; ++i) y_[i] = train.labels[idx[i]];
-
-    const float loss = net_.forward_backward(X_.view(), y_);
+    // Large batches go through in chunks, so a chunk's activations stay in cache; the
+    // gradients are bit-identical to one pass over the whole batch.
+    float loss = 0;
+    for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
+      const std::size_t rows = std::min(kChunk, count - c0);
+      const auto idx = std::span<const std::size_t>(order_).subspan(first + c0, rows);
+      X_.resize(static_cast<int>(rows), train.features());
+      norm_.gather(train, idx, X_.view());
+      y_.resize(rows);
+      for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
+      loss += net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
+      const Matrix<const float> out = net_.output();
+      for (std::size_t i = 0; i < rows; ++i)
+        correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
+    }
     if (!std::isfinite(loss))
       throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})", epoch_,
                               loss, opt_.lr));
     loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
-    const Matrix<const float> out = net_.output();
-    for (std::size_t i = 0; i < count; ++i)
-      correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
     for (auto& layer : net_.layers) sgd_step(layer, static_cast<float>(opt_.lr));
     if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
   }
+  // A finite loss can hide weights that overflowed in the last updates.
+  for (const auto& layer : net_.layers)
+    for (const auto* t : {&layer.Wt, &layer.b})
+      for (float w : t->storage)
+        if (!std::isfinite(w))
+          throw Error(fmt::format("epoch {}: a weight became {} (training diverged); try a smaller --lr (now {})",
+                                  epoch_, w, opt_.lr));
   EpochReport r;
   r.epoch = epoch_;
   r.loss = loss_sum / double(n);

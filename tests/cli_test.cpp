@@ -144,7 +144,7 @@ TEST_F(Cli, BadFiles) {
 }
 
 TEST_F(Cli, DivergingRunNamesTheEpochAndSuggestsSmallerLr) {
-  expect_one_line_error("train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e10 --epochs 3 --save " +
+  expect_one_line_error("train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e30 --epochs 3 --save " +
                             file("nan.npz"),
                         "smaller --lr");
   EXPECT_FALSE(std::filesystem::exists(file("nan.npz")));

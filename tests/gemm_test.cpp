@@ -1,15 +1,18 @@
-// The three products against a naive triple loop, odd shapes included.
+// The products: against naive loops, and the SIMD kernels of every target this CPU has
+// against the plain loops, bit for bit, with 1, 2 and 3 threads.
 #include <gtest/gtest.h>
 
 #include "digitnet/gemm.hpp"
+#include "digitnet/parallel.hpp"
 #include "digitnet/rng.hpp"
 
 namespace digitnet {
 namespace {
 
-Tensor<double> random_matrix(int r, int c, Rng& rng) {
-  Tensor<double> t(r, c);
-  for (auto& v : t.storage) v = rng.normal();
+template <class T>
+Tensor<T> random_matrix(int r, int c, Rng& rng) {
+  Tensor<T> t(r, c);
+  for (auto& v : t.storage) v = static_cast<T>(rng.normal());
   return t;
 }
 
@@ -17,10 +20,8 @@ TEST(Gemm, AllThreeProductsMatchNaiveLoops) {
   Rng rng(3);
   for (auto [M, N, K] : {std::tuple{1, 1, 1}, {3, 5, 7}, {4, 8, 16}, {9, 13, 30}, {32, 128, 784}}) {
     SCOPED_TRACE(testing::Message() << M << "x" << N << "x" << K);
-    const auto A = random_matrix(M, K, rng);   // M x K
-    const auto Bt = random_matrix(N, K, rng);  // N x K
-    const auto B = random_matrix(K, N, rng);   // K x N
-    const auto At = random_matrix(K, M, rng);  // K x M
+    const auto A = random_matrix<double>(M, K, rng), Bt = random_matrix<double>(N, K, rng);
+    const auto B = random_matrix<double>(K, N, rng), At = random_matrix<double>(K, M, rng);
     Tensor<double> c1(M, N), c2(M, N), c3(M, N);
     matmul_abt<double>(A.view(), Bt.view(), c1.view());
     matmul_ab<double>(A.view(), B.view(), c2.view());
@@ -42,12 +43,58 @@ TEST(Gemm, AllThreeProductsMatchNaiveLoops) {
 
 TEST(Gemm, AccumulateAddsToC) {
   Rng rng(4);
-  const auto A = random_matrix(5, 6, rng), B = random_matrix(6, 7, rng);
+  const auto A = random_matrix<double>(5, 6, rng), B = random_matrix<double>(6, 7, rng);
   Tensor<double> once(5, 7), twice(5, 7);
   matmul_ab<double>(A.view(), B.view(), once.view());
   matmul_ab<double>(A.view(), B.view(), twice.view());
   matmul_ab<double>(A.view(), B.view(), twice.view(), /*accumulate=*/true);
   for (std::size_t i = 0; i < once.size(); ++i) EXPECT_NEAR(twice.storage[i], 2 * once.storage[i], 1e-12);
+}
+
+// All three float products for one shape, as one vector of results.
+std::vector<float> float_products(int M, int N, int K) {
+  Rng rng(5);
+  const auto A = random_matrix<float>(M, K, rng), Bt = random_matrix<float>(N, K, rng);
+  const auto B = random_matrix<float>(K, N, rng), At = random_matrix<float>(K, M, rng);
+  Tensor<float> c1(M, N), c2(M, N), c3(M, N), c4(M, N);
+  matmul_abt<float>(A.view(), Bt.view(), c1.view());
+  matmul_ab<float>(A.view(), B.view(), c2.view());
+  matmul_atb<float>(At.view(), B.view(), c3.view());
+  c4.fill(0.5f);
+  matmul_ab<float>(A.view(), B.view(), c4.view(), /*accumulate=*/true);
+  std::vector<float> all;
+  for (const auto* c : {&c1, &c2, &c3, &c4}) all.insert(all.end(), c->storage.begin(), c->storage.end());
+  return all;
+}
+
+const std::vector<std::tuple<int, int, int>> kShapes = {{1, 1, 1},    {3, 17, 5},    {7, 33, 19},  {32, 128, 784},
+                                                        {32, 64, 128}, {1, 128, 784}, {257, 10, 64}, {40, 784, 32}};
+
+TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
+  const auto targets = simd_targets();
+  ASSERT_FALSE(targets.empty());
+  for (const auto& [M, N, K] : kShapes) {
+    use_plain_kernels(true);
+    const auto plain = float_products(M, N, K);
+    use_plain_kernels(false);
+    for (const auto& [target, name] : targets) {
+      force_simd_target(target);
+      // Without FMA (SSE4 and older) the kernels round twice, so they agree only closely.
+      const bool fma = name != "SSE4" && name != "SSSE3" && name != "SSE2" && name != "EMU128" && name != "SCALAR";
+      for (int threads : {1, 2, 3}) {
+        set_threads(threads);
+        SCOPED_TRACE(testing::Message() << name << " threads " << threads << " shape " << M << "x" << N << "x" << K);
+        const auto simd = float_products(M, N, K);
+        if (fma) {
+          EXPECT_EQ(simd, plain);
+        } else {
+          for (std::size_t i = 0; i < simd.size(); ++i) EXPECT_NEAR(simd[i], plain[i], 1e-4f * (1 + std::abs(plain[i])));
+        }
+      }
+    }
+    force_simd_target(0);  // back to every target
+  }
+  set_threads(0);
 }
 
 }  // namespace

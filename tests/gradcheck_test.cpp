@@ -31,7 +31,7 @@ TEST_P(GradCheck, BackpropMatchesFiniteDifferences) {
   net.forward_backward(X.view(), y);
   std::vector<Tensor<double>> dW, db;
   for (auto& layer : net.layers) {
-    dW.push_back(layer.dW);
+    dW.push_back(layer.dWt);
     db.push_back(layer.db);
   }
   const double h = 1e-6;
@@ -47,7 +47,7 @@ TEST_P(GradCheck, BackpropMatchesFiniteDifferences) {
   double worst = 0;
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     for (std::size_t i = 0; i < dW[l].size(); ++i) {
-      const double num = numeric(net.layers[l].W.storage[i]);
+      const double num = numeric(net.layers[l].Wt.storage[i]);
       worst = std::max(worst, std::abs(num - dW[l].storage[i]) / std::max(1e-3, std::abs(num)));
     }
     for (std::size_t i = 0; i < db[l].size(); ++i) {

@@ -27,7 +27,7 @@ TEST(Init, EachSchemeHasItsScale) {
   for (const auto& [spec, sigma] : expected) {
     Rng rng(1);
     init_dense(layer, parse_init(spec), rng);
-    EXPECT_NEAR(std_of(layer.W.storage), sigma, 0.03 * sigma) << spec;
+    EXPECT_NEAR(std_of(layer.Wt.storage), sigma, 0.03 * sigma) << spec;
     for (double b : layer.b.storage) EXPECT_EQ(b, 0.0);
   }
 }
@@ -37,7 +37,7 @@ TEST(Init, SameSeedSameWeights) {
   Rng r1(9), r2(9);
   init_dense(a, Init{}, r1);
   init_dense(b, Init{}, r2);
-  EXPECT_EQ(a.W.storage, b.W.storage);
+  EXPECT_EQ(a.Wt.storage, b.Wt.storage);
 }
 
 TEST(Init, BadSpecsAreRefused) {

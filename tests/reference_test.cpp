@@ -37,6 +37,10 @@ std::vector<double> as_doubles(const Tensor<T>& t) {
   return {t.storage.begin(), t.storage.end()};
 }
 template <class T>
+std::vector<double> as_doubles(const std::vector<T>& v) {
+  return {v.begin(), v.end()};
+}
+template <class T>
 std::vector<double> as_doubles(Matrix<const T> m) {
   std::vector<double> v;
   for (int r = 0; r < m.rows; ++r)
@@ -52,7 +56,7 @@ void check_case(const Case& c, double tol) {
   for (int l = 0; l < c.arch.depth(); ++l) {
     const auto w = ref.at(fmt::format("w{}", l + 1)).to_doubles();
     const auto b = ref.at(fmt::format("b{}", l + 1)).to_doubles();
-    net.layers[l].W.storage.assign(w.begin(), w.end());
+    net.layers[l].set_W(std::vector<T>(w.begin(), w.end()));
     net.layers[l].b.storage.assign(b.begin(), b.end());
   }
   const NpyArray& xa = ref.at("x");
@@ -68,14 +72,14 @@ void check_case(const Case& c, double tol) {
   const double ref_loss = ref.at("loss").to_doubles()[0];
   EXPECT_NEAR(loss, ref_loss, tol * std::abs(ref_loss)) << "loss";
   for (int l = 0; l < c.arch.depth(); ++l) {
-    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].dW), ref.at(fmt::format("dw{}", l + 1)).to_doubles()), tol)
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].dW()), ref.at(fmt::format("dw{}", l + 1)).to_doubles()), tol)
         << "dw" << l + 1;
     EXPECT_LE(test::rel_error(as_doubles(net.layers[l].db), ref.at(fmt::format("db{}", l + 1)).to_doubles()), tol)
         << "db" << l + 1;
   }
   for (auto& layer : net.layers) sgd_step(layer, static_cast<T>(c.lr));
   for (int l = 0; l < c.arch.depth(); ++l) {
-    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].W), ref.at(fmt::format("w{}_after_sgd", l + 1)).to_doubles()),
+    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].W()), ref.at(fmt::format("w{}_after_sgd", l + 1)).to_doubles()),
               tol);
     EXPECT_LE(test::rel_error(as_doubles(net.layers[l].b), ref.at(fmt::format("b{}_after_sgd", l + 1)).to_doubles()),
               tol);

@@ -37,12 +37,12 @@ TEST(Trainer, SameSeedGivesBitIdenticalWeights) {
   const TrainOptions opt{.epochs = 3, .batch = 7, .lr = 0.05, .seed = 11};
   const auto a = trained(train, norm, opt), b = trained(train, norm, opt);
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_EQ(a.layers[l].W.storage, b.layers[l].W.storage);
+    EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
     EXPECT_EQ(a.layers[l].b.storage, b.layers[l].b.storage);
   }
   auto other = opt;
   other.seed = 12;  // a different shuffle
-  EXPECT_NE(trained(train, norm, other).layers[0].W.storage, a.layers[0].W.storage);
+  EXPECT_NE(trained(train, norm, other).layers[0].Wt.storage, a.layers[0].Wt.storage);
 }
 
 TEST(Trainer, LossIsTheMeanPerExample) {
@@ -69,7 +69,7 @@ TEST(Trainer, DivergenceStopsWithTheEpochAndAHint) {
   Network<float> net({{25, 16, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(1);
   net.init(Init{Init::normal, 10.0}, rng);
-  Trainer trainer(net, norm, {.epochs = 5, .batch = 10, .lr = 1e10, .seed = 1});
+  Trainer trainer(net, norm, {.epochs = 5, .batch = 10, .lr = 1e30, .seed = 1});
   try {
     trainer.fit(train, nullptr);
     FAIL() << "expected the run to diverge";

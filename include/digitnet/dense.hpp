@@ -1,29 +1,55 @@
 #pragma once
-// A fully-connected layer, Z = X W^T + b, with W shaped (fan_out, fan_in) as in
-// PyTorch and the seeds. Forward and backward sit side by side (docs/math.md, "Dense layer").
+// A fully-connected layer, Z = X W^T + b (docs/math.md, "Dense layer").
+// W is (fan_out, fan_in) as in PyTorch, the seeds and the model file; the layer keeps
+// its transpose Wt = W^T (fan_in, fan_out), so that every product below reads
+// contiguous rows and is computed the same way by the SIMD and the plain code:
+//   forward   Z   = X Wt + b       (B, in) (in, out)       -> (B, out)
+//   backward  dWt = X^T dZ         (B, in)^T (B, out)      -> (in, out)    [dW = dZ^T X]
+//             db  = sum_b dZ                                -> (out)
+//             dX  = dZ Wt^T = dZ W (B, out) (out, in)      -> (B, in)
+#include <span>
+#include <vector>
+
 #include "digitnet/matrix.hpp"
 
 namespace digitnet {
 
 template <class T>
 struct Dense {
-  Tensor<T> W;   // (out, in)
-  Tensor<T> b;   // (1, out)
-  Tensor<T> dW;  // gradient of the batch-mean loss, same shape as W
-  Tensor<T> db;
+  Tensor<T> Wt;   // W^T, (in, out)
+  Tensor<T> b;    // (1, out)
+  Tensor<T> dWt;  // dLoss/dWt for the batch-mean loss, (in, out)
+  Tensor<T> db;   // (1, out)
 
   Dense() = default;
-  Dense(int in, int out) : W(out, in), b(1, out), dW(out, in), db(1, out) {}
-  int in() const { return W.cols; }
-  int out() const { return W.rows; }
+  Dense(int in, int out) : Wt(in, out), b(1, out), dWt(in, out), db(1, out) {}
+  int in() const { return Wt.rows; }
+  int out() const { return Wt.cols; }
+
+  // W and dW in PyTorch's (out, in) row-major layout, for files and tests.
+  std::vector<T> W() const { return transposed(Wt); }
+  std::vector<T> dW() const { return transposed(dWt); }
+  void set_W(std::span<const T> w) {  // w: (out, in) row-major
+    for (int o = 0; o < out(); ++o)
+      for (int i = 0; i < in(); ++i) Wt(i, o) = w[static_cast<std::size_t>(o) * in() + i];
+  }
+
+ private:
+  static std::vector<T> transposed(const Tensor<T>& t) {
+    std::vector<T> out(t.size());
+    for (int r = 0; r < t.rows; ++r)
+      for (int c = 0; c < t.cols; ++c) out[static_cast<std::size_t>(c) * t.rows + r] = t(r, c);
+    return out;
+  }
 };
 
 // Z = X W^T + b.   X: (B, in)  Z: (B, out)
 template <class T> void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z);
 
-// Given dZ = dLoss/dZ (B, out):  dW = dZ^T X,  db = column sums of dZ,
-// and dX = dZ W (B, in) unless dX is empty (the first layer needs no dX).
+// Given dZ = dLoss/dZ (B, out): fills layer.dWt and layer.db (adds to them with
+// accumulate, for a batch processed in chunks), and dX = dZ W (B, in) unless dX is
+// empty (the first layer needs no dX).
 template <class T>
-void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX);
+void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate = false);
 
 }  // namespace digitnet

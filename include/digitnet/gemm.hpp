@@ -1,17 +1,32 @@
 #pragma once
-// The three matrix products a dense layer needs, named for what they compute.
-// Row-major throughout; C is overwritten (beta = 0) or accumulated into (beta = 1).
-//   forward     Z  = X  W^T   matmul_abt  (B x in)  (out x in)^T -> (B x out)
-//   backward    dW = dZ^T X   matmul_atb  (B x out)^T (B x in)   -> (out x in)
-//   backward    dX = dZ W     matmul_ab   (B x out) (out x in)   -> (B x in)
-// Every output element is summed over k in increasing order, so results do not
-// depend on how rows are split between threads.
+// The matrix products of the dense layers (dense.hpp says which is which), row-major;
+// C is overwritten, or added to with accumulate = true.
+//   matmul_ab   C = A B      (M x K) (K x N)
+//   matmul_atb  C = A^T B    (K x M)^T (K x N)
+//   matmul_abt  C = A B^T    (M x K) (N x K)^T
+// Each element is the sum over k, in order, of one fused multiply-add per term. float
+// runs SIMD kernels picked at run time and split between threads (parallel.hpp); the
+// result is bit-identical to the plain loops, for any thread count, on CPUs with FMA.
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "digitnet/matrix.hpp"
 
 namespace digitnet {
 
-template <class T> void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
-template <class T> void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 template <class T> void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+template <class T> void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+template <class T> void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+
+// Use the plain loops instead of the SIMD kernels for float (for checking; slower).
+void use_plain_kernels(bool plain);
+
+// SIMD targets compiled in and supported by this CPU, best first ("AVX3", "AVX2", "SSE4", ...).
+std::vector<std::pair<std::int64_t, std::string>> simd_targets();
+std::string simd_target();  // the one in use, or "plain"
+// Tests only: restrict run-time dispatch to one target from simd_targets().
+void force_simd_target(std::int64_t target);
 
 }  // namespace digitnet

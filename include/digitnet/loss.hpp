@@ -21,7 +21,10 @@ std::string to_string(Loss l);
 // Writes the output activation (softmax or sigmoid) of Z into out; returns the mean loss.
 template <class T> T loss_forward(Loss loss, Matrix<const T> Z, std::span<const int> labels, Matrix<T> out);
 // dZ = dL/dZ for the batch-mean loss, from the output written by loss_forward.
-template <class T> void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ);
+// `batch` is the size of the whole batch these rows belong to (out.rows unless the batch
+// is processed in chunks).
+template <class T>
+void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ, int batch);
 
 // The output activation alone, for inference.
 template <class T> void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out);

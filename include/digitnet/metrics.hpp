@@ -16,7 +16,7 @@ struct Predictions {
   Tensor<float> probs;     // (N, classes): softmax (ce) or sigmoid (mse) outputs
 };
 
-Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch = 1000);
+Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch = 512);
 
 struct Metrics {
   double accuracy = 0;

@@ -44,7 +44,11 @@ class Network {
   Matrix<const T> forward(Matrix<const T> X);
   // Training: forward, loss, then backward into every layer's dW and db.
   // Returns the batch-mean loss; output() holds the predictions.
-  T forward_backward(Matrix<const T> X, std::span<const int> labels);
+  T forward_backward(Matrix<const T> X, std::span<const int> labels) { return accumulate_gradients(X, labels, X.rows, true); }
+  // The same for a batch of `batch` examples given in chunks of rows: the first chunk
+  // (first = true) sets dW and db, later ones add to them, and the result is bit for bit
+  // that of the whole batch at once. Returns this chunk's share of the batch-mean loss.
+  T accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first);
 
   Matrix<const T> output() const { return A_.back().view(); }
   Matrix<const T> logits() const { return Z_.back().view(); }

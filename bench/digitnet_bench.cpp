@@ -1,0 +1,101 @@
+// digitnet's side of bench/run.sh: the seed network (784-128-64-10 ReLU, softmax + CE)
+// trained and run on real data, timed, as one JSON object on stdout.
+//   digitnet_bench DATA_DIR EPOCHS THREADS [--plain]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include "digitnet/dataset.hpp"
+#include "digitnet/gemm.hpp"
+#include "digitnet/metrics.hpp"
+#include "digitnet/parallel.hpp"
+#include "digitnet/trainer.hpp"
+#include "peak.hpp"
+
+using namespace digitnet;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+Network<float> seed_network(std::uint64_t seed) {
+  Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(seed, kInitStream);
+  net.init(Init{}, rng);
+  return net;
+}
+
+// Per-epoch seconds of training with this batch size (0 = full batch).
+nlohmann::json train(const DataSplit& data, const Normalizer& norm, int batch, int epochs, double lr) {
+  Network<float> net = seed_network(1);
+  Trainer trainer(net, norm, {.epochs = epochs, .batch = batch, .lr = lr, .seed = 1});
+  std::vector<double> secs;
+  for (int e = 0; e < epochs; ++e) secs.push_back(trainer.train_epoch(data.train).seconds);
+  const double acc = trainer.accuracy(data.test);
+  std::vector<float> w1 = net.layers[0].W();
+  return {{"batch", batch}, {"epoch_seconds", secs}, {"test_accuracy", acc},
+          {"w1_checksum", std::accumulate(w1.begin(), w1.end(), 0.0)}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: digitnet_bench DATA_DIR EPOCHS THREADS [--plain]\n");
+    return 2;
+  }
+  const std::string dir = argv[1];
+  const int epochs = std::stoi(argv[2]);
+  const int threads = set_threads(std::stoi(argv[3]));
+  const bool plain = argc > 4 && std::strcmp(argv[4], "--plain") == 0;
+  use_plain_kernels(plain);
+  const DataSplit data = load_data(dir, {}, 1);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);
+
+  nlohmann::json out = {{"name", fmt::format("digitnet ({}, {} threads)", simd_target(), threads)},
+                        {"simd", simd_target()}, {"threads", threads}};
+  out["fma_peak_gflops"] = digitnet_bench::measure_fma_peak(threads);
+  out["fma_peak_gflops_1thread"] = digitnet_bench::measure_fma_peak(1);
+  const nlohmann::json b32 = train(data, norm, 32, epochs, 0.32);
+  out["epoch_seconds"] = b32["epoch_seconds"];
+  out["test_accuracy"] = b32["test_accuracy"];
+  out["w1_checksum"] = b32["w1_checksum"];
+  if (!plain) {
+    out["batch128"] = train(data, norm, 128, std::max(2, epochs / 2), 0.5);
+    out["full_batch"] = train(data, norm, 0, std::max(2, epochs / 2), 0.5);
+  }
+
+  // Inference over the test set: one image at a time (normalise, forward, softmax), then at once.
+  Network<float> net = seed_network(1);
+  const Dataset& test = data.test;
+  Tensor<float> x(1, 784);
+  std::size_t sink = 0;
+  const auto t1 = Clock::now();
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const std::size_t idx[1] = {i};
+    norm.gather(test, idx, x.view());
+    const auto p = net.forward(x.view());
+    sink += argmax({p.row(0), 10});
+  }
+  out["infer_batch1_seconds"] = seconds_since(t1);
+  double best = 1e9;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t = Clock::now();
+    sink += predict_dataset(net, norm, test, 10000).label[0];
+    best = std::min(best, seconds_since(t));
+  }
+  out["infer_batch10000_seconds"] = best;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  out["peak_rss_mb"] = ru.ru_maxrss / 1024.0;
+  out["sink"] = sink;
+  std::printf("%s\n", out.dump().c_str());
+}

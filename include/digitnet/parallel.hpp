@@ -1,0 +1,17 @@
+#pragma once
+// A small persistent thread pool for splitting one matrix product between cores.
+// Work is split by output elements, and every element is computed the same way
+// whichever thread gets it, so results are bit-identical for any thread count.
+#include <functional>
+
+namespace digitnet {
+
+// Threads used by the products; 0 = one per core (the default). Returns the count in use.
+int set_threads(int n);
+int threads();
+
+// Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
+// tasks must not exceed threads().
+void run_parallel(int tasks, const std::function<void(int)>& task);
+
+}  // namespace digitnet

@@ -1,0 +1,107 @@
+#include "digitnet/parallel.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace digitnet {
+namespace {
+
+// Workers spin briefly between jobs (a batch's products come microseconds apart), then
+// sleep on the atomic so an idle pool costs nothing.
+class Pool {
+ public:
+  explicit Pool(int n) : n_(n) {
+    for (int t = 1; t < n; ++t) workers_.emplace_back([this, t] { loop(t); });
+  }
+  ~Pool() {
+    stop_.store(true);
+    generation_.fetch_add(1);
+    generation_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+  int size() const { return n_; }
+
+  void run(int tasks, const std::function<void(int)>& task) {
+    task_ = &task;
+    tasks_ = tasks;
+    pending_.store(tasks - 1);
+    generation_.fetch_add(1, std::memory_order_release);
+    generation_.notify_all();
+    task(0);
+    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
+      if (spin > 4000) std::this_thread::yield();
+  }
+
+ private:
+  void loop(int t) {
+    std::uint64_t seen = 0;
+    while (true) {
+      std::uint64_t g = generation_.load(std::memory_order_acquire);
+      // Spin for about 200 microseconds: a batch's serial steps between products are shorter.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+      for (int spin = 0; g == seen; ++spin) {
+        g = generation_.load(std::memory_order_acquire);
+        if ((spin & 255) == 255 && std::chrono::steady_clock::now() > until) break;
+      }
+      if (g == seen) {
+        generation_.wait(seen);
+        continue;
+      }
+      seen = g;
+      if (stop_.load()) return;
+      if (t < tasks_) {
+        (*task_)(t);
+        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+
+  int n_;
+  std::vector<std::thread> workers_;
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  const std::function<void(int)>* task_ = nullptr;
+  int tasks_ = 0;
+};
+
+std::mutex pool_mutex;
+std::unique_ptr<Pool> pool;
+
+int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+Pool& get_pool() {
+  if (!pool) pool = std::make_unique<Pool>(default_threads());
+  return *pool;
+}
+
+}  // namespace
+
+int set_threads(int n) {
+  std::lock_guard lock(pool_mutex);
+  if (n <= 0) n = default_threads();
+  if (!pool || pool->size() != n) {
+    pool.reset();
+    pool = std::make_unique<Pool>(n);
+  }
+  return n;
+}
+
+int threads() {
+  std::lock_guard lock(pool_mutex);
+  return get_pool().size();
+}
+
+void run_parallel(int tasks, const std::function<void(int)>& task) {
+  if (tasks <= 1) {
+    if (tasks == 1) task(0);
+    return;
+  }
+  get_pool().run(tasks, task);
+}
+
+}  // namespace digitnet
