@@ -3,7 +3,17 @@
 // Errors are thrown as digitnet::Error and printed by main as one line.
 #include <CLI/CLI.hpp>
 
+#include "digitnet/parallel.hpp"
+
 namespace digitnet::cli {
+
+// --threads N on a command: 0 (the default) uses every core. Results do not depend on it.
+inline void add_threads_option(CLI::App* cmd) {
+  cmd->add_option_function<int>(
+         "--threads", [](const int& n) { set_threads(n); },
+         "Threads to use (default: one per core); results are identical for any count")
+      ->check(CLI::Range(0, 1024));
+}
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -123,6 +123,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a->json, "One JSON object: accuracy, confusion, per_class");
+  add_threads_option(cmd);
   cmd->callback([a] { run_eval(*a); });
 }
 

@@ -49,6 +49,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
   cmd->add_option("images", a->images, "Image files")->required();
   cmd->add_flag("--json", a->json, "One JSON object per image: file, label, probabilities");
+  add_threads_option(cmd);
   cmd->add_flag("--show", a->show, "Draw the 28x28 (or 8x8) input the network sees");
   cmd->callback([a] { run_predict(*a); });
 }

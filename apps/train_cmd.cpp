@@ -84,10 +84,10 @@ void run_train(const TrainArgs& a) {
 
   const bool live = !a.json && stdout_is_terminal();
   if (!a.json)
-    fmt::print("training {} {}/{} on {} ({} train, {} test, split {}); batch {}, lr {}, {} epochs, seed {}\n",
+    fmt::print("training {} {}/{} on {} ({} train, {} test, split {}); batch {}, lr {}, {} epochs, seed {}, {} threads\n",
                layers_to_string(arch.sizes), s.activation, s.loss, data.train.name, data.train.size(),
                data.test.size(), data.split, s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.lr,
-               s.epochs, s.seed);
+               s.epochs, s.seed, threads());
   nlohmann::json history = nlohmann::json::array();
   int current_epoch = 1;
   const auto on_report = [&](const EpochReport& r) {
@@ -155,6 +155,7 @@ void add_train_command(CLI::App& app) {
   a->o_report = cmd->add_option("--report-every", a->report_every, "Epochs between report lines");
   cmd->add_option("--save", a->save, "Write the trained model to this .npz file");
   cmd->add_flag("--json", a->json, "JSON lines on stdout instead of text");
+  add_threads_option(cmd);
   cmd->callback([a] { run_train(*a); });
 }
 

@@ -1,10 +1,24 @@
 #include "digitnet/dense.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "digitnet/gemm.hpp"
 
 namespace digitnet {
+namespace {
+
+// db = sum over the batch of dZ (added to db with accumulate)
+template <class T>
+void column_sums(Matrix<const T> dZ, T* db, bool accumulate) {
+  if (!accumulate) std::fill(db, db + dZ.cols, T(0));
+  for (int i = 0; i < dZ.rows; ++i) {
+    const T* dz = dZ.row(i);
+    for (int j = 0; j < dZ.cols; ++j) db[j] += dz[j];
+  }
+}
+
+}  // namespace
 
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
@@ -16,18 +30,25 @@ void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
 template <class T>
 void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate) {
   matmul_atb<T>(X, dZ, layer.dWt.view(), accumulate);  // dWt = X^T dZ   (in, out)
-  T* db = layer.db.data();                             // db = sum over the batch of dZ
-  if (!accumulate) std::fill(db, db + dZ.cols, T(0));
-  for (int i = 0; i < dZ.rows; ++i) {
-    const T* dz = dZ.row(i);
-    for (int j = 0; j < dZ.cols; ++j) db[j] += dz[j];
-  }
+  column_sums(dZ, layer.db.data(), accumulate);        // db = sum_b dZ
   if (!dX.empty()) matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
+}
+
+template <class T>
+void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr) {
+  if (!dX.empty()) matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ W, with W before the step
+  column_sums(dZ, layer.db.data(), false);
+  T* b = layer.b.data();
+  for (int j = 0; j < dZ.cols; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
+  matmul_atb_update(X, dZ, layer.Wt.view(), -lr);                                     // Wt -= lr X^T dZ
 }
 
 template void dense_forward<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
 template void dense_forward<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
 template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
 template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
+template void dense_backward_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, float);
+template void dense_backward_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>,
+                                         double);
 
 }  // namespace digitnet

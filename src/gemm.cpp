@@ -36,7 +36,9 @@ struct Operands {
   std::ptrdiff_t ldb;
   float* C;
   std::ptrdiff_t ldc;
-  bool accumulate;
+  bool accumulate;    // start from C instead of 0
+  bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
+  float alpha = 0;
 };
 }  // namespace digitnet::gemm_detail
 #endif
@@ -62,7 +64,7 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
   V c[MR][NV];
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v)
-      c[r][v] = o.accumulate ? hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L) : hn::Zero(d);
+      c[r][v] = o.accumulate && !o.update ? hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L) : hn::Zero(d);
   const float* a = o.A + i * o.a_row;
   for (int k = 0; k < o.K; ++k, a += o.a_col) {
     const float* b_row = o.B + k * o.ldb + j;
@@ -74,7 +76,10 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
     }
   }
   for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) hn::StoreU(c[r][v], d, o.C + (i + r) * o.ldc + j + v * L);
+    for (int v = 0; v < NV; ++v) {
+      float* out = o.C + (i + r) * o.ldc + j + v * L;
+      hn::StoreU(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], hn::LoadU(d, out)) : c[r][v], d, out);
+    }
 }
 
 template <int MR>
@@ -136,7 +141,15 @@ void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void plain(const Operands& o) {
-  loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
+  if (!o.update) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
+  thread_local std::vector<float> p;
+  p.resize(static_cast<std::size_t>(o.M) * o.N);
+  loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, p.data(), Index(o.N), false);
+  for (int i = 0; i < o.M; ++i)
+    for (int j = 0; j < o.N; ++j) {
+      float& c = o.C[i * o.ldc + j];
+      c = std::fma(o.alpha, p[static_cast<std::size_t>(i) * o.N + j], c);
+    }
 }
 
 // Splits columns into per-thread ranges on whole-tile boundaries when the product is big
@@ -191,6 +204,17 @@ void matmul_atb<double>(Matrix<const double> A, Matrix<const double> B, Matrix<d
 template <>
 void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
   loops(C.rows, C.cols, A.cols, A.data, A.stride, 1, transpose_to_scratch(B), B.rows, C.data, C.stride, accumulate);
+}
+
+void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha) {
+  product({C.rows, C.cols, A.rows, A.data, 1, A.stride, B.data, B.stride, C.data, C.stride, false, true, alpha});
+}
+
+void matmul_atb_update(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, double alpha) {
+  Tensor<double> p(C.rows, C.cols);
+  matmul_atb<double>(A, B, p.view());
+  for (int i = 0; i < C.rows; ++i)
+    for (int j = 0; j < C.cols; ++j) C(i, j) = std::fma(alpha, p(i, j), C(i, j));
 }
 
 void use_plain_kernels(bool plain) { plain_kernels.store(plain); }

@@ -68,7 +68,8 @@ Matrix<const T> Network<T>::forward(Matrix<const T> X) {
 }
 
 template <class T>
-T Network<T>::accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first) {
+T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate,
+                            const T* sgd_lr) {
   forward(X);
   const int L = arch_.depth();
   const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view());
@@ -76,7 +77,10 @@ T Network<T>::accumulate_gradients(Matrix<const T> X, std::span<const int> label
   for (int l = L - 1; l >= 0; --l) {
     Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
     // dW_l, db_l, and dA_{l-1} = dZ_l W_l into G_[l-1] (none for the first layer)
-    dense_backward(layers[l], input, Matrix<const T>(G_[l].view()), l > 0 ? G_[l - 1].view() : Matrix<T>(), !first);
+    const Matrix<const T> dZ = G_[l].view();
+    const Matrix<T> dA_prev = l > 0 ? G_[l - 1].view() : Matrix<T>();
+    if (sgd_lr) dense_backward_sgd(layers[l], input, dZ, dA_prev, *sgd_lr);
+    else dense_backward(layers[l], input, dZ, dA_prev, accumulate);
     if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
       activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
   }

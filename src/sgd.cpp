@@ -1,5 +1,7 @@
 #include "digitnet/sgd.hpp"
 
+#include <cmath>
+
 #include "digitnet/vector_ops.hpp"
 
 namespace digitnet {
@@ -12,8 +14,9 @@ void sgd_step<float>(Dense<float>& layer, float lr) {
 
 template <>
 void sgd_step<double>(Dense<double>& layer, double lr) {
-  for (std::size_t i = 0; i < layer.Wt.size(); ++i) layer.Wt.storage[i] -= lr * layer.dWt.storage[i];
-  for (std::size_t i = 0; i < layer.b.size(); ++i) layer.b.storage[i] -= lr * layer.db.storage[i];
+  // one rounding per update, as the float kernel's fused multiply-add
+  for (std::size_t i = 0; i < layer.Wt.size(); ++i) layer.Wt.storage[i] = std::fma(-lr, layer.dWt.storage[i], layer.Wt.storage[i]);
+  for (std::size_t i = 0; i < layer.b.size(); ++i) layer.b.storage[i] = std::fma(-lr, layer.db.storage[i], layer.b.storage[i]);
 }
 
 }  // namespace digitnet

@@ -52,7 +52,8 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
       norm_.gather(train, idx, X_.view());
       y_.resize(rows);
       for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
-      loss += net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
+      loss += count <= kChunk ? net_.train_step_sgd(X_.view(), y_, static_cast<float>(opt_.lr))
+                              : net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
       const Matrix<const float> out = net_.output();
       for (std::size_t i = 0; i < rows; ++i)
         correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
@@ -61,7 +62,8 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
       throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})", epoch_,
                               loss, opt_.lr));
     loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
-    for (auto& layer : net_.layers) sgd_step(layer, static_cast<float>(opt_.lr));
+    if (count > kChunk)
+      for (auto& layer : net_.layers) sgd_step(layer, static_cast<float>(opt_.lr));
     if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
   }
   // A finite loss can hide weights that overflowed in the last updates.

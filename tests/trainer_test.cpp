@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "digitnet/error.hpp"
+#include "digitnet/gemm.hpp"
+#include "digitnet/parallel.hpp"
+#include "digitnet/sgd.hpp"
 #include "digitnet/trainer.hpp"
 #include "test_support.hpp"
 
@@ -86,6 +89,90 @@ TEST(Trainer, RejectsInputSizeMismatch) {
   Network<float> net({{24, 10}, Activation::relu, Loss::cross_entropy});
   Trainer trainer(net, norm, {});
   EXPECT_THROW(trainer.train_epoch(train), Error);
+}
+
+}  // namespace
+}  // namespace digitnet
+
+namespace digitnet {
+namespace {
+
+// The seed network on 28x28 data, big enough that every product is split between threads.
+std::vector<float> seed_network_weights(int threads, bool plain, int batch) {
+  set_threads(threads);
+  use_plain_kernels(plain);
+  const Dataset train = test::synthetic(640, 28, 28, 1);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(3, kInitStream);
+  net.init(Init{}, rng);
+  Trainer(net, norm, {.epochs = 2, .batch = batch, .lr = 0.3, .seed = 4}).fit(train, nullptr);
+  use_plain_kernels(false);
+  set_threads(0);
+  std::vector<float> all;
+  for (const auto& l : net.layers) {
+    all.insert(all.end(), l.Wt.storage.begin(), l.Wt.storage.end());
+    all.insert(all.end(), l.b.storage.begin(), l.b.storage.end());
+  }
+  return all;
+}
+
+TEST(Trainer, WeightsAreBitIdenticalForAnyThreadCount) {
+  for (int batch : {32, 0}) {  // 0: full batch, which goes through in chunks
+    const auto one = seed_network_weights(1, false, batch);
+    EXPECT_EQ(seed_network_weights(2, false, batch), one) << "batch " << batch;
+    EXPECT_EQ(seed_network_weights(3, false, batch), one) << "batch " << batch;
+  }
+}
+
+TEST(Trainer, SimdPathEqualsPlainPathBitForBit) {
+  const auto targets = simd_targets();
+  const bool fma = !targets.empty() && (targets.front().second.starts_with("AVX") || targets.front().second == "NEON" ||
+                                        targets.front().second.starts_with("SVE"));
+  if (!fma) GTEST_SKIP() << "no FMA on this CPU (" << simd_target() << "): SIMD and plain agree only closely";
+  EXPECT_EQ(seed_network_weights(2, false, 32), seed_network_weights(1, true, 32));
+}
+
+TEST(Trainer, ChunkedGradientsEqualOnePass) {
+  const Dataset data = test::synthetic(100, 28, 28, 2);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  Network<float> a({{784, 32, 10}, Activation::tanh, Loss::mse});
+  Rng rng(1);
+  a.init(Init{}, rng);
+  Network<float> b = a;
+  std::vector<std::size_t> idx(100);
+  std::iota(idx.begin(), idx.end(), 0);
+  Tensor<float> X(100, 784);
+  norm.gather(data, idx, X.view());
+  const std::vector<int> y(data.labels.begin(), data.labels.end());
+  a.forward_backward(X.view(), y);
+  b.accumulate_gradients(X.view().rows_view(0, 37), std::span(y).first(37), 100, true);
+  b.accumulate_gradients(X.view().rows_view(37, 63), std::span(y).subspan(37), 100, false);
+  for (std::size_t l = 0; l < a.layers.size(); ++l) {
+    EXPECT_EQ(a.layers[l].dWt.storage, b.layers[l].dWt.storage);
+    EXPECT_EQ(a.layers[l].db.storage, b.layers[l].db.storage);
+  }
+}
+
+TEST(Trainer, FusedSgdStepEqualsGradientThenStep) {
+  const Dataset data = test::synthetic(32, 28, 28, 2);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  Network<float> a({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(1);
+  a.init(Init{}, rng);
+  Network<float> b = a;
+  std::vector<std::size_t> idx(32);
+  std::iota(idx.begin(), idx.end(), 0);
+  Tensor<float> X(32, 784);
+  norm.gather(data, idx, X.view());
+  const std::vector<int> y(data.labels.begin(), data.labels.end());
+  a.forward_backward(X.view(), y);
+  for (auto& layer : a.layers) sgd_step(layer, 0.1f);
+  b.train_step_sgd(X.view(), y, 0.1f);
+  for (std::size_t l = 0; l < a.layers.size(); ++l) {
+    EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
+    EXPECT_EQ(a.layers[l].b.storage, b.layers[l].b.storage);
+  }
 }
 
 }  // namespace

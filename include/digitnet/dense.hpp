@@ -52,4 +52,9 @@ template <class T> void dense_forward(const Dense<T>& layer, Matrix<const T> X, 
 template <class T>
 void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate = false);
 
+// dense_backward then sgd_step (W -= lr dW, b -= lr db) in one pass over W, for plain SGD:
+// the same bits, without writing dWt (left untouched) or reading it back.
+template <class T>
+void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr);
+
 }  // namespace digitnet

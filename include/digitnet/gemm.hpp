@@ -20,6 +20,11 @@ template <class T> void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T
 template <class T> void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 template <class T> void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 
+// C += alpha * A^T B without storing A^T B: the SGD step fused into the weight gradient,
+// so each core updates the part of W it computed (same bits as the product, then axpy).
+void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha);
+void matmul_atb_update(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, double alpha);
+
 // Use the plain loops instead of the SIMD kernels for float (for checking; slower).
 void use_plain_kernels(bool plain);
 

@@ -48,7 +48,14 @@ class Network {
   // The same for a batch of `batch` examples given in chunks of rows: the first chunk
   // (first = true) sets dW and db, later ones add to them, and the result is bit for bit
   // that of the whole batch at once. Returns this chunk's share of the batch-mean loss.
-  T accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first);
+  T accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first) {
+    return backward_pass(X, labels, batch, !first, nullptr);
+  }
+  // Plain SGD in one go: forward_backward then sgd_step on every layer, with each layer's
+  // update fused into its weight gradient (dense_backward_sgd). Same bits; dW is not kept.
+  T train_step_sgd(Matrix<const T> X, std::span<const int> labels, T lr) {
+    return backward_pass(X, labels, X.rows, false, &lr);
+  }
 
   Matrix<const T> output() const { return A_.back().view(); }
   Matrix<const T> logits() const { return Z_.back().view(); }
@@ -58,6 +65,7 @@ class Network {
 
  private:
   void resize(int batch);
+  T backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate, const T* sgd_lr);
   Architecture arch_;
   std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
