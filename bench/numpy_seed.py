@@ -54,6 +54,9 @@ def main():
     data, epochs = sys.argv[1], int(sys.argv[2])
     X_train, y_train = load(data, "train")
     X_test, y_test = load(data, "t10k")
+    limit = int(os.environ.get("LIMIT", "0"))  # a quick smoke run on the first LIMIT examples
+    if limit:
+        X_train, y_train = X_train[:limit], y_train[:limit]
     X_train, X_test = X_train / 255.0, X_test / 255.0
     np.random.seed(1)
     w1 = np.random.randn(128, 784) * np.sqrt(2 / 784); b1 = np.zeros(128)

@@ -4,6 +4,7 @@
 Usage: torch_seed.py DATA_DIR EPOCHS THREADS   -> one JSON object on stdout
 """
 import json
+import os
 import resource
 import sys
 import time
@@ -20,6 +21,9 @@ def main():
     torch.manual_seed(1)
     X_train, y_train = load(data, "train")
     X_test, y_test = load(data, "t10k")
+    limit = int(os.environ.get("LIMIT", "0"))  # a quick smoke run on the first LIMIT examples
+    if limit:
+        X_train, y_train = X_train[:limit], y_train[:limit]
     # Like digitnet: the images stay bytes, each batch is converted to float32.
     X_train = torch.from_numpy(X_train.copy())
     y_train = torch.from_numpy(y_train.astype(np.int64))

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# One command for the benchmark: installs what it compares against (NumPy with OpenBLAS,
+# PyTorch, from Debian), builds, and runs bench/run.py. Extra arguments go to run.py:
+#   bash bench/run.sh                  5 epochs each, printed
+#   bash bench/run.sh --write          also writes bench/results.json and docs/performance.svg
+#   bash bench/run.sh --smoke          seconds-long check that every part runs (CI)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+if [[ " $* " != *" --smoke "* ]]; then
+  missing=()
+  for p in python3-torch libopenblas0-pthread python3-threadpoolctl; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    sudo=""; [[ $(id -u) -ne 0 ]] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+fi
+cmake -S . -B build >/dev/null
+cmake --build build -j"$(nproc)" --target digitnet digitnet_bench >/dev/null
+/usr/bin/python3 bench/run.py "$@"
