@@ -19,5 +19,6 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_presets_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace digitnet::cli

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "digitnet/catalog.hpp"
 #include "digitnet/dataset.hpp"
 #include "digitnet/error.hpp"
 #include "digitnet/metrics.hpp"
@@ -43,7 +44,7 @@ void run_eval(const EvalArgs& a) {
   const auto training = same_data && m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
   std::string split = a.o_split->count() ? a.split : training.value("split", std::string("auto"));
   std::uint64_t seed = a.o_seed->count() ? a.seed : training.value("seed", std::uint64_t{1});
-  const DataSplit data = load_data(a.data, parse_split(split), seed);
+  const DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), parse_split(split), seed);
   const Dataset& test = data.test;
   if (test.features() != m.net.arch().inputs())
     throw Error(fmt::format("--data: {} has {} values per example but {} expects {}", a.data, test.features(), a.model,
@@ -116,7 +117,7 @@ void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Accuracy, confusion matrix, per-class precision/recall, samples");
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
-  cmd->add_option("--data", a->data, "IDX directory, Kaggle-style CSV, or digits.csv.gz")->required();
+  cmd->add_option("--data", a->data, "Dataset name or path (as for train)")->required();
   a->o_split = cmd->add_option("--split", a->split, "Test part: official | random:F | dev:N (default: the model's)");
   a->o_seed = cmd->add_option("--seed", a->seed, "Seed of a random split (default: the model's)");
   cmd->add_option("--samples", a->samples, "Sample predictions to draw")->check(CLI::NonNegativeNumber);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   digitnet::cli::add_eval_command(app);
   digitnet::cli::add_predict_command(app);
   digitnet::cli::add_presets_command(app);
+  digitnet::cli::add_data_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -43,4 +43,21 @@ void clear_line() {
   std::fflush(stdout);
 }
 
+FetchOptions cli_fetch_options() {
+  FetchOptions o;
+  o.log = [](const std::string& message) {
+    if (::isatty(STDERR_FILENO)) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr, "digitnet: {}\n", message);
+  };
+  if (::isatty(STDERR_FILENO))
+    o.progress = [](const std::string& url, std::uint64_t done, std::uint64_t total) {
+      const std::string name = url.substr(url.rfind('/') + 1);
+      if (total > 0)
+        fmt::print(stderr, "\r  {} {:>5.1f} of {:.1f} MB {:>3}%", name, done / 1e6, total / 1e6, 100 * done / total);
+      else
+        fmt::print(stderr, "\r  {} {:>5.1f} MB", name, done / 1e6);
+    };
+  return o;
+}
+
 }  // namespace digitnet::cli

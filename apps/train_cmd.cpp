@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "digitnet/catalog.hpp"
 #include "digitnet/dataset.hpp"
 #include "digitnet/error.hpp"
 #include "digitnet/model.hpp"
@@ -65,7 +66,7 @@ void run_train(const TrainArgs& a) {
   if (!(s.lr > 0) || !std::isfinite(s.lr)) throw Error("--lr: must be a positive number");
   if (s.report_every < 1) throw Error("--report-every: must be at least 1");
 
-  const DataSplit data = load_data(a.data, split, s.seed);
+  const DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), split, s.seed);
   const int features = data.train.features();
   if (!layers_given) {
     arch.sizes.front() = features;  // a preset's network adapts to the data's image size
@@ -140,7 +141,7 @@ void run_train(const TrainArgs& a) {
 void add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report test accuracy");
-  cmd->add_option("--data", a->data, "IDX directory, Kaggle-style CSV, or digits.csv.gz")->required();
+  cmd->add_option("--data", a->data, "Dataset name (mnist, fashion-mnist, digits, mnist-10k) or path: IDX directory, CSV, image folders")->required();
   cmd->add_option("--preset", a->preset, "Settings of a seed write-up (see 'digitnet presets')");
   a->o_layers = cmd->add_option("--layers", a->layers, "Layer sizes, e.g. 784,128,64,10");
   a->o_activation = cmd->add_option("--activation", a->activation, "Hidden activation: relu|sigmoid|tanh");

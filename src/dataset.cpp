@@ -1,5 +1,6 @@
 #include "digitnet/dataset.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "digitnet/csv.hpp"
 #include "digitnet/error.hpp"
 #include "digitnet/idx.hpp"
+#include "digitnet/image.hpp"
 #include "digitnet/rng.hpp"
 
 namespace digitnet {
@@ -89,8 +91,40 @@ Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
 
 }  // namespace
 
+bool is_image_folder_set(const std::string& dir) {
+  std::error_code ec;
+  int found = 0;
+  for (int d = 0; d < kClasses; ++d) found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
+  return found >= 2;
+}
+
+Dataset load_image_folders(const std::string& dir) {
+  Dataset d;
+  d.name = dataset_name(dir);
+  d.height = d.width = 28;
+  d.pixel_max = 255;
+  for (int label = 0; label < kClasses; ++label) {
+    const auto sub = std::filesystem::path(dir) / std::to_string(label);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(sub, ec)) continue;
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(sub, ec))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());  // a fixed order, whatever the file system's
+    for (const auto& f : files) {
+      const std::vector<float> x = preprocess_mnist(load_image(f), f);  // as `predict` sees it
+      for (float v : x) d.pixels.push_back(static_cast<std::uint8_t>(std::lround(v * 255.0f)));
+      d.labels.push_back(static_cast<std::uint8_t>(label));
+    }
+  }
+  if (d.labels.empty()) throw Error(fmt::format("{}: the folders 0/ to 9/ hold no images", dir));
+  return d;
+}
+
 Dataset load_any(const std::string& path) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) && !find_idx_file(path, "train", "images") && is_image_folder_set(path))
+    return load_image_folders(path);
   if (std::filesystem::is_directory(path, ec)) return load_idx_dir(path, "train");
   if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("--data: '{}' does not exist", path));
   Dataset d = load_csv(path);

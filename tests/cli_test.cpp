@@ -166,3 +166,37 @@ TEST_F(Cli, SaveIntoMissingDirectoryFailsCleanly) {
 
 }  // namespace
 }  // namespace digitnet
+
+namespace digitnet {
+namespace {
+
+TEST(CliData, ListInfoExportAndOffline) {
+  test::TempDir dir;
+  const std::string env = "DIGITNET_DATA=" + dir.path.string() + " DIGITNET_MIRRORS=http://127.0.0.1:1/ ";
+  const Dataset train = test::synthetic(50, 6, 6, 1), t = test::synthetic(20, 6, 6, 2);
+  test::write_idx_dir(dir.file("idx"), train, &t);
+  const auto list = test::run_cli("data list");
+  ASSERT_EQ(list.code, 0);
+  for (const char* name : {"mnist", "fashion-mnist", "digits", "mnist-10k", "cached", "licence"})
+    EXPECT_NE(list.out.find(name), std::string::npos) << name;
+  const auto info = test::run_cli("data info " + dir.file("idx") + " --samples 1");
+  ASSERT_EQ(info.code, 0) << info.err;
+  EXPECT_NE(info.out.find("50 training + 20 test"), std::string::npos) << info.out;
+  const auto exported = test::run_cli("data export " + dir.file("idx") + " --format csv -o " + dir.file("csv"));
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("csv/test.csv")));
+  // No network: one line saying what was tried and where the files go.
+  const auto offline = test::run_cli_env(env, "train --data mnist --json");
+  EXPECT_NE(offline.code, 0);
+  EXPECT_TRUE(offline.out.empty()) << offline.out;  // --json keeps stdout clean
+  const std::string last = offline.err.substr(offline.err.rfind("digitnet: error:"));
+  EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << offline.err;
+  EXPECT_NE(last.find("tried http://127.0.0.1:1/train-images-idx3-ubyte.gz"), std::string::npos) << last;
+  EXPECT_NE(last.find(dir.path.string() + "/mnist/"), std::string::npos) << last;
+  const auto unknown = test::run_cli("train --data mnsit");
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.err.find("known dataset"), std::string::npos) << unknown.err;
+}
+
+}  // namespace
+}  // namespace digitnet

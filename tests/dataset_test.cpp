@@ -1,4 +1,7 @@
 // load_data: directories and files, and the three ways to choose a test set.
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "digitnet/dataset.hpp"
@@ -54,6 +57,30 @@ TEST(Dataset, BadSplitTextsAreRefused) {
 }
 
 TEST(Dataset, MissingPathIsAnError) { EXPECT_THROW(load_data("/nonexistent/data", {}, 1), Error); }
+
+}  // namespace
+}  // namespace digitnet
+
+namespace digitnet {
+namespace {
+
+TEST(Dataset, FoldersOfImagesPerLabel) {
+  test::TempDir dir;
+  for (int label : {0, 1, 7}) {
+    std::filesystem::create_directories(dir.path / std::to_string(label));
+    for (int n = 0; n < 3; ++n) {
+      std::vector<std::uint8_t> px(40 * 30, 255);  // a dark stroke on white, any size
+      for (int y = 5; y < 25; ++y) px[y * 40 + 10 + label + n] = 0;
+      test::write_bytes((dir.path / std::to_string(label) / fmt::format("{}.png", n)).string(), test::png(px, 40, 30));
+    }
+  }
+  const Dataset d = load_any(dir.path.string());
+  EXPECT_EQ(d.size(), 9u);
+  EXPECT_EQ(d.height, 28);
+  EXPECT_EQ(std::count(d.labels.begin(), d.labels.end(), 7), 3);
+  EXPECT_EQ(*std::max_element(d.pixels.begin(), d.pixels.end()), 255);  // light on dark now
+  EXPECT_EQ(d.pixels[0], 0);
+}
 
 }  // namespace
 }  // namespace digitnet

@@ -130,10 +130,13 @@ Bytes png(std::span<const std::uint8_t> gray, int width, int height) {
   return out;
 }
 
-RunResult run_cli(const std::string& args) {
+RunResult run_cli(const std::string& args) { return run_cli_env("", args); }
+
+RunResult run_cli_env(const std::string& env, const std::string& args) {
   TempDir tmp;
   const std::string out = tmp.file("out"), err = tmp.file("err");
-  const std::string cmd = std::string(DIGITNET_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(DIGITNET_BINARY) + " " + args + " >" +
+                          out + " 2>" + err + " </dev/null";
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

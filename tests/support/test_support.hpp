@@ -44,5 +44,6 @@ struct RunResult {
   std::string out, err;
 };
 RunResult run_cli(const std::string& args);  // runs the digitnet binary with these arguments
+RunResult run_cli_env(const std::string& env, const std::string& args);  // env: "NAME=value ..."
 
 }  // namespace digitnet::test
