@@ -21,3 +21,6 @@ cmake --build build-asan -j"$jobs" >/dev/null
 
 echo "== fuzz (${FUZZ_SECONDS:-20}s per target)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+
+echo "== benchmark smoke run (seconds; speed is measured by bench/run.sh, not tested)"
+bash bench/run.sh --smoke
