@@ -53,15 +53,46 @@ void Network<T>::resize(int batch) {
 }
 
 template <class T>
-Matrix<const T> Network<T>::forward(Matrix<const T> X) {
+void Network<T>::set_dropout(std::vector<double> p, std::uint64_t seed) {
+  const int hidden = arch_.depth() - 1;
+  if (p.size() == 1) p.assign(hidden, p[0]);
+  if (static_cast<int>(p.size()) != hidden)
+    throw Error(fmt::format("--dropout: {} values for {} hidden layers", p.size(), hidden));
+  for (double v : p)
+    if (!(v >= 0 && v < 1)) throw Error(fmt::format("--dropout: {} is not in [0, 1)", v));
+  dropout_ = std::move(p);
+  M_.resize(hidden);
+  D_.resize(hidden);
+  dropout_rng_ = Rng(seed, kDropoutStream);
+}
+
+template <class T>
+Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l) const {
+  if (l == 0) return X;
+  if (dropping_ && dropout_[l - 1] > 0) return D_[l - 1].view();
+  return A_[l - 1].view();
+}
+
+template <class T>
+Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
   if (X.cols != arch_.inputs())
     throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols, arch_.inputs()));
   resize(X.rows);
+  dropping_ = training && !dropout_.empty();
   const int L = arch_.depth();
   for (int l = 0; l < L; ++l) {
-    Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
-    dense_forward(layers[l], input, Z_[l].view());                        // Z = A_prev W^T + b
-    if (l + 1 < L) activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A = f(Z)
+    dense_forward(layers[l], layer_input(X, l), Z_[l].view());  // Z = A_prev W^T + b
+    if (l + 1 == L) break;
+    activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A = f(Z)
+    if (dropping_ && dropout_[l] > 0) {  // D = A * M,  M = [u < keep] / keep
+      const T keep = T(1) - T(dropout_[l]);
+      M_[l].resize(X.rows, arch_.sizes[l + 1]);
+      D_[l].resize(X.rows, arch_.sizes[l + 1]);
+      for (std::size_t i = 0; i < M_[l].size(); ++i) {
+        M_[l].storage[i] = dropout_rng_.uniform() < double(keep) ? T(1) / keep : T(0);
+        D_[l].storage[i] = A_[l].storage[i] * M_[l].storage[i];
+      }
+    }
   }
   output_forward<T>(arch_.loss, Z_[L - 1].view(), A_[L - 1].view());  // softmax or sigmoid
   return A_[L - 1].view();
@@ -70,7 +101,7 @@ Matrix<const T> Network<T>::forward(Matrix<const T> X) {
 template <class T>
 T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate,
                             const T* sgd_lr) {
-  forward(X);
+  forward_pass(X, true);
   const int L = arch_.depth();
   const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view());
   loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view(), batch);  // dZ_L
@@ -81,6 +112,8 @@ T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int 
     const Matrix<T> dA_prev = l > 0 ? G_[l - 1].view() : Matrix<T>();
     if (sgd_lr) dense_backward_sgd(layers[l], input, dZ, dA_prev, *sgd_lr);
     else dense_backward(layers[l], input, dZ, dA_prev, accumulate);
+    if (l > 0 && dropping_ && dropout_[l - 1] > 0)  // through the mask: dA = dD * M
+      for (std::size_t i = 0; i < G_[l - 1].size(); ++i) G_[l - 1].storage[i] *= M_[l - 1].storage[i];
     if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
       activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
   }

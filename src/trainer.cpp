@@ -13,14 +13,60 @@
 namespace digitnet {
 namespace {
 constexpr std::size_t kChunk = 256;  // rows per pass through the network
+constexpr std::uint64_t kAugmentStream = 5;
 }  // namespace
 
 Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options)
-    : net_(net), norm_(norm), opt_(options), shuffle_rng_(options.seed, kShuffleStream) {
+    : net_(net),
+      norm_(norm),
+      opt_(options),
+      optimizer_(options.optimizer, net),
+      shuffle_rng_(options.seed, kShuffleStream),
+      augment_rng_(options.seed, kAugmentStream) {
   if (opt_.epochs < 1) throw Error("--epochs must be at least 1");
   if (opt_.batch < 0) throw Error("--batch must be a positive number or 'full'");
   if (!(opt_.lr > 0) || !std::isfinite(opt_.lr)) throw Error("--lr must be a positive number");
+  if (opt_.l2 < 0 || opt_.clip_norm < 0) throw Error("--l2 and --clip-norm must not be negative");
   if (opt_.report_every < 1) opt_.report_every = 1;
+}
+
+// Rows idx of the dataset into X_ (normalised), distorted first when augmenting.
+void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx) {
+  X_.resize(static_cast<int>(idx.size()), train.features());
+  y_.resize(idx.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) y_[i] = train.labels[idx[i]];
+  if (!opt_.augment.any()) return norm_.gather(train, idx, X_.view());
+  Normalizer scale;
+  scale.pixel_max = norm_.pixel_max;
+  scale.gather(train, idx, X_.view());  // [0, 1]
+  const std::size_t F = train.features();
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    const std::span<float> image(X_.view().row(static_cast<int>(i)), F);
+    augment_image(opt_.augment, image, train.height, train.width, augment_rng_);
+    if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
+  }
+}
+
+void Trainer::apply_update(double lr) {
+  if (opt_.l2 > 0)  // d/dW of l2/2 |W|^2
+    for (auto& layer : net_.layers)
+      for (std::size_t i = 0; i < layer.Wt.size(); ++i) layer.dWt.storage[i] += float(opt_.l2) * layer.Wt.storage[i];
+  if (opt_.clip_norm > 0) {
+    double sq = 0;
+    for (const auto& layer : net_.layers) {
+      for (float g : layer.dWt.storage) sq += double(g) * g;
+      for (float g : layer.db.storage) sq += double(g) * g;
+    }
+    const double norm = std::sqrt(sq);
+    if (norm > opt_.clip_norm) {
+      const float scale = static_cast<float>(opt_.clip_norm / norm);
+      for (auto& layer : net_.layers) {
+        for (float& g : layer.dWt.storage) g *= scale;
+        for (float& g : layer.db.storage) g *= scale;
+      }
+    }
+  }
+  optimizer_.step(net_, lr);
 }
 
 EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress) {
@@ -38,22 +84,23 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   const std::size_t batches = (n + batch - 1) / batch;
   const std::size_t tick = std::max<std::size_t>(1, batches / 100);
   const int classes = net_.arch().classes();
-  double loss_sum = 0;
+  // Plain SGD on a batch that fits one pass takes the fused path (update inside the gradient).
+  const bool fused = opt_.optimizer.kind == OptimizerConfig::sgd && opt_.optimizer.weight_decay == 0 &&
+                     opt_.l2 == 0 && opt_.clip_norm == 0;
+  double loss_sum = 0, lr = opt_.lr;
   std::size_t correct = 0;
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t first = b * batch, count = std::min(batch, n - first);
+    lr = scheduled_lr(opt_.schedule, opt_.lr, double(epoch_ - 1) + double(b) / double(batches), opt_.epochs);
     // Large batches go through in chunks, so a chunk's activations stay in cache; the
     // gradients are bit-identical to one pass over the whole batch.
     float loss = 0;
     for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
       const std::size_t rows = std::min(kChunk, count - c0);
-      const auto idx = std::span<const std::size_t>(order_).subspan(first + c0, rows);
-      X_.resize(static_cast<int>(rows), train.features());
-      norm_.gather(train, idx, X_.view());
-      y_.resize(rows);
-      for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
-      loss += count <= kChunk ? net_.train_step_sgd(X_.view(), y_, static_cast<float>(opt_.lr))
-                              : net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
+      fill_batch(train, std::span<const std::size_t>(order_).subspan(first + c0, rows));
+      loss += fused && count <= kChunk
+                  ? net_.train_step_sgd(X_.view(), y_, static_cast<float>(lr))
+                  : net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
       const Matrix<const float> out = net_.output();
       for (std::size_t i = 0; i < rows; ++i)
         correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
@@ -62,8 +109,8 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
       throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})", epoch_,
                               loss, opt_.lr));
     loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
-    if (count > kChunk)
-      for (auto& layer : net_.layers) sgd_step(layer, static_cast<float>(opt_.lr));
+    if (!(fused && count <= kChunk)) apply_update(lr);
+    ++step_;
     if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
   }
   // A finite loss can hide weights that overflowed in the last updates.
@@ -77,6 +124,7 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   r.epoch = epoch_;
   r.loss = loss_sum / double(n);
   r.train_accuracy = double(correct) / double(n);
+  r.lr = lr;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }
@@ -87,18 +135,36 @@ double Trainer::accuracy(const Dataset& data) {
 }
 
 std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test, const OnReport& on_report,
-                                      const Progress& progress) {
+                                      const Progress& progress, const Dataset* val) {
   std::vector<EpochReport> history;
+  const bool stopping = opt_.early_stop > 0 && val && val->size() > 0;
+  std::vector<Dense<float>> best_layers;
+  double best_val = -1;
   double seconds = 0;
   for (int e = 1; e <= opt_.epochs; ++e) {
     EpochReport r = train_epoch(train, progress);
     seconds += r.seconds;
-    if (e % opt_.report_every != 0 && e != opt_.epochs) continue;
+    bool stop = false;
+    if (stopping) {
+      r.val_accuracy = accuracy(*val);
+      if (*r.val_accuracy > best_val) {
+        best_val = *r.val_accuracy;
+        best_epoch_ = e;
+        best_layers = net_.layers;
+      }
+      stop = e - best_epoch_ >= opt_.early_stop;
+    }
+    if (e % opt_.report_every != 0 && e != opt_.epochs && !stop) continue;
     r.seconds = seconds;
     seconds = 0;
+    if (val && val->size() > 0 && !r.val_accuracy) r.val_accuracy = accuracy(*val);
+    if (stop || (stopping && e == opt_.epochs)) {
+      net_.layers = best_layers;  // the best epoch's weights, before the test set is scored
+    }
     if (test && test->size() > 0) r.test_accuracy = accuracy(*test);
     history.push_back(r);
     if (on_report) on_report(r);
+    if (stop) break;
   }
   return history;
 }

@@ -105,6 +105,21 @@ TEST_F(Cli, EvalAndPredict) {
   EXPECT_GE(pj["label"].get<int>(), 0);
 }
 
+TEST_F(Cli, ValidationAndEarlyStopping) {
+  const auto r = run_cli("train --json --data " + idx() + " --layers 36,32,10 --epochs 20 --val 0.2 --early-stop 2 "
+                         "--optimizer adam --lr 0.01 --dropout 0.1 --schedule cosine --save " + file("v.npz"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line;
+  std::getline(in, line);
+  const auto first = nlohmann::json::parse(line);
+  EXPECT_TRUE(first["val_accuracy"].is_number()) << line;
+  EXPECT_TRUE(first["lr"].is_number()) << line;
+  const auto config = nlohmann::json::parse(read_npz(file("v.npz")).at("config").to_string());
+  EXPECT_EQ(config["training"]["optimizer"], "adam");
+  EXPECT_EQ(config["training"]["train_examples"], 320);  // 20% of 400 held out
+}
+
 TEST_F(Cli, PresetsAreListedAndFlagsOverrideThem) {
   const auto list = run_cli("presets");
   EXPECT_NE(list.out.find("relu-128-64"), std::string::npos);
@@ -129,6 +144,12 @@ TEST_F(Cli, BadFlagValues) {
   expect_one_line_error(t + "--preset nope", "--preset");
   expect_one_line_error(t + "--layers 36,x,10", "--layers");
   expect_one_line_error(t + "--frobnicate", "frobnicate");
+  expect_one_line_error(t + "--optimizer rmsprop", "--optimizer");
+  expect_one_line_error(t + "--schedule linear", "--schedule");
+  expect_one_line_error(t + "--augment blur", "--augment");
+  expect_one_line_error(t + "--dropout 1.5", "--dropout");
+  expect_one_line_error(t + "--early-stop 3", "--val");
+  expect_one_line_error(t + "--val 1.5", "--val");
   expect_one_line_error("train", "--data");
   expect_one_line_error("", "subcommand");
 }

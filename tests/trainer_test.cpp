@@ -177,3 +177,83 @@ TEST(Trainer, FusedSgdStepEqualsGradientThenStep) {
 
 }  // namespace
 }  // namespace digitnet
+
+namespace digitnet {
+namespace {
+
+TEST(Dropout, ScalesKeptUnitsAndIsOffAtInference) {
+  const Dataset data = test::synthetic(64, 6, 6, 1);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  Network<float> plain({{36, 200, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(1);
+  plain.init(Init{}, rng);
+  Network<float> dropped = plain;
+  dropped.set_dropout({0.5}, 7);
+  std::vector<std::size_t> idx(64);
+  std::iota(idx.begin(), idx.end(), 0);
+  Tensor<float> X(64, 36);
+  norm.gather(data, idx, X.view());
+  // Inference ignores dropout.
+  const auto a = plain.forward(X.view());
+  const std::vector<float> pa(a.data, a.data + a.size());
+  const auto b = dropped.forward(X.view());
+  EXPECT_EQ(std::vector<float>(b.data, b.data + b.size()), pa);
+  // Training: about half of the hidden units get no gradient, the rest are scaled by 2.
+  const std::vector<int> y(data.labels.begin(), data.labels.end());
+  dropped.forward_backward(X.view(), y);
+  std::size_t dead = 0;
+  for (int j = 0; j < 200; ++j) dead += dropped.layers[1].dWt(j, 0) == 0.0f && dropped.layers[1].dWt(j, 1) == 0.0f;
+  EXPECT_GT(dead, 0u);
+  EXPECT_THROW(dropped.set_dropout({1.0}, 1), Error);
+  EXPECT_THROW(dropped.set_dropout({0.1, 0.2}, 1), Error);
+}
+
+TEST(Trainer, EarlyStoppingKeepsTheBestEpochsWeights) {
+  const Dataset train = test::synthetic(300, 6, 6, 1), val = test::synthetic(100, 6, 6, 9);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  const auto make = [] {
+    Network<float> net({{36, 32, 10}, Activation::relu, Loss::cross_entropy});
+    Rng rng(2, kInitStream);
+    net.init(Init{}, rng);
+    return net;
+  };
+  TrainOptions opt{.epochs = 30, .batch = 16, .lr = 0.5, .seed = 3};
+  opt.early_stop = 3;
+  Network<float> net = make();
+  Trainer trainer(net, norm, opt);
+  const auto history = trainer.fit(train, nullptr, {}, {}, &val);
+  const int best = trainer.best_epoch();
+  ASSERT_GT(best, 0);
+  double best_val = 0;
+  for (const auto& r : history) best_val = std::max(best_val, *r.val_accuracy);
+  EXPECT_DOUBLE_EQ(trainer.accuracy(val), best_val);
+  // The same run stopped after `best` epochs has exactly these weights.
+  opt.epochs = best;
+  opt.early_stop = 0;
+  Network<float> again = make();
+  Trainer(again, norm, opt).fit(train, nullptr);
+  for (std::size_t l = 0; l < net.layers.size(); ++l) EXPECT_EQ(net.layers[l].Wt.storage, again.layers[l].Wt.storage);
+}
+
+TEST(Trainer, EveryOptimizerAndRegulariserLearns) {
+  const Dataset train = test::synthetic(400, 28, 28, 1), t = test::synthetic(100, 28, 28, 2);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  for (auto kind : {OptimizerConfig::sgd, OptimizerConfig::momentum, OptimizerConfig::nesterov, OptimizerConfig::adam,
+                    OptimizerConfig::adamw}) {
+    Network<float> net({{784, 32, 10}, Activation::relu, Loss::cross_entropy});
+    Rng rng(1);
+    net.init(Init{}, rng);
+    net.set_dropout({0.2}, 1);
+    TrainOptions opt{.epochs = 3, .batch = 32, .lr = kind >= OptimizerConfig::adam ? 0.003 : 0.05, .seed = 1};
+    opt.optimizer.kind = kind;
+    opt.optimizer.weight_decay = 0.01;
+    opt.l2 = 1e-4;
+    opt.clip_norm = 5;
+    opt.schedule = parse_schedule("cosine");
+    const auto h = Trainer(net, norm, opt).fit(train, &t);
+    EXPECT_GT(*h.back().test_accuracy, 0.9) << to_string(kind);
+  }
+}
+
+}  // namespace
+}  // namespace digitnet

@@ -41,7 +41,12 @@ class Network {
   void init(const Init& init, Rng& rng);
 
   // Inference: returns the output activations (B, classes), valid until the next call.
-  Matrix<const T> forward(Matrix<const T> X);
+  Matrix<const T> forward(Matrix<const T> X) { return forward_pass(X, false); }
+
+  // Inverted dropout on the hidden layers while training (p[l] for hidden layer l; one value
+  // applies to all): each unit is kept with probability 1 - p and scaled by 1 / (1 - p).
+  // Never applied in forward(). The masks come from their own seeded stream.
+  void set_dropout(std::vector<double> p, std::uint64_t seed);
   // Training: forward, loss, then backward into every layer's dW and db.
   // Returns the batch-mean loss; output() holds the predictions.
   T forward_backward(Matrix<const T> X, std::span<const int> labels) { return accumulate_gradients(X, labels, X.rows, true); }
@@ -65,11 +70,18 @@ class Network {
 
  private:
   void resize(int batch);
+  Matrix<const T> forward_pass(Matrix<const T> X, bool training);
+  Matrix<const T> layer_input(Matrix<const T> X, int l) const;  // what layer l reads
   T backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate, const T* sgd_lr);
   Architecture arch_;
   std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
   std::vector<Tensor<T>> G_;  // G_[l]: dLoss/dZ_[l], built from dLoss/dA_[l] in place
+  // Dropout: D_[l] = A_[l] * M_[l] is what layer l+1 reads while training.
+  std::vector<double> dropout_;
+  std::vector<Tensor<T>> M_, D_;
+  Rng dropout_rng_{0};
+  bool dropping_ = false;  // the last forward pass applied dropout
 };
 
 }  // namespace digitnet

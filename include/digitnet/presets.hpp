@@ -1,6 +1,7 @@
 #pragma once
-// Named training settings, one per seed write-up (README, "Presets"). Flags given on
-// the command line override a preset's values.
+// Named training settings: one per seed write-up, and the best fully-connected networks
+// digitnet trains in about a minute (README, "Presets"). Flags given on the command line
+// override a preset's values.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -20,11 +21,21 @@ struct TrainSettings {
   double lr = 0.32;
   std::uint64_t seed = 1;
   int report_every = 1;
+  // Beyond the seeds (issue "digitnet learning"):
+  std::string optimizer = "sgd";
+  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  std::string dropout = "0";  // one value, or one per hidden layer: "0.2,0.1"
+  double l2 = 0, clip_norm = 0;
+  std::string schedule = "constant";
+  double warmup = 0;
+  double val = 0;  // share of the training part held out for validation
+  int early_stop = 0;
+  std::string augment = "none";
 };
 
 struct Preset {
   std::string name;
-  std::string seed;     // which write-up in shared/seeds it reproduces
+  std::string seed;     // which write-up in shared/seeds it reproduces, or "-"
   std::string summary;  // one line for `digitnet presets`
   TrainSettings settings;
 };
