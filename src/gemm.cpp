@@ -195,13 +195,28 @@ void product(const Operands& o) {
   }
 }
 
+// B^T into a per-thread scratch buffer: 32x32 tiles so reads and writes both stay in cache,
+// rows of tiles split between threads when B is large.
 template <class T>
 const T* transpose_to_scratch(Matrix<const T> B) {
   thread_local std::vector<T> bt;
   bt.resize(B.size());
-  for (int n = 0; n < B.rows; ++n)
-    for (int k = 0; k < B.cols; ++k) bt[static_cast<std::size_t>(k) * B.rows + n] = B(n, k);
-  return bt.data();
+  T* out = bt.data();
+  constexpr int kTile = 32;
+  const int row_tiles = (B.rows + kTile - 1) / kTile;
+  const auto tiles = [&](int t0, int t1) {
+    for (int n0 = t0 * kTile; n0 < std::min(B.rows, t1 * kTile); n0 += kTile)
+      for (int k0 = 0; k0 < B.cols; k0 += kTile)
+        for (int n = n0; n < std::min(B.rows, n0 + kTile); ++n)
+          for (int k = k0; k < std::min(B.cols, k0 + kTile); ++k) out[static_cast<std::size_t>(k) * B.rows + n] = B(n, k);
+  };
+  const int tasks = B.size() < 65536 ? 1 : std::min(threads(), row_tiles);
+  if (tasks <= 1) {
+    tiles(0, row_tiles);
+  } else {
+    run_parallel(tasks, [&](int t) { tiles(row_tiles * t / tasks, row_tiles * (t + 1) / tasks); });
+  }
+  return out;
 }
 
 }  // namespace

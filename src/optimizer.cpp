@@ -1,10 +1,12 @@
 #include "digitnet/optimizer.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "digitnet/error.hpp"
+#include "digitnet/vector_ops.hpp"
 
 namespace digitnet {
 
@@ -35,6 +37,24 @@ template <class T>
 void Optimizer<T>::update(std::vector<T>& p, const std::vector<T>& g, std::vector<T>& m, std::vector<T>& v,
                           double lr) {
   const OptimizerConfig& c = config_;
+  if constexpr (std::is_same_v<T, float>) {  // SIMD kernels on every core for the float networks
+    if (c.kind == OptimizerConfig::adam || c.kind == OptimizerConfig::adamw) {
+      const bool decoupled = c.kind == OptimizerConfig::adamw;
+      const AdamStep s{static_cast<float>(decoupled ? 1 - lr * c.weight_decay : 1.0),
+                       static_cast<float>(decoupled ? 0.0 : c.weight_decay),
+                       static_cast<float>(c.beta1),
+                       static_cast<float>(c.beta2),
+                       static_cast<float>(lr / (1 - std::pow(c.beta1, double(t_)))),
+                       static_cast<float>(std::sqrt(1 - std::pow(c.beta2, double(t_)))),
+                       static_cast<float>(c.eps)};
+      return adam_update(p.size(), p.data(), g.data(), m.data(), v.data(), s);
+    }
+    if (c.kind != OptimizerConfig::sgd) {
+      const MomentumStep s{static_cast<float>(lr), static_cast<float>(c.momentum_factor),
+                           static_cast<float>(c.weight_decay), c.kind == OptimizerConfig::nesterov, t_ == 1};
+      return momentum_update(p.size(), p.data(), g.data(), m.data(), s);
+    }
+  }
   const T wd = T(c.weight_decay), mu = T(c.momentum_factor), eta = T(lr);
   switch (c.kind) {
     case OptimizerConfig::sgd:

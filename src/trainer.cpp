@@ -8,6 +8,7 @@
 
 #include "digitnet/error.hpp"
 #include "digitnet/metrics.hpp"
+#include "digitnet/parallel.hpp"
 #include "digitnet/sgd.hpp"
 
 namespace digitnet {
@@ -39,12 +40,19 @@ void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx)
   Normalizer scale;
   scale.pixel_max = norm_.pixel_max;
   scale.gather(train, idx, X_.view());  // [0, 1]
-  const std::size_t F = train.features();
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    const std::span<float> image(X_.view().row(static_cast<int>(i)), F);
-    augment_image(opt_.augment, image, train.height, train.width, augment_rng_);
-    if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
-  }
+  const std::size_t F = train.features(), n = idx.size();
+  const std::uint64_t draw = augment_rng_.next();  // one draw per batch; each image gets its own stream
+  const auto images = [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      Rng rng(draw, kAugmentStream + i);  // the same distortions whatever thread takes the image
+      const std::span<float> image(X_.view().row(static_cast<int>(i)), F);
+      augment_image(opt_.augment, image, train.height, train.width, rng);
+      if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
+    }
+  };
+  const int tasks = n < 8 ? 1 : threads();
+  if (tasks <= 1) return images(0, n);
+  run_parallel(tasks, [&](int t) { images(n * t / tasks, n * (t + 1) / tasks); });
 }
 
 void Trainer::apply_update(double lr) {

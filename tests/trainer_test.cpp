@@ -257,3 +257,28 @@ TEST(Trainer, EveryOptimizerAndRegulariserLearns) {
 
 }  // namespace
 }  // namespace digitnet
+
+namespace digitnet {
+namespace {
+
+TEST(Trainer, AugmentedTrainingIsTheSameForAnyThreadCount) {
+  const Dataset train = test::synthetic(200, 28, 28, 1);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  std::vector<std::vector<float>> weights;
+  for (int threads : {1, 2, 3}) {
+    set_threads(threads);
+    Network<float> net({{784, 16, 10}, Activation::relu, Loss::cross_entropy});
+    Rng rng(1);
+    net.init(Init{}, rng);
+    TrainOptions opt{.epochs = 2, .batch = 32, .lr = 0.1, .seed = 1};
+    opt.augment = parse_augment("shift:2,rotate:10,elastic,flip");
+    Trainer(net, norm, opt).fit(train, nullptr);
+    weights.push_back(net.layers[0].Wt.storage);
+  }
+  set_threads(0);
+  EXPECT_EQ(weights[0], weights[1]);
+  EXPECT_EQ(weights[0], weights[2]);
+}
+
+}  // namespace
+}  // namespace digitnet
