@@ -3,9 +3,16 @@
 // Errors are thrown as digitnet::Error and printed by main as one line.
 #include <CLI/CLI.hpp>
 
+#include "digitnet/dataset.hpp"
+#include "digitnet/model.hpp"
 #include "digitnet/parallel.hpp"
 
 namespace digitnet::cli {
+
+// The data a model is evaluated on: its recorded split and seed when the data is the one it
+// was trained on, else the data's own (official or random:0.2). Checks the input size.
+DataSplit load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg = "",
+                              const std::uint64_t* seed_arg = nullptr);
 
 // --threads N on a command: 0 (the default) uses every core. Results do not depend on it.
 inline void add_threads_option(CLI::App* cmd) {
@@ -20,5 +27,7 @@ void add_eval_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_presets_command(CLI::App& app);
 void add_data_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace digitnet::cli

@@ -12,6 +12,7 @@
 #include "digitnet/error.hpp"
 #include "digitnet/metrics.hpp"
 #include "digitnet/model.hpp"
+#include "digitnet/report.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
@@ -37,34 +38,36 @@ std::string top3(std::span<const float> p) {
   return s;
 }
 
+}  // namespace
+
+DataSplit load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg,
+                              const std::uint64_t* seed_arg) {
+  // On the data it was trained on, a model is evaluated on the part it was tested on.
+  const std::string path = resolve_data(data_arg, cli_fetch_options());
+  const bool same_data = m.config.value("dataset", std::string()) == dataset_name(path);
+  const auto training = same_data && m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
+  const std::string split = !split_arg.empty() ? split_arg : training.value("split", std::string("auto"));
+  const std::uint64_t seed = seed_arg ? *seed_arg : training.value("seed", std::uint64_t{1});
+  DataSplit data = load_data(path, parse_split(split), seed);
+  if (data.test.features() != m.net.arch().inputs())
+    throw Error(fmt::format("--data: {} has {} values per example but the model expects {}", data_arg,
+                            data.test.features(), m.net.arch().inputs()));
+  return data;
+}
+
+namespace {
+
 void run_eval(const EvalArgs& a) {
   Model m = load_model(a.model);
-  // On the data it was trained on, a model is evaluated on the part it was tested on.
-  const bool same_data = m.config.value("dataset", std::string()) == dataset_name(a.data);
-  const auto training = same_data && m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
-  std::string split = a.o_split->count() ? a.split : training.value("split", std::string("auto"));
-  std::uint64_t seed = a.o_seed->count() ? a.seed : training.value("seed", std::uint64_t{1});
-  const DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), parse_split(split), seed);
+  const DataSplit data = load_data_for_model(m, a.data, a.o_split->count() ? a.split : "",
+                                             a.o_seed->count() ? &a.seed : nullptr);
+  const std::uint64_t seed = a.o_seed->count() ? a.seed : m.config.value("training", nlohmann::json::object()).value("seed", std::uint64_t{1});
   const Dataset& test = data.test;
-  if (test.features() != m.net.arch().inputs())
-    throw Error(fmt::format("--data: {} has {} values per example but {} expects {}", a.data, test.features(), a.model,
-                            m.net.arch().inputs()));
   const Predictions pred = predict_dataset(m.net, m.norm, test);
   const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
 
   if (a.json) {
-    nlohmann::json per_class = nlohmann::json::array();
-    for (std::size_t c = 0; c < metrics.precision.size(); ++c)
-      per_class.push_back({{"class", c},
-                           {"precision", metrics.precision[c]},
-                           {"recall", metrics.recall[c]},
-                           {"support", metrics.support[c]}});
-    fmt::print("{}\n", nlohmann::json{{"accuracy", metrics.accuracy},
-                                      {"examples", test.size()},
-                                      {"split", data.split},
-                                      {"confusion", metrics.confusion},
-                                      {"per_class", per_class}}
-                           .dump());
+    fmt::print("{}\n", evaluation_json(metrics, test.size(), data.split).dump());
     return;
   }
   const int K = m.net.arch().classes();

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   digitnet::cli::add_predict_command(app);
   digitnet::cli::add_presets_command(app);
   digitnet::cli::add_data_command(app);
+  digitnet::cli::add_report_command(app);
+  digitnet::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
