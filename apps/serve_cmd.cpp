@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 #include <httplib.h>
+#include <sys/socket.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
@@ -100,15 +101,27 @@ void run_serve(const ServeArgs& a) {
                 {"input_shape", {model.height, model.width}}});
   });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;  // the handler's own {"error": ...}
     const char* why = res.status == 413 ? "request body too large" : res.status == 404 ? "not found" : "bad request";
     res.set_content(nlohmann::json{{"error", why}}.dump(), "application/json");
   });
-  if (!server.bind_to_port(a.host, a.port))
+  // The library listens with a queue of 5 connections; a burst of clients overflows that, so
+  // keep the listening socket and widen its queue once it listens.
+  int listening = -1;
+  server.set_socket_options([&](socket_t sock) {
+    listening = sock;
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  // --port 0 takes any free port (tests use it); the line below says which.
+  const int port = a.port == 0 ? server.bind_to_any_port(a.host) : (server.bind_to_port(a.host, a.port) ? a.port : -1);
+  if (port <= 0)
     throw Error(fmt::format("--port: cannot listen on {}:{} (in use, or not an address of this machine)", a.host, a.port));
+  if (listening >= 0) ::listen(listening, SOMAXCONN);
   running = &server;
   std::signal(SIGINT, stop_server);
   std::signal(SIGTERM, stop_server);
-  fmt::print("serving {} on http://{}:{}/ (Ctrl-C to stop)\n", a.model, a.host, a.port);
+  fmt::print("serving {} on http://{}:{}/ (Ctrl-C to stop)\n", a.model, a.host, port);
   std::fflush(stdout);
   server.listen_after_bind();
   running = nullptr;
@@ -120,7 +133,7 @@ void add_serve_command(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "A web page to draw digits on, with a JSON prediction API");
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
-  cmd->add_option("--port", a->port, "Port (default 8080)")->check(CLI::Range(1, 65535));
+  cmd->add_option("--port", a->port, "Port (default 8080; 0 = any free port)")->check(CLI::Range(0, 65535));
   cmd->add_option("--host", a->host, "Address to listen on (default 127.0.0.1)");
   cmd->callback([a] { run_serve(*a); });
 }
