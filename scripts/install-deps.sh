@@ -11,7 +11,9 @@ packages=(
   dataset-fashion-mnist python3-sklearn python3-numpy
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(clang libclang-rt-14-dev)
+  # fuzzers; the browser test (Chromium driven by Playwright from npm)
+  packages+=(clang libclang-rt-14-dev chromium)
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()
 for p in "${packages[@]}"; do
