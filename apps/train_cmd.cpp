@@ -154,7 +154,7 @@ void run_train(const TrainArgs& a) {
 
   const bool live = !a.json && stdout_is_terminal();
   if (!a.json) {
-    fmt::print("training {} {}/{} on {} ({} train, {}{} test, split {}); batch {}, {} lr {}, {} epochs, seed {}, {} threads\n",
+    fmt::print("training {} {}/{} on {} ({} train, {}{} test, split {})\n  batch {}, {} lr {}, {} epochs, seed {}, {} threads\n",
                layers_to_string(arch.sizes), s.activation, s.loss, data.train.name, data.train.size(),
                s.val > 0 ? fmt::format("{} validation, ", val.size()) : "", data.test.size(), data.split,
                s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed,
