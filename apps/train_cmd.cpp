@@ -211,8 +211,8 @@ void run_train(const TrainArgs& a) {
                                       {"model", a.save.empty() ? nlohmann::json() : nlohmann::json(a.save)}}
                            .dump());
   } else {
-    fmt::print("test accuracy {} on {} examples{}\n", percent(test_acc), data.test.size(),
-               a.save.empty() ? "" : fmt::format("; model saved to {}", a.save));
+    fmt::print("test accuracy {} on {} examples\n", percent(test_acc), data.test.size());
+    if (!a.save.empty()) fmt::print("model saved to {}\n", a.save);
   }
 }
 
