@@ -4,10 +4,11 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <stb_image_write.h>
 
 #include "digitnet/error.hpp"
 #include "digitnet/file.hpp"
+#include "digitnet/idx.hpp"
+#include "digitnet/image.hpp"
 
 namespace fs = std::filesystem;
 
@@ -32,19 +33,11 @@ void write_csv(const Dataset& d, const fs::path& path) {
   write_file_atomic(path.string(), {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
 }
 
-Bytes idx(const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data) {
-  Bytes b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
-  for (auto d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
 void write_idx(const Dataset& d, const fs::path& dir, const std::string& prefix) {
   const auto n = static_cast<std::uint32_t>(d.size());
   write_file_atomic((dir / (prefix + "-images-idx3-ubyte")).string(),
-                    idx({n, std::uint32_t(d.height), std::uint32_t(d.width)}, d.pixels));
-  write_file_atomic((dir / (prefix + "-labels-idx1-ubyte")).string(), idx({n}, d.labels));
+                    serialize_idx({n, std::uint32_t(d.height), std::uint32_t(d.width)}, d.pixels));
+  write_file_atomic((dir / (prefix + "-labels-idx1-ubyte")).string(), serialize_idx({n}, d.labels));
 }
 
 void write_pngs(const Dataset& d, const fs::path& dir) {
@@ -54,14 +47,7 @@ void write_pngs(const Dataset& d, const fs::path& dir) {
     if (i < kClasses || !fs::exists(sub)) make_dir(sub);
     for (int f = 0; f < d.features(); ++f)  // full intensity -> 255, e.g. 0..16 digits
       gray[f] = static_cast<std::uint8_t>(std::lround(d.image(i)[f] * 255.0 / d.pixel_max));
-    Bytes png;
-    stbi_write_png_to_func(
-        [](void* ctx, void* data, int size) {
-          auto* out = static_cast<Bytes*>(ctx);
-          out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-        },
-        &png, d.width, d.height, 1, gray.data(), d.width);
-    write_file_atomic((sub / fmt::format("{:05}.png", i)).string(), png);
+    write_file_atomic((sub / fmt::format("{:05}.png", i)).string(), encode_png(gray.data(), d.width, d.height, 1));
   }
 }
 

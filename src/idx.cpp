@@ -36,6 +36,14 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& what)
   return out;
 }
 
+std::vector<std::uint8_t> serialize_idx(const std::vector<std::uint32_t>& dims, std::span<const std::uint8_t> data) {
+  std::vector<std::uint8_t> b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (auto d : dims)
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
 IdxArray read_idx(const std::string& path) { return parse_idx(read_maybe_gzipped(path), path); }
 
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path) {

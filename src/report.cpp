@@ -7,10 +7,10 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <stb_image_write.h>
 
 #include "digitnet/error.hpp"
 #include "digitnet/file.hpp"
+#include "digitnet/image.hpp"
 #ifdef DIGITNET_HAVE_RSVG
 #include <librsvg/rsvg.h>
 #endif
@@ -168,13 +168,7 @@ std::string svg_bars(const std::string& title, const std::vector<double>& values
 }
 
 std::string png_data_uri(const std::vector<std::uint8_t>& rgb, int width, int height) {
-  Bytes png;
-  stbi_write_png_to_func(
-      [](void* ctx, void* data, int size) {
-        auto* out = static_cast<Bytes*>(ctx);
-        out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-      },
-      &png, width, height, 3, rgb.data(), width * 3);
+  const Bytes png = encode_png(rgb.data(), width, height, 3);
   std::string b64(4 * ((png.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), png.data(), static_cast<int>(png.size()));
   b64.resize(static_cast<std::size_t>(n));
@@ -222,9 +216,7 @@ void write_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int
       std::copy_n(&images[k][static_cast<std::size_t>(y) * w * 3], w * 3,
                   &rgb[(static_cast<std::size_t>(oy + y) * GW + ox) * 3]);
   }
-  const std::string temp = temp_path_for(path);
-  if (!stbi_write_png(temp.c_str(), GW, GH, 3, rgb.data(), GW * 3)) throw Error(path + ": cannot write");
-  commit_temp(temp, path);
+  write_file_atomic(path, encode_png(rgb.data(), GW, GH, 3));
 }
 
 void svg_to_png(const std::string& svg, const std::string& path) {

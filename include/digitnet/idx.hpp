@@ -17,6 +17,7 @@ struct IdxArray {
 };
 
 IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& what);
+std::vector<std::uint8_t> serialize_idx(const std::vector<std::uint32_t>& dims, std::span<const std::uint8_t> data);
 IdxArray read_idx(const std::string& path);  // gzipped or not
 
 // An image file (N, H, W) and a label file (N) of one set; checks counts and labels.

@@ -13,6 +13,9 @@ struct GrayImage {
   std::vector<float> pixels;  // row-major, 0 = black, 1 = white
 };
 
+// PNG bytes of a width x height image with 1 (gray) or 3 (RGB) bytes per pixel.
+std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int height, int channels);
+
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what);
 GrayImage load_image(const std::string& path);
 

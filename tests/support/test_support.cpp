@@ -7,10 +7,11 @@
 #include <fstream>
 #include <sstream>
 
-#include <stb_image_write.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
+#include "digitnet/idx.hpp"
+#include "digitnet/image.hpp"
 #include "digitnet/rng.hpp"
 
 namespace digitnet::test {
@@ -52,11 +53,7 @@ Bytes gzip(std::span<const std::uint8_t> bytes) {
 }
 
 Bytes make_idx(const std::vector<std::uint32_t>& dims, std::span<const std::uint8_t> data) {
-  Bytes b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
-  for (auto d : dims)
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
+  return serialize_idx(dims, data);
 }
 
 Dataset synthetic(std::size_t n, int height, int width, std::uint64_t seed) {
@@ -119,16 +116,7 @@ double rel_error(std::span<const double> a, std::span<const double> b) {
   return scale > 0 ? diff / scale : diff;
 }
 
-Bytes png(std::span<const std::uint8_t> gray, int width, int height) {
-  Bytes out;
-  stbi_write_png_to_func(
-      [](void* ctx, void* data, int size) {
-        auto* o = static_cast<Bytes*>(ctx);
-        o->insert(o->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-      },
-      &out, width, height, 1, gray.data(), width);
-  return out;
-}
+Bytes png(std::span<const std::uint8_t> gray, int width, int height) { return encode_png(gray.data(), width, height, 1); }
 
 RunResult run_cli(const std::string& args) { return run_cli_env("", args); }
 
