@@ -46,8 +46,9 @@ TEST_F(Cli, TrainPrintsOneLinePerEpochAndSaves) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(line_count(r.out), 7) << r.out;  // 2 header lines, 3 epochs, result, model path
   std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);)
+  for (std::string line; std::getline(lines, line);) {
     if (line.find(file("")) == std::string::npos) EXPECT_LE(line.size(), 80u) << line;  // fits 80 columns
+  }
   EXPECT_NE(r.out.find("epoch    3"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(file("m.npz")));
 }
