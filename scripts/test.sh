@@ -20,7 +20,8 @@ cmake --build build -j"$jobs" >/dev/null
 echo "== build and test (-fsanitize=address,undefined)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
+  UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
 
 echo "== fuzz (${FUZZ_SECONDS:-20}s per target)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
