@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <stdexcept>
 #include <cstddef>
 #include <vector>
 
@@ -195,28 +196,43 @@ void product(const Operands& o) {
   }
 }
 
-// B^T into a per-thread scratch buffer: 32x32 tiles so reads and writes both stay in cache,
-// rows of tiles split between threads when B is large.
+// dst = src^T (src: R x C row-major, dst: C x R): 32x32 tiles so reads and writes both stay
+// in cache, rows of tiles split between threads when src is large.
 template <class T>
-const T* transpose_to_scratch(Matrix<const T> B) {
-  thread_local std::vector<T> bt;
-  bt.resize(B.size());
-  T* out = bt.data();
+void transpose(Matrix<const T> src, T* dst) {
   constexpr int kTile = 32;
-  const int row_tiles = (B.rows + kTile - 1) / kTile;
+  const int row_tiles = (src.rows + kTile - 1) / kTile;
   const auto tiles = [&](int t0, int t1) {
-    for (int n0 = t0 * kTile; n0 < std::min(B.rows, t1 * kTile); n0 += kTile)
-      for (int k0 = 0; k0 < B.cols; k0 += kTile)
-        for (int n = n0; n < std::min(B.rows, n0 + kTile); ++n)
-          for (int k = k0; k < std::min(B.cols, k0 + kTile); ++k) out[static_cast<std::size_t>(k) * B.rows + n] = B(n, k);
+    for (int r0 = t0 * kTile; r0 < std::min(src.rows, t1 * kTile); r0 += kTile)
+      for (int c0 = 0; c0 < src.cols; c0 += kTile)
+        for (int r = r0; r < std::min(src.rows, r0 + kTile); ++r) {
+          const T* in = src.row(r);
+          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c) dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
+        }
   };
-  const int tasks = B.size() < 65536 ? 1 : std::min(threads(), row_tiles);
-  if (tasks <= 1) {
-    tiles(0, row_tiles);
-  } else {
-    run_parallel(tasks, [&](int t) { tiles(row_tiles * t / tasks, row_tiles * (t + 1) / tasks); });
+  const int tasks = src.size() < 65536 ? 1 : std::min(threads(), row_tiles);
+  if (tasks <= 1) return tiles(0, row_tiles);
+  run_parallel(tasks, [&](int t) { tiles(row_tiles * t / tasks, row_tiles * (t + 1) / tasks); });
+}
+
+// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A and C
+// are smaller than B, C^T = B A^T is computed and transposed back. Both give every element the
+// same FMA sequence (x*y = y*x exactly), so the choice never changes a bit.
+template <class T, class Product>
+void abt_by_transposing(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate, Product product) {
+  thread_local std::vector<T> s1, s2;
+  if (B.size() <= A.size() + C.size()) {
+    s1.resize(B.size());
+    transpose(B, s1.data());  // (K x N)
+    return product(C.rows, C.cols, A.cols, A.data, A.stride, s1.data(), B.rows, C.data, C.stride, accumulate);
   }
-  return out;
+  if (C.stride != C.cols) throw std::logic_error("matmul_abt: C must be contiguous");
+  s1.resize(A.size());
+  transpose(A, s1.data());  // A^T: (K x M)
+  s2.resize(C.size());      // C^T: (N x M)
+  if (accumulate) transpose(Matrix<const T>(C), s2.data());
+  product(C.cols, C.rows, A.cols, B.data, B.stride, s1.data(), A.rows, s2.data(), A.rows, accumulate);
+  transpose(Matrix<const T>(s2.data(), C.cols, C.rows), C.data);
 }
 
 }  // namespace
@@ -231,8 +247,9 @@ void matmul_atb<float>(Matrix<const float> A, Matrix<const float> B, Matrix<floa
 }
 template <>
 void matmul_abt<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
-  product({C.rows, C.cols, A.cols, A.data, A.stride, 1, transpose_to_scratch(B), B.rows, C.data, C.stride,
-           accumulate});
+  abt_by_transposing(A, B, C, accumulate,
+                     [](int M, int N, int K, const float* a, Index lda, const float* b, Index ldb, float* c, Index ldc,
+                        bool acc) { product({M, N, K, a, lda, 1, b, ldb, c, ldc, acc}); });
 }
 
 template <>
@@ -245,7 +262,9 @@ void matmul_atb<double>(Matrix<const double> A, Matrix<const double> B, Matrix<d
 }
 template <>
 void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
-  loops(C.rows, C.cols, A.cols, A.data, A.stride, 1, transpose_to_scratch(B), B.rows, C.data, C.stride, accumulate);
+  abt_by_transposing(A, B, C, accumulate,
+                     [](int M, int N, int K, const double* a, Index lda, const double* b, Index ldb, double* c,
+                        Index ldc, bool acc) { loops(M, N, K, a, lda, Index(1), b, ldb, c, ldc, acc); });
 }
 
 void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha) {
