@@ -140,15 +140,7 @@ void relu_backward(std::size_t n, const float* z, const float* da, float* dz) {
 }
 
 void axpy(std::size_t n, float alpha, const float* x, float* y) {
-  constexpr std::size_t kChunk = 16384;  // below this a second thread costs more than it saves
-  const int tasks = static_cast<int>(std::min<std::size_t>(threads(), n / kChunk));
-  if (tasks <= 1) return HWY_DYNAMIC_DISPATCH(AxpyKernel)(n, alpha, x, y);
-  run_parallel(tasks, [&](int t) {
-    // chunk edges on 64-float boundaries keep each thread on its own cache lines
-    const std::size_t begin = std::min(n, n * t / tasks / 64 * 64), end = std::min(n, n * (t + 1) / tasks / 64 * 64);
-    const std::size_t stop = t + 1 == tasks ? n : end;
-    HWY_DYNAMIC_DISPATCH(AxpyKernel)(stop - begin, alpha, x + begin, y + begin);
-  });
+  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(AxpyKernel)(e - b, alpha, x + b, y + b); });
 }
 
 }  // namespace digitnet
