@@ -9,7 +9,6 @@
 #include "digitnet/error.hpp"
 #include "digitnet/metrics.hpp"
 #include "digitnet/parallel.hpp"
-#include "digitnet/sgd.hpp"
 
 namespace digitnet {
 namespace {
@@ -118,7 +117,6 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
                               loss, opt_.lr));
     loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
     if (!(fused && count <= kChunk)) apply_update(lr);
-    ++step_;
     if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
   }
   // A finite loss can hide weights that overflowed in the last updates.

@@ -67,7 +67,6 @@ class Trainer {
   Optimizer<float> optimizer_;
   Rng shuffle_rng_, augment_rng_;
   int epoch_ = 0;
-  long step_ = 0;
   int best_epoch_ = 0;
   std::vector<std::size_t> order_;
   Tensor<float> X_;
