@@ -22,13 +22,9 @@ struct PredictArgs {
 
 void run_predict(const PredictArgs& a) {
   Model m = load_model(a.model);
-  const int F = m.net.arch().inputs();
-  Tensor<float> X(1, F);
   for (const auto& path : a.images) {
     const std::vector<float> x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
-    m.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
-    const Matrix<const float> out = m.net.forward(X.view());
-    const std::vector<float> probs(out.row(0), out.row(0) + out.cols);
+    const std::vector<float> probs = predict_one(m, x01);
     const int label = argmax(probs);
     if (a.json) {
       fmt::print("{}\n", nlohmann::json{{"file", path}, {"label", label}, {"probabilities", probs}}.dump());

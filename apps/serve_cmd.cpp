@@ -91,10 +91,7 @@ void run_serve(const ServeArgs& a) {
     std::vector<float> probs;
     {
       std::lock_guard lock(model_mutex);
-      Tensor<float> X(1, F);
-      model.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
-      const Matrix<const float> out = model.net.forward(X.view());
-      probs.assign(out.row(0), out.row(0) + out.cols);
+      probs = predict_one(model, x01);
     }
     json_reply(res, 200,
                {{"label", argmax(probs)}, {"probabilities", probs}, {"input", x01},

@@ -114,4 +114,14 @@ Model load_model(const std::string& path) {
   return Model{std::move(net), std::move(norm), height, width, std::move(config)};
 }
 
+std::vector<float> predict_one(Model& model, std::span<const float> x01) {
+  const int F = model.net.arch().inputs();
+  if (static_cast<int>(x01.size()) != F)
+    throw Error(fmt::format("the image has {} values but the model takes {}", x01.size(), F));
+  Tensor<float> X(1, F);
+  model.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
+  const Matrix<const float> out = model.net.forward(X.view());
+  return {out.row(0), out.row(0) + out.cols};
+}
+
 }  // namespace digitnet

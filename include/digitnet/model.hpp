@@ -5,7 +5,9 @@
 //                         json.loads(np.load(p)["config"].item())
 //   input_mean, input_std float32 (features,), only for zscore normalisation
 // config holds format_version; a newer version is refused with a clear message.
+#include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -27,5 +29,9 @@ struct Model {
 void save_model(const std::string& path, const Network<float>& net, const Normalizer& norm, int height, int width,
                 const nlohmann::json& extra);
 Model load_model(const std::string& path);
+
+// One image (values in [0, 1], light on dark, the model's input size) to the output
+// probabilities: normalised as in training, then the forward pass.
+std::vector<float> predict_one(Model& model, std::span<const float> x01);
 
 }  // namespace digitnet
