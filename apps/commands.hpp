@@ -11,7 +11,11 @@ namespace digitnet::cli {
 
 // The data a model is evaluated on: its recorded split and seed when the data is the one it
 // was trained on, else the data's own (official or random:0.2). Checks the input size.
-DataSplit load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg = "",
+struct ModelData {
+  DataSplit data;
+  std::uint64_t seed;  // the seed the split (and anything else drawn from it) used
+};
+ModelData load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg = "",
                               const std::uint64_t* seed_arg = nullptr);
 
 // --threads N on a command: 0 (the default) uses every core. Results do not depend on it.

@@ -40,7 +40,7 @@ std::string top3(std::span<const float> p) {
 
 }  // namespace
 
-DataSplit load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg,
+ModelData load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg,
                               const std::uint64_t* seed_arg) {
   // On the data it was trained on, a model is evaluated on the part it was tested on.
   const std::string path = resolve_data(data_arg, cli_fetch_options());
@@ -52,16 +52,15 @@ DataSplit load_data_for_model(const Model& m, const std::string& data_arg, const
   if (data.test.features() != m.net.arch().inputs())
     throw Error(fmt::format("--data: {} has {} values per example but the model expects {}", data_arg,
                             data.test.features(), m.net.arch().inputs()));
-  return data;
+  return {std::move(data), seed};
 }
 
 namespace {
 
 void run_eval(const EvalArgs& a) {
   Model m = load_model(a.model);
-  const DataSplit data = load_data_for_model(m, a.data, a.o_split->count() ? a.split : "",
-                                             a.o_seed->count() ? &a.seed : nullptr);
-  const std::uint64_t seed = a.o_seed->count() ? a.seed : m.config.value("training", nlohmann::json::object()).value("seed", std::uint64_t{1});
+  const auto [data, seed] =
+      load_data_for_model(m, a.data, a.o_split->count() ? a.split : "", a.o_seed->count() ? &a.seed : nullptr);
   const Dataset& test = data.test;
   const Predictions pred = predict_dataset(m.net, m.norm, test);
   const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
