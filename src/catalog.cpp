@@ -65,6 +65,12 @@ std::vector<std::string> mirrors(const std::vector<std::string>& defaults) {
   return out;
 }
 
+std::string known_names() {
+  std::string names;
+  for (const auto& d : known_datasets()) names += (names.empty() ? "" : ", ") + d.name;
+  return names;
+}
+
 bool has_idx_set(const std::string& dir) {
   return find_idx_file(dir, "train", "images") && find_idx_file(dir, "train", "labels") &&
          find_idx_file(dir, "t10k", "images") && find_idx_file(dir, "t10k", "labels");
@@ -180,11 +186,7 @@ std::string local_path(const std::string& name) {
 }
 
 std::string fetch_dataset(const std::string& name, const FetchOptions& options) {
-  if (!is_known_dataset(name)) {
-    std::string names;
-    for (const auto& d : known_datasets()) names += (names.empty() ? "" : ", ") + d.name;
-    throw Error(fmt::format("unknown dataset '{}' (known: {})", name, names));
-  }
+  if (!is_known_dataset(name)) throw Error(fmt::format("unknown dataset '{}' (known: {})", name, known_names()));
   if (std::string p = local_path(name); !p.empty()) return p;
   if (options.log) options.log(fmt::format("{} is not cached yet; fetching it into {}/{}", name, cache_dir(), name));
   const std::string dir = cache_dir() + "/" + name;
@@ -199,9 +201,8 @@ std::string resolve_data(const std::string& spec, const FetchOptions& options) {
   std::error_code ec;
   if (fs::exists(spec, ec)) return spec;
   if (is_known_dataset(spec)) return fetch_dataset(spec, options);
-  std::string names;
-  for (const auto& d : known_datasets()) names += (names.empty() ? "" : ", ") + d.name;
-  throw Error(fmt::format("--data: '{}' is neither a file, a directory nor a known dataset ({})", spec, names));
+  throw Error(fmt::format("--data: '{}' is neither a file, a directory nor a known dataset ({})", spec,
+                          known_names()));
 }
 
 }  // namespace digitnet
