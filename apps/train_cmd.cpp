@@ -100,16 +100,8 @@ void run_train(const TrainArgs& a) {
   const Init init = parse_init(s.init);
   const auto norm_kind = Normalizer::parse_kind(s.normalize);
   const SplitSpec split = parse_split(s.split);
-  if (s.epochs < 1) throw Error("--epochs: must be at least 1");
-  if (!(s.lr > 0) || !std::isfinite(s.lr)) throw Error("--lr: must be a positive number");
-  if (s.report_every < 1) throw Error("--report-every: must be at least 1");
   if (!(s.val >= 0 && s.val < 1)) throw Error("--val: must be a fraction in [0, 1)");
-  if (s.early_stop < 0) throw Error("--early-stop: must not be negative");
   if (s.early_stop > 0 && s.val == 0) throw Error("--early-stop needs a validation set: add --val FRACTION");
-  for (double v : {s.momentum, s.beta1, s.beta2})
-    if (!(v >= 0 && v < 1)) throw Error("--momentum, --beta1 and --beta2 must be in [0, 1)");
-  if (!(s.eps > 0) || s.weight_decay < 0 || s.l2 < 0 || s.clip_norm < 0 || s.warmup < 0)
-    throw Error("--eps must be positive; --weight-decay, --l2, --clip-norm and --warmup must not be negative");
   TrainOptions opt{.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed, .report_every = s.report_every};
   opt.optimizer = {parse_optimizer(s.optimizer), s.momentum, s.beta1, s.beta2, s.eps, s.weight_decay};
   opt.schedule = parse_schedule(s.schedule);
@@ -119,6 +111,7 @@ void run_train(const TrainArgs& a) {
   opt.augment = s.augment == "none" ? Augment{} : parse_augment(s.augment);
   opt.early_stop = s.early_stop;
   const std::vector<double> dropout = parse_dropout(s.dropout);
+  check_options(opt);
 
   DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), split, s.seed);
   const int features = data.train.features();

@@ -16,6 +16,19 @@ constexpr std::size_t kChunk = 256;  // rows per pass through the network
 constexpr std::uint64_t kAugmentStream = 5;
 }  // namespace
 
+void check_options(const TrainOptions& o) {
+  if (o.epochs < 1) throw Error("--epochs: must be at least 1");
+  if (o.batch < 0) throw Error("--batch: must be a positive number or 'full'");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr: must be a positive number");
+  if (o.report_every < 1) throw Error("--report-every: must be at least 1");
+  if (o.early_stop < 0) throw Error("--early-stop: must not be negative");
+  const OptimizerConfig& c = o.optimizer;
+  for (double v : {c.momentum_factor, c.beta1, c.beta2})
+    if (!(v >= 0 && v < 1)) throw Error("--momentum, --beta1 and --beta2 must be in [0, 1)");
+  if (!(c.eps > 0) || c.weight_decay < 0 || o.l2 < 0 || o.clip_norm < 0 || o.schedule.warmup_epochs < 0)
+    throw Error("--eps must be positive; --weight-decay, --l2, --clip-norm and --warmup must not be negative");
+}
+
 Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options)
     : net_(net),
       norm_(norm),
@@ -23,11 +36,7 @@ Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions optio
       optimizer_(options.optimizer, net),
       shuffle_rng_(options.seed, kShuffleStream),
       augment_rng_(options.seed, kAugmentStream) {
-  if (opt_.epochs < 1) throw Error("--epochs must be at least 1");
-  if (opt_.batch < 0) throw Error("--batch must be a positive number or 'full'");
-  if (!(opt_.lr > 0) || !std::isfinite(opt_.lr)) throw Error("--lr must be a positive number");
-  if (opt_.l2 < 0 || opt_.clip_norm < 0) throw Error("--l2 and --clip-norm must not be negative");
-  if (opt_.report_every < 1) opt_.report_every = 1;
+  check_options(opt_);
 }
 
 // Rows idx of the dataset into X_ (normalised), distorted first when augmenting.

@@ -30,6 +30,9 @@ struct TrainOptions {
   int early_stop = 0;    // stop after this many epochs without a better validation accuracy
 };
 
+// Throws Error naming the flag of the first value out of range.
+void check_options(const TrainOptions& options);
+
 struct EpochReport {
   int epoch = 0;
   double loss = 0;            // mean loss per example over the epoch
