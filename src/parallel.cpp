@@ -71,11 +71,15 @@ class Pool {
 
 std::mutex pool_mutex;
 std::unique_ptr<Pool> pool;
+std::atomic<int> pool_size{0};  // read on every product, so without the mutex
 
 int default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
 Pool& get_pool() {
-  if (!pool) pool = std::make_unique<Pool>(default_threads());
+  if (!pool) {
+    pool = std::make_unique<Pool>(default_threads());
+    pool_size.store(pool->size());
+  }
   return *pool;
 }
 
@@ -87,11 +91,13 @@ int set_threads(int n) {
   if (!pool || pool->size() != n) {
     pool.reset();
     pool = std::make_unique<Pool>(n);
+    pool_size.store(n);
   }
   return n;
 }
 
 int threads() {
+  if (const int n = pool_size.load(std::memory_order_relaxed)) return n;
   std::lock_guard lock(pool_mutex);
   return get_pool().size();
 }
