@@ -79,6 +79,7 @@ TrainSettings settings_from(const TrainArgs& a) {
   DIGITNET_OVERRIDE("--eps", eps)
   DIGITNET_OVERRIDE("--weight-decay", weight_decay)
   DIGITNET_OVERRIDE("--dropout", dropout)
+  DIGITNET_OVERRIDE("--label-smoothing", label_smoothing)
   DIGITNET_OVERRIDE("--l2", l2)
   DIGITNET_OVERRIDE("--clip-norm", clip_norm)
   DIGITNET_OVERRIDE("--schedule", schedule)
@@ -112,6 +113,7 @@ void run_train(const TrainArgs& a) {
   opt.early_stop = s.early_stop;
   const std::vector<double> dropout = parse_dropout(s.dropout);
   check_options(opt);
+  check_label_smoothing(s.label_smoothing, arch.loss);
 
   DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), split, s.seed);
   const int features = data.train.features();
@@ -143,6 +145,7 @@ void run_train(const TrainArgs& a) {
   Rng init_rng(s.seed, kInitStream);
   net.init(init, init_rng);
   if (std::any_of(dropout.begin(), dropout.end(), [](double p) { return p > 0; })) net.set_dropout(dropout, s.seed);
+  net.set_label_smoothing(s.label_smoothing);
   Trainer trainer(net, norm, opt);
 
   const bool live = !a.json && stdout_is_terminal();
@@ -192,7 +195,8 @@ void run_train(const TrainArgs& a) {
          {{"init", s.init}, {"batch", s.batch == 0 ? nlohmann::json("full") : nlohmann::json(s.batch)},
           {"epochs", s.epochs}, {"lr", s.lr}, {"seed", s.seed}, {"split", data.split},
           {"optimizer", s.optimizer}, {"weight_decay", s.weight_decay}, {"schedule", to_string(opt.schedule)},
-          {"warmup", s.warmup}, {"dropout", s.dropout}, {"l2", s.l2}, {"clip_norm", s.clip_norm},
+          {"warmup", s.warmup}, {"dropout", s.dropout},
+          {"label_smoothing", s.label_smoothing}, {"l2", s.l2}, {"clip_norm", s.clip_norm},
           {"augment", to_string(opt.augment)}, {"val", s.val}, {"early_stop", s.early_stop},
           {"train_examples", data.train.size()}, {"test_examples", data.test.size()}}},
         {"history", history},
@@ -237,6 +241,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eps", s.eps, "Adam's epsilon");
   cmd->add_option("--weight-decay", s.weight_decay, "Weight decay (PyTorch's: coupled for sgd/adam, decoupled for adamw)");
   cmd->add_option("--dropout", s.dropout, "Dropout probability for the hidden layers, or one per layer: 0.3,0.2");
+  cmd->add_option("--label-smoothing", s.label_smoothing, "Cross-entropy label smoothing in [0, 1), as PyTorch's");
   cmd->add_option("--l2", s.l2, "L2 penalty l2/2 * sum of squared weights");
   cmd->add_option("--clip-norm", s.clip_norm, "Clip the gradient's global L2 norm to this");
   cmd->add_option("--schedule", s.schedule, "constant | step:EPOCHS:GAMMA | cosine | onecycle");

@@ -83,12 +83,25 @@ float sample(const std::vector<float>& img, int h, int w, double y, double x) { 
 }  // namespace
 
 void augment_image(const Augment& a, std::span<float> image, int h, int w, Rng& rng) {
-  const std::vector<float> src(image.begin(), image.end());
+  thread_local std::vector<float> src;
+  src.assign(image.begin(), image.end());
   // Output pixel (y, x) reads the source at an affine map of itself plus an elastic offset.
   const double angle = a.rotate > 0 ? (2 * rng.uniform() - 1) * a.rotate * std::numbers::pi / 180 : 0;
   const double dx = a.shift ? static_cast<double>(rng.below(2 * a.shift + 1)) - a.shift : 0;
   const double dy = a.shift ? static_cast<double>(rng.below(2 * a.shift + 1)) - a.shift : 0;
   const bool flip = a.flip && rng.uniform() < 0.5;
+  if (angle == 0 && !a.elastic) {
+    // Whole-pixel shifts and flips move pixels without interpolating: a copy, and the same
+    // bits as the general path below (bilinear weights of exactly 1 and 0).
+    const int sx0 = static_cast<int>(dx), sy0 = static_cast<int>(dy);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const int sx = (flip ? w - 1 - x : x) - sx0, sy = y - sy0;
+        const float v = sx < 0 || sx >= w || sy < 0 || sy >= h ? 0.0f : src[sy * w + sx];
+        image[y * w + x] = std::clamp(v, 0.0f, 1.0f);
+      }
+    return;
+  }
   std::vector<float> ex, ey;
   if (a.elastic) {
     ex.resize(src.size());

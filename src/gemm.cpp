@@ -9,7 +9,7 @@
 // The SIMD kernel is compiled by Highway for every target (SSE4, AVX2, AVX-512, NEON, ...)
 // and picked at run time for the CPU at hand; no -march=native. (On CPUs without FMA,
 // SSE4 and older, Highway's MulAdd rounds twice and results differ in the last bits.)
-// A B^T is turned into A B by transposing B, which is small wherever digitnet uses it.
+// A B^T is turned into A B by transposing its smaller operand (see abt_by_transposing).
 #include "digitnet/gemm.hpp"
 
 #include <algorithm>
@@ -41,6 +41,7 @@ struct Operands {
   bool accumulate;    // start from C instead of 0
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
+  bool c_transposed = false;  // C(i, j) lives at C[j * ldc + i] (no update)
 };
 }  // namespace digitnet::gemm_detail
 #endif
@@ -58,15 +59,51 @@ constexpr int kRows = 6, kVectors = 2;  // 16 registers: 12 accumulators + 2 row
 constexpr int kRows = 6, kVectors = 4;  // 32 registers: 24 accumulators + 4 + 1
 #endif
 
+// The starting value of a register tile of C at (i, j): 0, or C itself when accumulating.
+template <int MR, int NV, class D, class V = hn::Vec<D>>
+HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) {
+  const std::size_t L = hn::Lanes(d);
+  HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) {
+      if (!o.accumulate || o.update) {
+        c[r][v] = hn::Zero(d);
+      } else if (o.c_transposed) {
+        for (std::size_t l = 0; l < L; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
+        c[r][v] = hn::Load(d, lanes);
+      } else {
+        c[r][v] = hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L);
+      }
+    }
+}
+
+// Writes a register tile back: C = P, C += alpha P (update), or into C's transposed places.
+template <int MR, int NV, class D, class V = hn::Vec<D>>
+HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) {
+  const std::size_t L = hn::Lanes(d);
+  HWY_ALIGN float lanes[hn::MaxLanes(d)];
+  if (o.c_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
+    for (int v = 0; v < NV; ++v)
+      for (int r = 0; r < MR; ++r) {
+        hn::Store(c[r][v], d, lanes);
+        for (std::size_t l = 0; l < L; ++l) o.C[(j + v * L + l) * o.ldc + i + r] = lanes[l];
+      }
+    return;
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int v = 0; v < NV; ++v) {
+      float* out = o.C + (i + r) * o.ldc + j + v * L;
+      hn::StoreU(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], hn::LoadU(d, out)) : c[r][v], d, out);
+    }
+}
+
 // One MR x NV tile at (i, j); d is the full vector tag, or the 1-lane tag for the edge.
 template <int MR, int NV, class D>
 HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d);
   V c[MR][NV];
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v)
-      c[r][v] = o.accumulate && !o.update ? hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L) : hn::Zero(d);
+  LoadTile<MR, NV>(d, o, i, j, c);
   const float* a = o.A + i * o.a_row;
   for (int k = 0; k < o.K; ++k, a += o.a_col) {
     const float* b_row = o.B + k * o.ldb + j;
@@ -77,11 +114,47 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
       for (int v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(ar, b[v], c[r][v]);
     }
   }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      float* out = o.C + (i + r) * o.ldc + j + v * L;
-      hn::StoreU(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], hn::LoadU(d, out)) : c[r][v], d, out);
-    }
+  StoreTile<MR, NV>(d, o, i, j, c);
+}
+
+// A single row of C (one image at inference): its time is the chain of dependent FMAs per
+// element, so the row is done NV vectors at once, and over just the k with a(0, k) != 0, in
+// order (ks): a zero input adds exactly 0 to every element (the weights are finite), so this is
+// the full sequence less terms that change nothing; it halves the chain for a typical image.
+template <int NV, class D>
+HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j) {
+  using V = hn::Vec<D>;
+  const std::size_t L = hn::Lanes(d);
+  V c[1][NV];
+  LoadTile<1, NV>(d, o, 0, j, c);
+  for (int t = 0; t < nk; ++t) {
+    const std::ptrdiff_t k = ks[t];
+    const V a = hn::Set(d, o.A[k * o.a_col]);
+    const float* b_row = o.B + k * o.ldb + j;
+    for (int v = 0; v < NV; ++v) c[0][v] = hn::MulAdd(a, hn::LoadU(d, b_row + v * L), c[0][v]);
+  }
+  StoreTile<1, NV>(d, o, 0, j, c);
+}
+
+template <std::size_t kLanes>
+HWY_INLINE void SparseEdge(const Operands& o, const int* ks, int nk, int& j, int j1) {
+  if constexpr (kLanes >= 1) {
+    const hn::CappedTag<float, kLanes> d;
+    const int L = static_cast<int>(hn::Lanes(d));
+    for (; j + L <= j1; j += L) SparseTile<1>(d, o, ks, nk, j);
+    if constexpr (kLanes > 1) SparseEdge<kLanes / 2>(o, ks, nk, j, j1);
+  }
+}
+
+// Columns [j0, j1) of a one-row C over the listed k.
+void SparseRow(const Operands& o, const int* ks, int nk, int j0, int j1) {
+  const hn::ScalableTag<float> d;
+  const int L = static_cast<int>(hn::Lanes(d));
+  int j = j0;
+  for (; j + 8 * L <= j1; j += 8 * L) SparseTile<8>(d, o, ks, nk, j);
+  for (; j + 4 * L <= j1; j += 4 * L) SparseTile<4>(d, o, ks, nk, j);
+  for (; j + L <= j1; j += L) SparseTile<1>(d, o, ks, nk, j);
+  SparseEdge<8>(o, ks, nk, j, j1);
 }
 
 // The last columns, narrower than a vector: halve the vector until it fits (10 classes
@@ -125,6 +198,7 @@ HWY_AFTER_NAMESPACE();
 namespace digitnet {
 
 HWY_EXPORT(Kernel);
+HWY_EXPORT(SparseRow);
 HWY_EXPORT(Lanes);
 
 namespace {
@@ -135,17 +209,18 @@ using Index = std::ptrdiff_t;
 std::atomic<bool> plain_kernels{false};
 
 // The plain loops: the same FMA sequence per element as the SIMD kernel.
+// C(i, j) is C[i * c_row + j * c_col].
 template <class T>
-void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B, Index ldb, T* C, Index ldc,
-           bool accumulate) {
+void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B, Index ldb, T* C, Index c_row,
+           bool accumulate, Index c_col = 1) {
   for (int i = 0; i < M; ++i) {
-    T* c = C + i * ldc;
+    T* c = C + i * c_row;
     if (!accumulate)
-      for (int j = 0; j < N; ++j) c[j] = T(0);
+      for (int j = 0; j < N; ++j) c[j * c_col] = T(0);
     for (int k = 0; k < K; ++k) {
       const T a = A[i * a_row + k * a_col];
       const T* b = B + k * ldb;
-      for (int j = 0; j < N; ++j) c[j] = std::fma(a, b[j], c[j]);
+      for (int j = 0; j < N; ++j) c[j * c_col] = std::fma(a, b[j], c[j * c_col]);
     }
   }
 }
@@ -155,6 +230,7 @@ void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void plain(const Operands& o) {
+  if (o.c_transposed) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, 1, o.accumulate, o.ldc);
   if (!o.update) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
   thread_local std::vector<float> p;
   p.resize(static_cast<std::size_t>(o.M) * o.N);
@@ -166,12 +242,34 @@ void plain(const Operands& o) {
     }
 }
 
+// One row of C (one image): over the k where a(0, k) != 0 (SparseRow). Reading B (the
+// weights, from L2) limits it, so a second core helps once both get whole 4-vector tiles.
+void one_row(const Operands& o) {
+  thread_local std::vector<int> ks;
+  ks.resize(o.K);
+  int nk = 0;
+  for (int k = 0; k < o.K; ++k) {  // branch-free: which pixels are zero is not predictable
+    ks[nk] = k;
+    nk += o.A[k * o.a_col] != 0.0f;
+  }
+  const int* k_list = ks.data();  // this thread's list, for the workers too
+  const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
+  const int n = std::min(threads(), o.N / grain);
+  if (n <= 1 || double(nk) * o.N < 2e4) return HWY_DYNAMIC_DISPATCH(SparseRow)(o, k_list, nk, 0, o.N);
+  const int col_blocks = (o.N + grain - 1) / grain;
+  run_parallel(n, [&](int t) {
+    const int j0 = std::min(o.N, col_blocks * t / n * grain), j1 = std::min(o.N, col_blocks * (t + 1) / n * grain);
+    if (j0 < j1) HWY_DYNAMIC_DISPATCH(SparseRow)(o, k_list, nk, j0, j1);
+  });
+}
+
 // Splits the product between threads when it is big enough to be worth waking a second
 // core: by columns on whole-tile boundaries (training: each core keeps its columns of W in
 // its own cache, update included), or by rows when there are too few columns (inference
 // on many images).
 void product(const Operands& o) {
   if (plain_kernels.load(std::memory_order_relaxed)) return plain(o);
+  if (o.M == 1) return one_row(o);
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const double work = double(o.M) * o.N * o.K;
   const int n = threads();
@@ -188,7 +286,7 @@ void product(const Operands& o) {
       Operands part = o;
       part.M = i1 - i0;
       part.A = o.A + i0 * o.a_row;
-      part.C = o.C + i0 * o.ldc;
+      part.C = o.C + (o.c_transposed ? i0 : i0 * o.ldc);
       HWY_DYNAMIC_DISPATCH(Kernel)(part, 0, o.N);
     });
   } else {
@@ -215,24 +313,21 @@ void transpose(Matrix<const T> src, T* dst) {
   run_parallel(tasks, [&](int t) { tiles(row_tiles * t / tasks, row_tiles * (t + 1) / tasks); });
 }
 
-// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A and C
-// are smaller than B, C^T = B A^T is computed and transposed back. Both give every element the
-// same FMA sequence (x*y = y*x exactly), so the choice never changes a bit.
+// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A is
+// smaller than B, C^T = B A^T is computed and stored straight into C's transposed places. Both
+// give every element the same FMA sequence (x*y = y*x exactly), so the choice never changes a bit.
+// product(M, N, K, a, lda, b, ldb, c, ldc, accumulate, c_transposed)
 template <class T, class Product>
 void abt_by_transposing(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate, Product product) {
-  thread_local std::vector<T> s1, s2;
-  if (B.size() <= A.size() + C.size()) {
-    s1.resize(B.size());
-    transpose(B, s1.data());  // (K x N)
-    return product(C.rows, C.cols, A.cols, A.data, A.stride, s1.data(), B.rows, C.data, C.stride, accumulate);
+  thread_local std::vector<T> s;
+  if (B.size() <= A.size()) {
+    s.resize(B.size());
+    transpose(B, s.data());  // (K x N)
+    return product(C.rows, C.cols, A.cols, A.data, A.stride, s.data(), B.rows, C.data, C.stride, accumulate, false);
   }
-  if (C.stride != C.cols) throw std::logic_error("matmul_abt: C must be contiguous");
-  s1.resize(A.size());
-  transpose(A, s1.data());  // A^T: (K x M)
-  s2.resize(C.size());      // C^T: (N x M)
-  if (accumulate) transpose(Matrix<const T>(C), s2.data());
-  product(C.cols, C.rows, A.cols, B.data, B.stride, s1.data(), A.rows, s2.data(), A.rows, accumulate);
-  transpose(Matrix<const T>(s2.data(), C.cols, C.rows), C.data);
+  s.resize(A.size());
+  transpose(A, s.data());  // A^T: (K x M)
+  product(C.cols, C.rows, A.cols, B.data, B.stride, s.data(), A.rows, C.data, C.stride, accumulate, true);
 }
 
 }  // namespace
@@ -249,7 +344,11 @@ template <>
 void matmul_abt<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
   abt_by_transposing(A, B, C, accumulate,
                      [](int M, int N, int K, const float* a, Index lda, const float* b, Index ldb, float* c, Index ldc,
-                        bool acc) { product({M, N, K, a, lda, 1, b, ldb, c, ldc, acc}); });
+                        bool acc, bool c_transposed) {
+                       Operands o{M, N, K, a, lda, 1, b, ldb, c, ldc, acc};
+                       o.c_transposed = c_transposed;
+                       product(o);
+                     });
 }
 
 template <>
@@ -264,7 +363,10 @@ template <>
 void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
   abt_by_transposing(A, B, C, accumulate,
                      [](int M, int N, int K, const double* a, Index lda, const double* b, Index ldb, double* c,
-                        Index ldc, bool acc) { loops(M, N, K, a, lda, Index(1), b, ldb, c, ldc, acc); });
+                        Index ldc, bool acc, bool c_transposed) {
+                       if (c_transposed) return loops(M, N, K, a, lda, Index(1), b, ldb, c, Index(1), acc, ldc);
+                       loops(M, N, K, a, lda, Index(1), b, ldb, c, ldc, acc);
+                     });
 }
 
 void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "digitnet/dropout.hpp"
 #include "digitnet/error.hpp"
 
 namespace digitnet {
@@ -66,6 +67,17 @@ void Network<T>::set_dropout(std::vector<double> p, std::uint64_t seed) {
   dropout_rng_ = Rng(seed, kDropoutStream);
 }
 
+void check_label_smoothing(double s, Loss loss) {
+  if (!(s >= 0 && s < 1)) throw Error(fmt::format("--label-smoothing: {} is not in [0, 1)", s));
+  if (s > 0 && loss != Loss::cross_entropy) throw Error("--label-smoothing: only applies to the ce loss");
+}
+
+template <class T>
+void Network<T>::set_label_smoothing(double s) {
+  check_label_smoothing(s, arch_.loss);
+  smoothing_ = s;
+}
+
 template <class T>
 Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l) const {
   if (l == 0) return X;
@@ -84,14 +96,10 @@ Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
     dense_forward(layers[l], layer_input(X, l), Z_[l].view());  // Z = A_prev W^T + b
     if (l + 1 == L) break;
     activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A = f(Z)
-    if (dropping_ && dropout_[l] > 0) {  // D = A * M,  M = [u < keep] / keep
-      const T keep = T(1) - T(dropout_[l]);
+    if (dropping_ && dropout_[l] > 0) {  // D = A * M
       M_[l].resize(X.rows, arch_.sizes[l + 1]);
       D_[l].resize(X.rows, arch_.sizes[l + 1]);
-      for (std::size_t i = 0; i < M_[l].size(); ++i) {
-        M_[l].storage[i] = dropout_rng_.uniform() < double(keep) ? T(1) / keep : T(0);
-        D_[l].storage[i] = A_[l].storage[i] * M_[l].storage[i];
-      }
+      dropout_forward<T>(A_[l].view(), dropout_[l], dropout_rng_.next(), M_[l].view(), D_[l].view());
     }
   }
   output_forward<T>(arch_.loss, Z_[L - 1].view(), A_[L - 1].view());  // softmax or sigmoid
@@ -103,17 +111,18 @@ T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int 
                             const T* sgd_lr) {
   forward_pass(X, true);
   const int L = arch_.depth();
-  const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view());
-  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view(), batch);  // dZ_L
+  const T s = T(smoothing_);
+  const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view(), s);
+  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view(), batch, s);  // dZ_L
   for (int l = L - 1; l >= 0; --l) {
-    Matrix<const T> input = l == 0 ? X : Matrix<const T>(A_[l - 1].view());
+    const Matrix<const T> input = layer_input(X, l);  // what the forward pass multiplied: D, not A, under dropout
     // dW_l, db_l, and dA_{l-1} = dZ_l W_l into G_[l-1] (none for the first layer)
     const Matrix<const T> dZ = G_[l].view();
     const Matrix<T> dA_prev = l > 0 ? G_[l - 1].view() : Matrix<T>();
     if (sgd_lr) dense_backward_sgd(layers[l], input, dZ, dA_prev, *sgd_lr);
     else dense_backward(layers[l], input, dZ, dA_prev, accumulate);
     if (l > 0 && dropping_ && dropout_[l - 1] > 0)  // through the mask: dA = dD * M
-      for (std::size_t i = 0; i < G_[l - 1].size(); ++i) G_[l - 1].storage[i] *= M_[l - 1].storage[i];
+      dropout_backward<T>(M_[l - 1].view(), G_[l - 1].view());
     if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
       activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
   }

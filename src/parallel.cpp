@@ -10,6 +10,9 @@
 namespace digitnet {
 namespace {
 
+// Set while a thread runs a pool task: products inside it run on that thread alone.
+thread_local bool in_task = false;
+
 // Workers spin briefly between jobs (a batch's products come microseconds apart), then
 // sleep on the atomic so an idle pool costs nothing.
 class Pool {
@@ -31,13 +34,16 @@ class Pool {
     pending_.store(tasks - 1);
     generation_.fetch_add(1, std::memory_order_release);
     generation_.notify_all();
+    in_task = true;
     task(0);
+    in_task = false;
     for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
       if (spin > 4000) std::this_thread::yield();
   }
 
  private:
   void loop(int t) {
+    in_task = true;
     std::uint64_t seen = 0;
     while (true) {
       std::uint64_t g = generation_.load(std::memory_order_acquire);
@@ -97,14 +103,15 @@ int set_threads(int n) {
 }
 
 int threads() {
+  if (in_task) return 1;
   if (const int n = pool_size.load(std::memory_order_relaxed)) return n;
   std::lock_guard lock(pool_mutex);
   return get_pool().size();
 }
 
 void run_parallel(int tasks, const std::function<void(int)>& task) {
-  if (tasks <= 1) {
-    if (tasks == 1) task(0);
+  if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all
+    for (int t = 0; t < tasks; ++t) task(t);
     return;
   }
   get_pool().run(tasks, task);

@@ -40,6 +40,22 @@ TEST(Augment, ShiftMovesWholePixels) {
   EXPECT_EQ(std::count(x.begin(), x.end(), 1.0f), 36);
 }
 
+TEST(Augment, FlipMirrorsTheImageHalfTheTime) {
+  int flipped = 0;
+  for (int seed = 0; seed < 40; ++seed) {
+    Rng rng(seed);
+    auto x = square();
+    augment_image(parse_augment("flip"), x, 28, 28, rng);
+    std::vector<float> mirror(784);
+    for (int y = 0; y < 28; ++y)
+      for (int c = 0; c < 28; ++c) mirror[y * 28 + c] = square()[y * 28 + 27 - c];
+    ASSERT_TRUE(x == square() || x == mirror) << seed;
+    flipped += x == mirror;
+  }
+  EXPECT_GT(flipped, 10);
+  EXPECT_LT(flipped, 30);
+}
+
 TEST(Augment, RotationAndElasticChangeTheImageButKeepItsInk) {
   for (const char* spec : {"rotate:15", "elastic"}) {
     Rng rng(5);

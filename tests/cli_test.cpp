@@ -47,7 +47,9 @@ TEST_F(Cli, TrainPrintsOneLinePerEpochAndSaves) {
   EXPECT_EQ(line_count(r.out), 7) << r.out;  // 2 header lines, 3 epochs, result, model path
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {
-    if (line.find(file("")) == std::string::npos) EXPECT_LE(line.size(), 80u) << line;  // fits 80 columns
+    if (line.find(file("")) == std::string::npos) {
+      EXPECT_LE(line.size(), 80u) << line;  // fits 80 columns
+    }
   }
   EXPECT_NE(r.out.find("epoch    3"), std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(file("m.npz")));
@@ -111,7 +113,8 @@ TEST_F(Cli, EvalAndPredict) {
 
 TEST_F(Cli, ValidationAndEarlyStopping) {
   const auto r = run_cli("train --json --data " + idx() + " --layers 36,32,10 --epochs 20 --val 0.2 --early-stop 2 "
-                         "--optimizer adam --lr 0.01 --dropout 0.1 --schedule cosine --save " + file("v.npz"));
+                         "--optimizer adam --lr 0.01 --dropout 0.1 --label-smoothing 0.1 --schedule cosine --save " +
+                         file("v.npz"));
   ASSERT_EQ(r.code, 0) << r.err;
   std::istringstream in(r.out);
   std::string line;
@@ -121,6 +124,7 @@ TEST_F(Cli, ValidationAndEarlyStopping) {
   EXPECT_TRUE(first["lr"].is_number()) << line;
   const auto config = nlohmann::json::parse(read_npz(file("v.npz")).at("config").to_string());
   EXPECT_EQ(config["training"]["optimizer"], "adam");
+  EXPECT_EQ(config["training"]["label_smoothing"], 0.1);
   EXPECT_EQ(config["training"]["train_examples"], 320);  // 20% of 400 held out
 }
 
@@ -152,6 +156,8 @@ TEST_F(Cli, BadFlagValues) {
   expect_one_line_error(t + "--schedule linear", "--schedule");
   expect_one_line_error(t + "--augment blur", "--augment");
   expect_one_line_error(t + "--dropout 1.5", "--dropout");
+  expect_one_line_error(t + "--label-smoothing 1", "--label-smoothing");
+  expect_one_line_error(t + "--loss mse --label-smoothing 0.1", "--label-smoothing");
   expect_one_line_error(t + "--early-stop 3", "--val");
   expect_one_line_error(t + "--val 1.5", "--val");
   expect_one_line_error("train", "--data");

@@ -1,5 +1,5 @@
 // Backpropagation checked against central finite differences, for every hidden
-// activation x loss x depth (docs/math.md gives the formulas being checked).
+// activation x loss x depth, with and without dropout (docs/math.md gives the formulas).
 #include <gtest/gtest.h>
 
 #include "digitnet/network.hpp"
@@ -11,6 +11,8 @@ struct GradCase {
   Activation act;
   Loss loss;
   std::vector<int> sizes;
+  double dropout = 0;  // on every hidden layer; the same mask for every evaluation
+  double smoothing = 0;  // label smoothing (ce only)
 };
 
 class GradCheck : public ::testing::TestWithParam<GradCase> {};
@@ -18,6 +20,7 @@ class GradCheck : public ::testing::TestWithParam<GradCase> {};
 TEST_P(GradCheck, BackpropMatchesFiniteDifferences) {
   const GradCase& c = GetParam();
   Network<double> net({c.sizes, c.act, c.loss});
+  net.set_label_smoothing(c.smoothing);
   Rng rng(7);
   net.init({Init::normal, 0.7}, rng);
   for (auto& layer : net.layers)
@@ -28,7 +31,12 @@ TEST_P(GradCheck, BackpropMatchesFiniteDifferences) {
   std::vector<int> y(batch);
   for (auto& v : y) v = static_cast<int>(rng.below(c.sizes.back()));
 
-  net.forward_backward(X.view(), y);
+  // Re-seeding before each pass draws the same dropout mask, so the loss is a fixed function.
+  const auto loss = [&] {
+    if (c.dropout > 0) net.set_dropout({c.dropout}, 11);
+    return net.forward_backward(X.view(), y);
+  };
+  loss();
   std::vector<Tensor<double>> dW, db;
   for (auto& layer : net.layers) {
     dW.push_back(layer.dWt);
@@ -38,9 +46,9 @@ TEST_P(GradCheck, BackpropMatchesFiniteDifferences) {
   const auto numeric = [&](double& param) {
     const double saved = param;
     param = saved + h;
-    const double up = net.forward_backward(X.view(), y);
+    const double up = loss();
     param = saved - h;
-    const double down = net.forward_backward(X.view(), y);
+    const double down = loss();
     param = saved;
     return (up - down) / (2 * h);
   };
@@ -64,13 +72,21 @@ std::vector<GradCase> all_cases() {
     for (Loss l : {Loss::cross_entropy, Loss::mse})
       for (const auto& sizes : std::vector<std::vector<int>>{{6, 4}, {6, 5, 4}, {6, 5, 4, 3}, {7, 6, 5, 4, 3}})
         cases.push_back({a, l, sizes});
+  for (Activation a : {Activation::relu, Activation::sigmoid, Activation::tanh})
+    for (Loss l : {Loss::cross_entropy, Loss::mse})
+      for (const auto& sizes : std::vector<std::vector<int>>{{6, 8, 4}, {6, 8, 7, 3}})
+        cases.push_back({a, l, sizes, 0.5});
+  for (const auto& sizes : std::vector<std::vector<int>>{{6, 4}, {6, 8, 7, 3}})
+    cases.push_back({Activation::relu, Loss::cross_entropy, sizes, 0.5, 0.2});
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCombinations, GradCheck, ::testing::ValuesIn(all_cases()),
                          [](const auto& info) {
                            return to_string(info.param.act) + "_" + to_string(info.param.loss) + "_depth" +
-                                  std::to_string(info.param.sizes.size() - 1);
+                                  std::to_string(info.param.sizes.size() - 1) +
+                                  (info.param.dropout > 0 ? "_dropout" : "") +
+                                  (info.param.smoothing > 0 ? "_smoothing" : "");
                          });
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "digitnet/error.hpp"
 #include "digitnet/network.hpp"
 #include "digitnet/npz.hpp"
 #include "digitnet/sgd.hpp"
@@ -105,6 +106,25 @@ TEST(Reference, CompressedNpzReadsTheSameAsStored) {
     EXPECT_EQ(v.shape, b.at(k).shape) << k;
     EXPECT_EQ(v.data, b.at(k).data) << k;
   }
+}
+
+// torch.nn.CrossEntropyLoss(label_smoothing=0.2) on these logits, in float64 (values printed
+// by PyTorch 2 with Z.grad after backward()).
+TEST(Reference, LabelSmoothingMatchesPyTorch) {
+  Tensor<double> Z(3, 4);
+  Z.storage = {1.0, -2.0, 0.5, 3.0, 0.2, 0.1, -0.3, -1.5, 2.5, 2.4, -4.0, 0.0};
+  const std::vector<int> y{3, 0, 1};
+  Tensor<double> P(3, 4), dZ(3, 4);
+  const double loss = loss_forward<double>(Loss::cross_entropy, Z.view(), y, P.view(), 0.2);
+  loss_backward<double>(Loss::cross_entropy, P.view(), y, dZ.view(), 3, 0.2);
+  EXPECT_NEAR(loss, 1.0018809927757402, 1e-14);
+  const std::vector<double> torch_grad{
+      0.020184583453913073, -0.01483195095747211,  0.005684746380203827,  -0.011037378876644776,
+      -0.15960395372142977, 0.09528830571655926,   0.05837899557517606,   0.005936652429694452,
+      0.15097012620251812,  -0.13164929050575122,  -0.01641463494208207,  -0.0029062007546848236};
+  for (std::size_t i = 0; i < torch_grad.size(); ++i) EXPECT_NEAR(dZ.storage[i], torch_grad[i], 1e-15) << i;
+  EXPECT_THROW(check_label_smoothing(1.0, Loss::cross_entropy), Error);
+  EXPECT_THROW(check_label_smoothing(0.1, Loss::mse), Error);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "digitnet/error.hpp"
 #include "digitnet/gemm.hpp"
+#include "digitnet/metrics.hpp"
 #include "digitnet/parallel.hpp"
 #include "digitnet/sgd.hpp"
 #include "digitnet/trainer.hpp"
@@ -261,16 +262,41 @@ TEST(Trainer, EveryOptimizerAndRegulariserLearns) {
 namespace digitnet {
 namespace {
 
-TEST(Trainer, AugmentedTrainingIsTheSameForAnyThreadCount) {
-  const Dataset train = test::synthetic(200, 28, 28, 1);
+// Blocks of rows shared between cores give every example the probabilities of one forward pass.
+TEST(Predict, BlocksAndThreadsGiveTheSameProbabilities) {
+  const Dataset data = test::synthetic(1000, 28, 28, 3);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  Network<float> net({{784, 64, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(1);
+  net.init(Init{}, rng);
+  std::vector<std::size_t> all(data.size());
+  std::iota(all.begin(), all.end(), 0);
+  Tensor<float> X(static_cast<int>(data.size()), 784);
+  norm.gather(data, all, X.view());
+  const Matrix<const float> once = net.forward(X.view());
+  const std::vector<float> expected(once.data, once.data + once.size());
+  for (int threads : {1, 2, 3})
+    for (int batch : {1, 100, 128, 1000}) {
+      set_threads(threads);
+      const Predictions p = predict_dataset(net, norm, data, batch);
+      EXPECT_EQ(p.probs.storage, expected) << threads << " threads, batch " << batch;
+    }
+  set_threads(0);
+}
+
+// Augmentation and dropout masks are drawn per image (per row), so threads cannot change them;
+// 256 x 300 hidden units is large enough for the masks to be split between threads.
+TEST(Trainer, AugmentedAndDroppedTrainingIsTheSameForAnyThreadCount) {
+  const Dataset train = test::synthetic(600, 28, 28, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
   std::vector<std::vector<float>> weights;
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
-    Network<float> net({{784, 16, 10}, Activation::relu, Loss::cross_entropy});
+    Network<float> net({{784, 300, 10}, Activation::relu, Loss::cross_entropy});
     Rng rng(1);
     net.init(Init{}, rng);
-    TrainOptions opt{.epochs = 2, .batch = 32, .lr = 0.1, .seed = 1};
+    net.set_dropout({0.3}, 5);
+    TrainOptions opt{.epochs = 2, .batch = 256, .lr = 0.1, .seed = 1};
     opt.augment = parse_augment("shift:2,rotate:10,elastic,flip");
     Trainer(net, norm, opt).fit(train, nullptr);
     weights.push_back(net.layers[0].Wt.storage);

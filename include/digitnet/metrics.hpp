@@ -16,7 +16,8 @@ struct Predictions {
   Tensor<float> probs;     // (N, classes): softmax (ce) or sigmoid (mse) outputs
 };
 
-Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch = 512);
+// Forward passes over blocks of `batch` rows; with several blocks, the cores share them out.
+Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch = 128);
 
 struct Metrics {
   double accuracy = 0;

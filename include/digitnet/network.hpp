@@ -29,6 +29,8 @@ struct Architecture {
 // "784,128,64,10" -> {784, 128, 64, 10}; throws Error naming --layers.
 std::vector<int> parse_layers(std::string_view text);
 std::string layers_to_string(const std::vector<int>& sizes);
+// Throws Error naming --label-smoothing unless 0 <= s < 1 (and s = 0 for the mse loss).
+void check_label_smoothing(double s, Loss loss);
 
 template <class T>
 class Network {
@@ -47,6 +49,8 @@ class Network {
   // applies to all): each unit is kept with probability 1 - p and scaled by 1 / (1 - p).
   // Never applied in forward(). The masks come from their own seeded stream.
   void set_dropout(std::vector<double> p, std::uint64_t seed);
+  // Label smoothing s in [0, 1) for the cross-entropy loss while training (loss.hpp).
+  void set_label_smoothing(double s);
   // Training: forward, loss, then backward into every layer's dW and db.
   // Returns the batch-mean loss; output() holds the predictions.
   T forward_backward(Matrix<const T> X, std::span<const int> labels) { return accumulate_gradients(X, labels, X.rows, true); }
@@ -82,6 +86,7 @@ class Network {
   std::vector<Tensor<T>> M_, D_;
   Rng dropout_rng_{0};
   bool dropping_ = false;  // the last forward pass applied dropout
+  double smoothing_ = 0;
 };
 
 }  // namespace digitnet

@@ -8,10 +8,10 @@ namespace digitnet {
 
 // Threads used by the products; 0 = one per core (the default). Returns the count in use.
 int set_threads(int n);
-int threads();
+int threads();  // 1 inside a task of run_parallel
 
 // Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
-// tasks must not exceed threads().
+// tasks must not exceed threads(). Called from inside a task, runs them all on that thread.
 void run_parallel(int tasks, const std::function<void(int)>& task);
 
 }  // namespace digitnet

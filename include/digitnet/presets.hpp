@@ -25,6 +25,7 @@ struct TrainSettings {
   std::string optimizer = "sgd";
   double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
   std::string dropout = "0";  // one value, or one per hidden layer: "0.2,0.1"
+  double label_smoothing = 0;
   double l2 = 0, clip_norm = 0;
   std::string schedule = "constant";
   double warmup = 0;
