@@ -114,6 +114,8 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
     for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
       const std::size_t rows = std::min(kChunk, count - c0);
       fill_batch(train, std::span<const std::size_t>(order_).subspan(first + c0, rows));
+      const std::size_t next = first + c0 + rows;
+      train.prefetch(std::span<const std::size_t>(order_).subspan(next, std::min(kChunk, n - next)));
       loss += fused && count <= kChunk
                   ? net_.train_step_sgd(X_.view(), y_, static_cast<float>(lr))
                   : net_.accumulate_gradients(X_.view(), y_, static_cast<int>(count), c0 == 0);
