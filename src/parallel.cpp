@@ -15,9 +15,16 @@ thread_local bool in_task = false;
 
 // Workers spin briefly between jobs (a batch's products come microseconds apart), then
 // sleep on the atomic so an idle pool costs nothing.
+//
+// Adaptive (the default thread count): on shared virtual machines the other cores are at
+// times far away (every cache line that crosses takes long), and then splitting a product of
+// a few microseconds costs more than it saves. The caller times its own part and its wait for
+// the others; when the others finish later than twice the caller's time in most of a window
+// of calls, the next calls run on the calling thread alone for a while, then splitting is
+// tried again. Results are the same either way (parallel.hpp).
 class Pool {
  public:
-  explicit Pool(int n) : n_(n) {
+  Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
     for (int t = 1; t < n; ++t) workers_.emplace_back([this, t] { loop(t); });
   }
   ~Pool() {
@@ -27,8 +34,16 @@ class Pool {
     for (auto& w : workers_) w.join();
   }
   int size() const { return n_; }
+  bool adaptive() const { return adaptive_; }
 
   void run(int tasks, const std::function<void(int)>& task) {
+    if (serial_left_ > 0) {
+      --serial_left_;
+      for (int t = 0; t < tasks; ++t) task(t);
+      return;
+    }
+    using Clock = std::chrono::steady_clock;
+    const auto start = adaptive_ ? Clock::now() : Clock::time_point();
     task_ = &task;
     tasks_ = tasks;
     pending_.store(tasks - 1);
@@ -37,8 +52,16 @@ class Pool {
     in_task = true;
     task(0);
     in_task = false;
+    const auto own_done = adaptive_ ? Clock::now() : Clock::time_point();
     for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
       if (spin > 4000) std::this_thread::yield();
+    if (adaptive_) {
+      late_ += Clock::now() - own_done > own_done - start;
+      if (++calls_ == kWindow) {
+        if (late_ > kWindow * 3 / 4) serial_left_ = kSerialCalls;
+        calls_ = late_ = 0;
+      }
+    }
   }
 
  private:
@@ -66,7 +89,10 @@ class Pool {
     }
   }
 
+  static constexpr int kWindow = 64, kSerialCalls = 8192;
   int n_;
+  bool adaptive_;
+  int calls_ = 0, late_ = 0, serial_left_ = 0;  // only the calling thread touches these
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
@@ -83,7 +109,7 @@ int default_threads() { return std::max(1u, std::thread::hardware_concurrency())
 
 Pool& get_pool() {
   if (!pool) {
-    pool = std::make_unique<Pool>(default_threads());
+    pool = std::make_unique<Pool>(default_threads(), true);
     pool_size.store(pool->size());
   }
   return *pool;
@@ -93,10 +119,11 @@ Pool& get_pool() {
 
 int set_threads(int n) {
   std::lock_guard lock(pool_mutex);
-  if (n <= 0) n = default_threads();
-  if (!pool || pool->size() != n) {
+  const bool adaptive = n <= 0;  // a count the user chose is always used
+  if (adaptive) n = default_threads();
+  if (!pool || pool->size() != n || pool->adaptive() != adaptive) {
     pool.reset();
-    pool = std::make_unique<Pool>(n);
+    pool = std::make_unique<Pool>(n, adaptive);
     pool_size.store(n);
   }
   return n;

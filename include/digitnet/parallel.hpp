@@ -7,6 +7,8 @@
 namespace digitnet {
 
 // Threads used by the products; 0 = one per core (the default). Returns the count in use.
+// With the default, small jobs go back to one core for a while when the others keep
+// finishing late (see src/parallel.cpp); a count given here is always used.
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
 
