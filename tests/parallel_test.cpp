@@ -10,8 +10,8 @@
 namespace digitnet {
 namespace {
 
-// Runs 128 jobs (two windows of 64) whose second task is slow, then reports whether a quick job's second task
-// ran on another thread.
+// Runs 128 jobs (two windows of 64) whose second task is slow, then reports whether a quick
+// job's second task ran on another thread.
 bool second_task_elsewhere_after_late_helpers() {
   const auto caller = std::this_thread::get_id();
   for (int i = 0; i < 128; ++i)
