@@ -270,11 +270,15 @@ void one_row(const Operands& o) {
 void product(const Operands& o) {
   if (plain_kernels.load(std::memory_order_relaxed)) return plain(o);
   if (o.M == 1) return one_row(o);
-  const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const double work = double(o.M) * o.N * o.K;
   const int n = threads();
-  const int col_blocks = (o.N + grain - 1) / grain;
   if (work < 6e4 || n == 1) return HWY_DYNAMIC_DISPATCH(Kernel)(o, 0, o.N);
+  // Whole 4-vector tiles per core where there are columns enough; else single vectors, when
+  // there are also too few rows to split (a small batch through a narrow layer).
+  const int lanes = HWY_DYNAMIC_DISPATCH(Lanes)();
+  int grain = 4 * lanes;
+  if ((o.N + grain - 1) / grain < n && o.M < 64 * n) grain = lanes;
+  const int col_blocks = (o.N + grain - 1) / grain;
   if (col_blocks >= n) {
     run_parallel(n, [&](int t) {
       const int j0 = std::min(o.N, col_blocks * t / n * grain), j1 = std::min(o.N, col_blocks * (t + 1) / n * grain);

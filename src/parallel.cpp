@@ -18,10 +18,10 @@ thread_local bool in_task = false;
 //
 // Adaptive (the default thread count): on shared virtual machines the other cores are at
 // times far away (every cache line that crosses takes long), and then splitting a product of
-// a few microseconds costs more than it saves. The caller times its own part and its wait for
-// the others; when the others finish later than twice the caller's time in most of a window
-// of calls, the next calls run on the calling thread alone for a while, then splitting is
-// tried again. Results are the same either way (parallel.hpp).
+// a few microseconds costs more than it saves. So the pool times a window of calls split and
+// the next window on the calling thread alone, and uses the faster way for the next stretch
+// of calls, then measures again. (A training step makes the same calls every batch, so two
+// windows of many calls hold the same mix.) Results are the same either way (parallel.hpp).
 class Pool {
  public:
   Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
@@ -37,13 +37,35 @@ class Pool {
   bool adaptive() const { return adaptive_; }
 
   void run(int tasks, const std::function<void(int)>& task) {
-    if (serial_left_ > 0) {
-      --serial_left_;
+    if (!adaptive_) return split(tasks, task);
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    const bool serial = phase_ == kTimeSerial || (phase_ == kUse && !use_split_);
+    if (serial) {
+      in_task = true;  // as if split: nested calls stay on this thread
       for (int t = 0; t < tasks; ++t) task(t);
+      in_task = false;
+    } else {
+      split(tasks, task);
+    }
+    if (phase_ == kUse) {
+      if (++calls_ == kUseCalls) phase_ = kTimeSplit, calls_ = 0;
       return;
     }
-    using Clock = std::chrono::steady_clock;
-    const auto start = adaptive_ ? Clock::now() : Clock::time_point();
+    (serial ? serial_time_ : split_time_) += Clock::now() - start;
+    if (++calls_ < kWindow) return;
+    calls_ = 0;
+    if (phase_ == kTimeSplit) {
+      phase_ = kTimeSerial;
+    } else {
+      use_split_ = split_time_ <= serial_time_;
+      split_time_ = serial_time_ = {};
+      phase_ = kUse;
+    }
+  }
+
+ private:
+  void split(int tasks, const std::function<void(int)>& task) {
     task_ = &task;
     tasks_ = tasks;
     pending_.store(tasks - 1);
@@ -52,19 +74,10 @@ class Pool {
     in_task = true;
     task(0);
     in_task = false;
-    const auto own_done = adaptive_ ? Clock::now() : Clock::time_point();
     for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
       if (spin > 4000) std::this_thread::yield();
-    if (adaptive_) {
-      late_ += Clock::now() - own_done > own_done - start;
-      if (++calls_ == kWindow) {
-        if (late_ > kWindow * 3 / 4) serial_left_ = kSerialCalls;
-        calls_ = late_ = 0;
-      }
-    }
   }
 
- private:
   void loop(int t) {
     in_task = true;
     std::uint64_t seen = 0;
@@ -89,10 +102,14 @@ class Pool {
     }
   }
 
-  static constexpr int kWindow = 64, kSerialCalls = 8192;
+  static constexpr int kWindow = 256, kUseCalls = 8192;
   int n_;
   bool adaptive_;
-  int calls_ = 0, late_ = 0, serial_left_ = 0;  // only the calling thread touches these
+  // Only the calling thread touches these.
+  enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kTimeSplit;
+  bool use_split_ = true;
+  int calls_ = 0;
+  std::chrono::steady_clock::duration split_time_{}, serial_time_{};
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
