@@ -28,25 +28,47 @@ void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
 }
 
 template <class T>
-void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate) {
-  matmul_atb<T>(X, dZ, layer.dWt.view(), accumulate);  // dWt = X^T dZ   (in, out)
-  column_sums(dZ, layer.db.data(), accumulate);        // db = sum_b dZ
-  if (!dX.empty()) matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
+void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX) {
+  matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
 }
 
 template <class T>
-void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr) {
-  if (!dX.empty()) matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ W, with W before the step
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate) {
+  matmul_atb<T>(X, dZ, layer.dWt.view(), accumulate);  // dWt = X^T dZ   (in, out)
+  column_sums(dZ, layer.db.data(), accumulate);        // db = sum_b dZ
+}
+
+template <class T>
+void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr) {
   column_sums(dZ, layer.db.data(), false);
   T* b = layer.b.data();
   for (int j = 0; j < dZ.cols; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
   matmul_atb_update(X, dZ, layer.Wt.view(), -lr);                                     // Wt -= lr X^T dZ
 }
 
+template <class T>
+void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate) {
+  dense_backward_weights(layer, X, dZ, accumulate);
+  if (!dX.empty()) dense_backward_input(layer, dZ, dX);
+}
+
+template <class T>
+void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr) {
+  if (!dX.empty()) dense_backward_input(layer, dZ, dX);  // with W before the step
+  dense_backward_weights_sgd(layer, X, dZ, lr);
+}
+
 template void dense_forward<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
 template void dense_forward<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
 template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
 template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
+template void dense_backward_input<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
+template void dense_backward_input<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
+template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool);
+template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool);
+template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float);
+template void dense_backward_weights_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>,
+                                                 double);
 template void dense_backward_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, float);
 template void dense_backward_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>,
                                          double);

@@ -42,14 +42,14 @@ void mask_row(const T* a, T* m, T* d, int n, std::uint32_t key_lo, std::uint32_t
 }  // namespace
 
 template <class T>
-void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D) {
+void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D, int first_row) {
   const double keep = 1 - p;
   // Unit kept when its 32-bit uniform u < keep * 2^32.
   const auto threshold = static_cast<std::uint32_t>(std::min(std::ldexp(keep, 32), 4294967295.0));
   const T scale = T(1) / T(keep);
   for_rows(A.rows, A.cols, [&](int b0, int b1) {
     for (int b = b0; b < b1; ++b) {
-      const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(b)).next();  // this row's key
+      const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(first_row + b)).next();  // this row's key
       mask_row(A.row(b), M.row(b), D.row(b), A.cols, static_cast<std::uint32_t>(key),
                static_cast<std::uint32_t>(key >> 32), threshold, scale);
     }
@@ -67,8 +67,9 @@ void dropout_backward(Matrix<const T> M, Matrix<T> dD) {
   });
 }
 
-template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>);
-template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>);
+template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>, int);
+template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>,
+                                      int);
 template void dropout_backward<float>(Matrix<const float>, Matrix<float>);
 template void dropout_backward<double>(Matrix<const double>, Matrix<double>);
 

@@ -1,5 +1,6 @@
 #include "digitnet/network.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -7,6 +8,7 @@
 
 #include "digitnet/dropout.hpp"
 #include "digitnet/error.hpp"
+#include "digitnet/parallel.hpp"
 
 namespace digitnet {
 
@@ -85,48 +87,101 @@ Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l) const {
   return A_[l - 1].view();
 }
 
+// Rows [r0, r1) of a batch, split between cores: everything but the first layer's product
+// and the sums over the batch is per example. Each core takes a contiguous share of rows.
 template <class T>
-Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
+template <class F>
+void Network<T>::for_row_shares(int rows, F&& f) {
+  const int tasks = std::min(threads(), rows / 8);
+  if (tasks <= 1) return f(0, rows);
+  run_parallel(tasks, [&](int t) { f(rows * t / tasks, rows * (t + 1) / tasks); });
+}
+
+// Layer 0's product is done; rows [r0, r1) through its activation and every later layer.
+template <class T>
+void Network<T>::forward_rows(Matrix<const T> X, int r0, int r1, bool output) {
+  const int n = r1 - r0, L = arch_.depth();
+  for (int l = 0; l < L; ++l) {
+    const Matrix<T> Z = Z_[l].view().rows_view(r0, n);
+    if (l > 0) dense_forward(layers[l], layer_input(X, l).rows_view(r0, n), Z);  // Z = A_prev W^T + b
+    if (l + 1 == L) {
+      if (output) output_forward<T>(arch_.loss, Z, A_[l].view().rows_view(r0, n));  // softmax or sigmoid
+      break;
+    }
+    const Matrix<T> A = A_[l].view().rows_view(r0, n);
+    activation_forward<T>(arch_.hidden, Z, A);  // A = f(Z)
+    if (dropping_ && dropout_[l] > 0)           // D = A * M
+      dropout_forward<T>(A, dropout_[l], draws_[l], M_[l].view().rows_view(r0, n), D_[l].view().rows_view(r0, n), r0);
+  }
+}
+
+template <class T>
+void Network<T>::start_forward(Matrix<const T> X, bool training) {
   if (X.cols != arch_.inputs())
     throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols, arch_.inputs()));
   resize(X.rows);
   dropping_ = training && !dropout_.empty();
-  const int L = arch_.depth();
-  for (int l = 0; l < L; ++l) {
-    dense_forward(layers[l], layer_input(X, l), Z_[l].view());  // Z = A_prev W^T + b
-    if (l + 1 == L) break;
-    activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A = f(Z)
-    if (dropping_ && dropout_[l] > 0) {  // D = A * M
+  if (dropping_) {
+    draws_.resize(dropout_.size());
+    for (std::size_t l = 0; l < dropout_.size(); ++l) {
+      draws_[l] = dropout_rng_.next();
       M_[l].resize(X.rows, arch_.sizes[l + 1]);
       D_[l].resize(X.rows, arch_.sizes[l + 1]);
-      dropout_forward<T>(A_[l].view(), dropout_[l], dropout_rng_.next(), M_[l].view(), D_[l].view());
     }
   }
-  output_forward<T>(arch_.loss, Z_[L - 1].view(), A_[L - 1].view());  // softmax or sigmoid
-  return A_[L - 1].view();
+  // The widest product, split by columns so each core keeps its part of W in its cache.
+  dense_forward(layers[0], X, Z_[0].view());  // Z = X W^T + b
+}
+
+template <class T>
+Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
+  start_forward(X, training);
+  for_row_shares(X.rows, [&](int r0, int r1) { forward_rows(X, r0, r1, true); });
+  return A_.back().view();
+}
+
+// Rows [r0, r1) after forward_rows: loss, dZ of the last layer, and back through every layer
+// to dZ of the first: dA_{l-1} = dZ_l W_l (with W before any update), then the mask and f'.
+template <class T>
+void Network<T>::backward_rows(std::span<const int> labels, int batch, int r0, int r1) {
+  const int n = r1 - r0, L = arch_.depth();
+  const auto rows = [&](Tensor<T>& t) { return t.view().rows_view(r0, n); };
+  const T s = T(smoothing_);
+  for (int b = r0; b < r1; ++b)  // one row at a time, so the loss adds up the same on any core count
+    row_loss_[b] = loss_forward<T>(arch_.loss, Z_[L - 1].view().rows_view(b, 1), labels.subspan(b, 1),
+                                   A_[L - 1].view().rows_view(b, 1), s);
+  loss_backward<T>(arch_.loss, rows(A_[L - 1]), labels.subspan(r0, n), rows(G_[L - 1]), batch, s);  // dZ_L
+  for (int l = L - 1; l > 0; --l) {
+    dense_backward_input(layers[l], Matrix<const T>(rows(G_[l])), rows(G_[l - 1]));  // dA_{l-1} = dZ_l W_l
+    if (dropping_ && dropout_[l - 1] > 0)  // through the mask: dA = dD * M
+      dropout_backward<T>(rows(M_[l - 1]), rows(G_[l - 1]));
+    // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
+    activation_backward<T>(arch_.hidden, rows(Z_[l - 1]), rows(A_[l - 1]), rows(G_[l - 1]), rows(G_[l - 1]));
+  }
 }
 
 template <class T>
 T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate,
                             const T* sgd_lr) {
-  forward_pass(X, true);
+  start_forward(X, true);
+  row_loss_.resize(X.rows);
+  // Per example, rows split between cores: the forward pass, the loss and every dZ.
+  for_row_shares(X.rows, [&](int r0, int r1) {
+    forward_rows(X, r0, r1, false);
+    backward_rows(labels, batch, r0, r1);
+  });
+  // Sums over the batch (each product split between cores by columns): dW_l = input_l^T dZ_l
+  // and db_l, with the SGD step fused in. input_l is what the forward pass multiplied: D, not
+  // A, under dropout.
   const int L = arch_.depth();
-  const T s = T(smoothing_);
-  const T loss = loss_forward<T>(arch_.loss, Z_[L - 1].view(), labels, A_[L - 1].view(), s);
-  loss_backward<T>(arch_.loss, A_[L - 1].view(), labels, G_[L - 1].view(), batch, s);  // dZ_L
   for (int l = L - 1; l >= 0; --l) {
-    const Matrix<const T> input = layer_input(X, l);  // what the forward pass multiplied: D, not A, under dropout
-    // dW_l, db_l, and dA_{l-1} = dZ_l W_l into G_[l-1] (none for the first layer)
-    const Matrix<const T> dZ = G_[l].view();
-    const Matrix<T> dA_prev = l > 0 ? G_[l - 1].view() : Matrix<T>();
-    if (sgd_lr) dense_backward_sgd(layers[l], input, dZ, dA_prev, *sgd_lr);
-    else dense_backward(layers[l], input, dZ, dA_prev, accumulate);
-    if (l > 0 && dropping_ && dropout_[l - 1] > 0)  // through the mask: dA = dD * M
-      dropout_backward<T>(M_[l - 1].view(), G_[l - 1].view());
-    if (l > 0)  // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
-      activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
+    const Matrix<const T> input = layer_input(X, l), dZ = G_[l].view();
+    if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr);
+    else dense_backward_weights(layers[l], input, dZ, accumulate);
   }
-  return loss * T(X.rows) / T(batch);
+  T loss = 0;
+  for (const T v : row_loss_) loss += v;
+  return loss / T(batch);
 }
 
 template <class T>

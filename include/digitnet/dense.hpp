@@ -57,4 +57,13 @@ void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matr
 template <class T>
 void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr);
 
+// The two halves of dense_backward, for a network that splits a batch's rows between cores
+// for the per-example part and its columns for the sums over the batch:
+//   dX = dZ W               one row per example
+//   dWt = X^T dZ, db = sum_b dZ   (then W -= lr dW, b -= lr db for the _sgd form)
+template <class T> void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
+template <class T>
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate = false);
+template <class T> void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr);
+
 }  // namespace digitnet

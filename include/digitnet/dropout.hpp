@@ -9,9 +9,10 @@
 
 namespace digitnet {
 
-// Fills M and D (both shaped like A). Row b's mask comes from its own stream of `draw`,
-// so the masks are the same whichever thread fills which rows.
-template <class T> void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D);
+// Fills M and D (both shaped like A). Row b's mask comes from its own stream of `draw`, so the
+// masks are the same whichever thread fills which rows; A's row 0 is row first_row of the batch.
+template <class T>
+void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D, int first_row = 0);
 // dD becomes dA, in place.
 template <class T> void dropout_backward(Matrix<const T> M, Matrix<T> dD);
 

@@ -74,6 +74,10 @@ class Network {
 
  private:
   void resize(int batch);
+  template <class F> void for_row_shares(int rows, F&& f);
+  void start_forward(Matrix<const T> X, bool training);
+  void forward_rows(Matrix<const T> X, int r0, int r1, bool output);
+  void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
   Matrix<const T> forward_pass(Matrix<const T> X, bool training);
   Matrix<const T> layer_input(Matrix<const T> X, int l) const;  // what layer l reads
   T backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate, const T* sgd_lr);
@@ -85,6 +89,8 @@ class Network {
   std::vector<double> dropout_;
   std::vector<Tensor<T>> M_, D_;
   Rng dropout_rng_{0};
+  std::vector<std::uint64_t> draws_;  // this batch's draw per hidden layer
+  std::vector<T> row_loss_;           // loss of each row of the batch
   bool dropping_ = false;  // the last forward pass applied dropout
   double smoothing_ = 0;
 };
