@@ -169,12 +169,12 @@ HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1) {
   }
 }
 
-template <int MR>
+template <int MR, int NV = kVectors>
 HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1) {
   const hn::ScalableTag<float> d;
   const int L = static_cast<int>(hn::Lanes(d));
   int j = j0;
-  for (; j + kVectors * L <= j1; j += kVectors * L) Tile<MR, kVectors>(d, o, i, j);
+  for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j);
   for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j);
   EdgeColumns<MR, 8>(o, i, j, j1);
 }
@@ -183,6 +183,12 @@ HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1) {
 // here at every shape digitnet uses: the hardware prefetcher streams B from L2 well.)
 void Kernel(const Operands& o, int j0, int j1) {
   int i = 0;
+#if !(HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3)
+  // With a long k (a layer's forward product), B is read again for every row tile, from L2:
+  // 12-row tiles read it half as often (measured: layer 1 at batch 32, +5-10%).
+  if (o.K >= 64)
+    for (; i + 12 <= o.M; i += 12) Rows<12, 2>(o, i, j0, j1);
+#endif
   for (; i + kRows <= o.M; i += kRows) Rows<kRows>(o, i, j0, j1);
   for (; i + 2 <= o.M; i += 2) Rows<2>(o, i, j0, j1);
   for (; i < o.M; ++i) Rows<1>(o, i, j0, j1);
