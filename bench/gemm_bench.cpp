@@ -45,4 +45,23 @@ int main() {
       std::printf("%-14s threads %d:  Z=X Wt %6.1f   dWt=X^T dZ %6.1f   dX=dZ Wt^T %6.1f GFLOP/s\n", s.name, t, f, g, h);
     }
   }
+  // One image: the layer-1 product skips zero pixels, so its time is that of reading the
+  // weight rows of the nonzero ones (128 floats each) from L2.
+  auto Wt = rnd(784, 128), z = rnd(1, 128);
+  for (double zeros : {0.0, 0.5, 0.8}) {
+    auto x = rnd(1, 784);
+    int rows = 0;
+    for (auto& v : x.storage) {
+      v = rng.uniform() < zeros ? 0.0f : float(rng.uniform());
+      rows += v != 0.0f;
+    }
+    for (int t : {1, 2}) {
+      set_threads(t);
+      const double us = 2.0 * rows * 128 / gflops(2.0 * rows * 128, [&] {
+                          for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
+                        }) / 1e3 / 100;
+      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t, us,
+                  rows * 128 * 4 / us / 1e3);
+    }
+  }
 }
