@@ -117,10 +117,11 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
   StoreTile<MR, NV>(d, o, i, j, c);
 }
 
-// A single row of C (one image at inference): its time is the chain of dependent FMAs per
-// element, so the row is done NV vectors at once, and over just the k with a(0, k) != 0, in
-// order (ks): a zero input adds exactly 0 to every element (the weights are finite), so this is
-// the full sequence less terms that change nothing; it halves the chain for a typical image.
+// A single row of C (one image at inference) reads a row of B for every k, from L2: that
+// read is its cost. So only the k with a(0, k) != 0 are visited, in order (ks): a zero input
+// adds exactly 0 to every element (the weights are finite), so this is the full FMA sequence
+// less terms that change nothing, and it halves the reads for a typical image. NV vectors at
+// once keep enough independent FMA chains in flight.
 template <int NV, class D>
 HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j) {
   using V = hn::Vec<D>;

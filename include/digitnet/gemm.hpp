@@ -7,6 +7,7 @@
 // Each element is the sum over k, in order, of one fused multiply-add per term. float
 // runs SIMD kernels picked at run time and split between threads (parallel.hpp); the
 // result is bit-identical to the plain loops, for any thread count, on CPUs with FMA.
+// (A one-row A skips its zero entries, whose terms add exactly nothing to finite sums.)
 #include <cstdint>
 #include <string>
 #include <utility>
