@@ -120,7 +120,8 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
 // A single row of C (one image at inference) reads a row of B for every k, from L2: that
 // read is its cost. So only the k with a(0, k) != 0 are visited, in order (ks): a zero input
 // adds exactly 0 to every element (the weights are finite), so this is the full FMA sequence
-// less terms that change nothing, and it halves the reads for a typical image. NV vectors at
+// less terms that change nothing (but, at most, the sign of a sum that is exactly zero), and
+// it halves the reads for a typical image. NV vectors at
 // once keep enough independent FMA chains in flight.
 template <int NV, class D>
 HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j) {
