@@ -74,8 +74,15 @@ class Pool {
     in_task = true;
     task(0);
     in_task = false;
-    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin)
-      if (spin > 4000) std::this_thread::yield();
+    // The others finish within microseconds: spin (a yield is a system call that can cost as
+    // much), and only yield if this takes long.
+    std::chrono::steady_clock::time_point until{};
+    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+      if ((spin & 255) != 255) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (until == std::chrono::steady_clock::time_point{}) until = now + std::chrono::microseconds(100);
+      else if (now > until) std::this_thread::yield();
+    }
   }
 
   void loop(int t) {
