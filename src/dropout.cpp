@@ -1,20 +1,12 @@
 #include "digitnet/dropout.hpp"
 
+#include <algorithm>
 #include <cmath>
 
-#include "digitnet/parallel.hpp"
 #include "digitnet/rng.hpp"
 
 namespace digitnet {
 namespace {
-
-// Rows [0, rows) in one task, or split between the threads when there is enough work.
-template <class F>
-void for_rows(int rows, int cols, F&& f) {
-  const int tasks = static_cast<double>(rows) * cols < 65536 ? 1 : std::min(threads(), rows);
-  if (tasks <= 1) return f(0, rows);
-  run_parallel(tasks, [&](int t) { f(rows * t / tasks, rows * (t + 1) / tasks); });
-}
 
 // A 32-bit hash of (key, j) (murmur3's finaliser, twice): the uniform u of unit j, with no
 // state carried from one unit to the next, so the loop vectorises.
@@ -47,24 +39,20 @@ void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> 
   // Unit kept when its 32-bit uniform u < keep * 2^32.
   const auto threshold = static_cast<std::uint32_t>(std::min(std::ldexp(keep, 32), 4294967295.0));
   const T scale = T(1) / T(keep);
-  for_rows(A.rows, A.cols, [&](int b0, int b1) {
-    for (int b = b0; b < b1; ++b) {
-      const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(first_row + b)).next();  // this row's key
-      mask_row(A.row(b), M.row(b), D.row(b), A.cols, static_cast<std::uint32_t>(key),
-               static_cast<std::uint32_t>(key >> 32), threshold, scale);
-    }
-  });
+  for (int b = 0; b < A.rows; ++b) {
+    const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(first_row + b)).next();  // this row's key
+    mask_row(A.row(b), M.row(b), D.row(b), A.cols, static_cast<std::uint32_t>(key),
+             static_cast<std::uint32_t>(key >> 32), threshold, scale);
+  }
 }
 
 template <class T>
 void dropout_backward(Matrix<const T> M, Matrix<T> dD) {
-  for_rows(M.rows, M.cols, [&](int b0, int b1) {
-    for (int b = b0; b < b1; ++b) {
-      const T* m = M.row(b);
-      T* g = dD.row(b);
-      for (int j = 0; j < M.cols; ++j) g[j] *= m[j];
-    }
-  });
+  for (int b = 0; b < M.rows; ++b) {
+    const T* m = M.row(b);
+    T* g = dD.row(b);
+    for (int j = 0; j < M.cols; ++j) g[j] *= m[j];
+  }
 }
 
 template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>, int);

@@ -320,9 +320,7 @@ void transpose(Matrix<const T> src, T* dst) {
           for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c) dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
         }
   };
-  const int tasks = src.size() < 65536 ? 1 : std::min(threads(), row_tiles);
-  if (tasks <= 1) return tiles(0, row_tiles);
-  run_parallel(tasks, [&](int t) { tiles(row_tiles * t / tasks, row_tiles * (t + 1) / tasks); });
+  run_shares(src.size() < 65536 ? 1 : std::min(threads(), row_tiles), row_tiles, tiles);
 }
 
 // C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A is

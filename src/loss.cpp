@@ -5,7 +5,6 @@
 
 #include "digitnet/activation.hpp"
 #include "digitnet/error.hpp"
-#include "digitnet/parallel.hpp"
 
 namespace digitnet {
 
@@ -33,19 +32,13 @@ T softmax_row(const T* z, T* p, int n) {
 
 template <class T>
 void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out) {
-  const auto rows = [&](int b0, int b1) {
-    for (int b = b0; b < b1; ++b) {
-      if (loss == Loss::cross_entropy) {
-        softmax_row(Z.row(b), out.row(b), Z.cols);
-      } else {
-        for (int j = 0; j < Z.cols; ++j) out(b, j) = sigmoid(Z(b, j));
-      }
+  for (int b = 0; b < Z.rows; ++b) {
+    if (loss == Loss::cross_entropy) {
+      softmax_row(Z.row(b), out.row(b), Z.cols);
+    } else {
+      for (int j = 0; j < Z.cols; ++j) out(b, j) = sigmoid(Z(b, j));
     }
-  };
-  // Inference on many images: rows on every core (each row is independent).
-  const int tasks = Z.rows < 1024 ? 1 : threads();
-  if (tasks <= 1) return rows(0, Z.rows);
-  run_parallel(tasks, [&](int t) { rows(Z.rows * t / tasks, Z.rows * (t + 1) / tasks); });
+  }
 }
 
 template <class T>

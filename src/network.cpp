@@ -92,9 +92,7 @@ Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l) const {
 template <class T>
 template <class F>
 void Network<T>::for_row_shares(int rows, F&& f) {
-  const int tasks = std::min(threads(), rows / 8);
-  if (tasks <= 1) return f(0, rows);
-  run_parallel(tasks, [&](int t) { f(rows * t / tasks, rows * (t + 1) / tasks); });
+  run_shares(std::min(threads(), rows / 8), rows, f);
 }
 
 // Layer 0's product is done; rows [r0, r1) through its activation and every later layer.

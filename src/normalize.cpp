@@ -67,9 +67,7 @@ void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indice
   };
   // Big batches (inference, large training batches) are converted on every core.
   const std::size_t n = indices.size();
-  const int tasks = n * F < 200'000 ? 1 : threads();
-  if (tasks <= 1) return rows(0, n);
-  run_parallel(tasks, [&](int t) { rows(n * t / tasks, n * (t + 1) / tasks); });
+  run_shares(n * F < 200'000 ? 1 : threads(), n, rows);
 }
 
 template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>) const;

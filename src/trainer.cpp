@@ -58,9 +58,7 @@ void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx)
       if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
     }
   };
-  const int tasks = n < 8 ? 1 : threads();
-  if (tasks <= 1) return images(0, n);
-  run_parallel(tasks, [&](int t) { images(n * t / tasks, n * (t + 1) / tasks); });
+  run_shares(n < 8 ? 1 : threads(), n, images);
 }
 
 void Trainer::apply_update(double lr) {

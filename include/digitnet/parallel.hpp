@@ -16,4 +16,12 @@ int threads();  // 1 inside a task of run_parallel
 // tasks must not exceed threads(). Called from inside a task, runs them all on that thread.
 void run_parallel(int tasks, const std::function<void(int)>& task);
 
+// [0, n) in `tasks` contiguous shares, f(begin, end) for each: on the calling thread alone
+// when tasks <= 1, else with run_parallel.
+template <class I, class F>
+void run_shares(int tasks, I n, F&& f) {
+  if (tasks <= 1) return f(I(0), n);
+  run_parallel(tasks, [&](int t) { f(n * I(t) / I(tasks), n * I(t + 1) / I(tasks)); });
+}
+
 }  // namespace digitnet
