@@ -20,7 +20,8 @@ void run_report(const ReportArgs& a) {
   Model m = load_model(a.model);
   const DataSplit data = load_data_for_model(m, a.data).data;
   write_report(m, a.model, data, a.out, a.png);
-  fmt::print("wrote {}{}\n", a.out, a.png.empty() ? "" : fmt::format(" and the figures as PNG in {}/", a.png));
+  const std::string dir = a.png.ends_with('/') ? a.png : a.png + "/";  // "figures/" given as is
+  fmt::print("wrote {}{}\n", a.out, a.png.empty() ? "" : fmt::format(" and the figures as PNG in {}", dir));
 }
 
 }  // namespace
