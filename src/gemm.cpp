@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <stdexcept>
 #include <cstddef>
@@ -42,6 +44,7 @@ struct Operands {
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
   bool c_transposed = false;  // C(i, j) lives at C[j * ldc + i] (no update)
+  bool sparse_a = true;       // A may hold many zeros (inputs, activations): skip their terms
 };
 }  // namespace digitnet::gemm_detail
 #endif
@@ -98,23 +101,73 @@ HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) 
 }
 
 // One MR x NV tile at (i, j); d is the full vector tag, or the 1-lane tag for the edge.
+// ks lists the k to visit (nk of them), or is null for every k.
 template <int MR, int NV, class D>
-HWY_INLINE void Tile(D d, const Operands& o, int i, int j) {
+HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk) {
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d);
   V c[MR][NV];
   LoadTile<MR, NV>(d, o, i, j, c);
   const float* a = o.A + i * o.a_row;
-  for (int k = 0; k < o.K; ++k, a += o.a_col) {
+  const auto term = [&](std::ptrdiff_t k) HWY_ATTR {  // c += a(., k) B[k, .]
     const float* b_row = o.B + k * o.ldb + j;
+    const float* a_k = a + k * o.a_col;
     V b[NV];
     for (int v = 0; v < NV; ++v) b[v] = hn::LoadU(d, b_row + v * L);
     for (int r = 0; r < MR; ++r) {
-      const V ar = hn::Set(d, a[r * o.a_row]);
+      const V ar = hn::Set(d, a_k[r * o.a_row]);
       for (int v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(ar, b[v], c[r][v]);
     }
+  };
+  if (ks == nullptr) {
+    for (int k = 0; k < o.K; ++k) term(k);
+  } else {
+    for (int t = 0; t < nk; ++t) term(ks[t]);
   }
   StoreTile<MR, NV>(d, o, i, j, c);
+}
+
+// Which k a tile of rows [i, i + MR) must visit: those where a(r, k) != 0 for some row r.
+// A term whose a(r, k) is 0 (or -0) adds exactly zero to C[r, j] (the weights are finite),
+// so leaving it out changes nothing but, at most, the sign of a sum that is exactly zero.
+// Inputs and ReLU outputs are often half zeros (pixels of the background, inactive units):
+// a tile of a few rows then skips a good share of its terms. Writes them to ks in order and
+// returns how many.
+template <int MR>
+HWY_INLINE int NonzeroTerms(const Operands& o, int i, int* ks) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToSigned<decltype(df)> di;
+  const float* a = o.A + i * o.a_row;
+  const auto magnitude = hn::Set(di, 0x7fffffff);  // +0 and -0 alike
+  int nk = 0;
+  int k = 0;
+  if (o.a_col == 1) {  // a row of A: k runs along memory; test a vector of k across the MR rows
+    const int L = static_cast<int>(hn::Lanes(di));
+    for (; k + L <= o.K; k += L) {
+      auto any = hn::Zero(di);
+      for (int r = 0; r < MR; ++r) any = hn::Or(any, hn::BitCast(di, hn::LoadU(df, a + r * o.a_row + k)));
+      const auto nonzero = hn::Ne(hn::And(any, magnitude), hn::Zero(di));
+      nk += static_cast<int>(hn::CompressStore(hn::Iota(di, k), nonzero, di, ks + nk));
+    }
+  } else if (o.a_row == 1 && MR >= 4) {  // A^T: the tile's MR values of one k are adjacent
+    const hn::CappedTag<float, (MR >= 8 ? 8 : 4)> dc;
+    const hn::RebindToSigned<decltype(dc)> dci;
+    constexpr int C = MR >= 8 ? 8 : 4;
+    static_assert(MR <= 2 * C);
+    for (; k < o.K; ++k) {  // two loads that cover the MR values (they may overlap)
+      const float* p = a + k * o.a_col;
+      const auto any = hn::Or(hn::BitCast(dci, hn::LoadU(dc, p)), hn::BitCast(dci, hn::LoadU(dc, p + MR - C)));
+      ks[nk] = k;
+      nk += !hn::AllFalse(dci, hn::Ne(hn::And(any, hn::Set(dci, 0x7fffffff)), hn::Zero(dci)));
+    }
+  }
+  for (; k < o.K; ++k) {
+    std::uint32_t any = 0;
+    for (int r = 0; r < MR; ++r) any |= std::bit_cast<std::uint32_t>(a[r * o.a_row + k * o.a_col]);
+    ks[nk] = k;
+    nk += (any & 0x7fffffffu) != 0;
+  }
+  return nk;
 }
 
 // A single row of C (one image at inference) reads a row of B for every k, from L2: that
@@ -162,38 +215,46 @@ void SparseRow(const Operands& o, const int* ks, int nk, int j0, int j1) {
 // The last columns, narrower than a vector: halve the vector until it fits (10 classes
 // on AVX-512: 8 lanes, then 2).
 template <int MR, std::size_t kLanes>
-HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1) {
+HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1, const int* ks, int nk) {
   if constexpr (kLanes >= 1) {
     const hn::CappedTag<float, kLanes> d;
     const int L = static_cast<int>(hn::Lanes(d));
-    for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j);
-    if constexpr (kLanes > 1) EdgeColumns<MR, kLanes / 2>(o, i, j, j1);
+    for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, ks, nk);
+    if constexpr (kLanes > 1) EdgeColumns<MR, kLanes / 2>(o, i, j, j1, ks, nk);
   }
 }
 
+// Rows [i, i + MR) of C, columns [j0, j1), over the terms NonzeroTerms keeps (ks: room for K).
 template <int MR, int NV = kVectors>
-HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1) {
+HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
   const hn::ScalableTag<float> d;
   const int L = static_cast<int>(hn::Lanes(d));
+  // Finding the zero terms costs about a tenth of a tile's work: worth it only when A may
+  // have zeros and the list serves at least two vectors of C.
+  const int nk = o.sparse_a && j1 - j0 >= 2 * L ? NonzeroTerms<MR>(o, i, ks) : o.K;
+  const int* list = nk == o.K ? nullptr : ks;  // none to skip: the plain loop over k
   int j = j0;
-  for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j);
-  for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j);
-  EdgeColumns<MR, 8>(o, i, j, j1);
+  for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j, list, nk);
+  for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, list, nk);
+  EdgeColumns<MR, 8>(o, i, j, j1, list, nk);
 }
 
 // Columns [j0, j1) of C. (Blocking k so a block of B stays in L1 was measured slower
 // here at every shape digitnet uses: the hardware prefetcher streams B from L2 well.)
 void Kernel(const Operands& o, int j0, int j1) {
+  thread_local std::vector<int> terms;
+  if (terms.size() < static_cast<std::size_t>(o.K)) terms.resize(o.K);
+  int* ks = terms.data();
   int i = 0;
 #if !(HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3)
   // With a long k (a layer's forward product), B is read again for every row tile, from L2:
   // 12-row tiles read it half as often (measured: layer 1 at batch 32, +5-10%).
   if (o.K >= 64)
-    for (; i + 12 <= o.M; i += 12) Rows<12, 2>(o, i, j0, j1);
+    for (; i + 12 <= o.M; i += 12) Rows<12, 2>(o, i, j0, j1, ks);
 #endif
-  for (; i + kRows <= o.M; i += kRows) Rows<kRows>(o, i, j0, j1);
-  for (; i + 2 <= o.M; i += 2) Rows<2>(o, i, j0, j1);
-  for (; i < o.M; ++i) Rows<1>(o, i, j0, j1);
+  for (; i + kRows <= o.M; i += kRows) Rows<kRows>(o, i, j0, j1, ks);
+  for (; i + 2 <= o.M; i += 2) Rows<2>(o, i, j0, j1, ks);
+  for (; i < o.M; ++i) Rows<1>(o, i, j0, j1, ks);
 }
 
 int Lanes() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }
@@ -357,6 +418,7 @@ void matmul_abt<float>(Matrix<const float> A, Matrix<const float> B, Matrix<floa
                         bool acc, bool c_transposed) {
                        Operands o{M, N, K, a, lda, 1, b, ldb, c, ldc, acc};
                        o.c_transposed = c_transposed;
+                       o.sparse_a = !c_transposed;  // C^T = B A^T: its A is the weights
                        product(o);
                      });
 }

@@ -100,7 +100,8 @@ Model load_model(const std::string& path) {
   for (int l = 0; l < arch.depth(); ++l) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
     net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
-    net.layers[l].b.storage = take(npz, fmt::format("b{}", l + 1), {out}, path);
+    const std::vector<float> b = take(npz, fmt::format("b{}", l + 1), {out}, path);
+    net.layers[l].b.storage.assign(b.begin(), b.end());
   }
   if (npz.count(fmt::format("w{}", arch.depth() + 1)))
     throw Error(fmt::format("{}: has more weight arrays than the config's {} layers", path, arch.depth()));

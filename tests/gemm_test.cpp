@@ -99,6 +99,45 @@ TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
   set_threads(0);
 }
 
+// Inputs and ReLU outputs are often zero; the kernels leave out the terms whose a(i, k) is zero
+// for every row of a tile. That may flip the sign of a sum that is exactly zero, nothing else, so
+// the values equal the plain loops' (== counts -0 and +0 equal) on every target and thread count.
+TEST(Gemm, SkippedZeroTermsLeaveEveryValueAsThePlainLoops) {
+  for (const auto& [M, N, K] : std::vector<std::tuple<int, int, int>>{{32, 128, 784}, {784, 128, 32}, {128, 64, 32},
+                                                                      {30, 70, 100}, {7, 48, 13}}) {
+    Rng rng(7);
+    // Zero where a pixel's background would be: whole runs of k, and whole runs of rows.
+    auto A = random_matrix<float>(M, K, rng), At = random_matrix<float>(K, M, rng);
+    for (int i = 0; i < M; ++i)
+      for (int k = 0; k < K; ++k)
+        if (k % 5 < 3 || i % 7 < 2 || rng.uniform() < 0.3) A(i, k) = At(k, i) = 0.0f;
+    const auto B = random_matrix<float>(K, N, rng), W = random_matrix<float>(M, N, rng);
+    const auto run = [&] {
+      Tensor<float> ab(M, N), atb(M, N), upd = W;
+      matmul_ab<float>(A.view(), B.view(), ab.view());
+      matmul_atb<float>(At.view(), B.view(), atb.view());
+      matmul_atb_update(At.view(), B.view(), upd.view(), -0.5f);
+      std::vector<float> all(ab.storage.begin(), ab.storage.end());
+      all.insert(all.end(), atb.storage.begin(), atb.storage.end());
+      all.insert(all.end(), upd.storage.begin(), upd.storage.end());
+      return all;
+    };
+    use_plain_kernels(true);
+    const auto plain = run();
+    use_plain_kernels(false);
+    for (const auto& [target, name] : simd_targets()) {
+      if (name == "SSE4" || name == "SSSE3" || name == "SSE2" || name == "EMU128" || name == "SCALAR") continue;
+      force_simd_target(target);
+      for (int threads : {1, 2, 3}) {
+        set_threads(threads);
+        EXPECT_EQ(run(), plain) << name << " threads " << threads << " shape " << M << "x" << N << "x" << K;
+      }
+    }
+    force_simd_target(0);
+  }
+  set_threads(0);
+}
+
 // One image at a time: the one-row kernel skips zero inputs (half of a typical image), which
 // must leave every bit of the result as the plain loops give it, on every target and thread count.
 TEST(Gemm, OneRowWithZeroInputsEqualsThePlainLoops) {

@@ -1,5 +1,6 @@
 // Initialisation: the scale of each scheme, and seeds that reproduce.
 #include <cmath>
+#include <span>
 
 #include <gtest/gtest.h>
 
@@ -9,7 +10,7 @@
 namespace digitnet {
 namespace {
 
-double std_of(const std::vector<double>& v) {
+double std_of(std::span<const double> v) {
   double s = 0, s2 = 0;
   for (double x : v) {
     s += x;

@@ -276,7 +276,7 @@ TEST(Predict, BlocksAndThreadsGiveTheSameProbabilities) {
   Tensor<float> X(static_cast<int>(data.size()), 784);
   norm.gather(data, all, X.view());
   const Matrix<const float> once = net.forward(X.view());
-  const std::vector<float> expected(once.data, once.data + once.size());
+  const AlignedVector<float> expected(once.data, once.data + once.size());
   for (int threads : {1, 2, 3})
     for (int batch : {1, 100, 128, 1000}) {
       set_threads(threads);
@@ -291,7 +291,7 @@ TEST(Predict, BlocksAndThreadsGiveTheSameProbabilities) {
 TEST(Trainer, AugmentedAndDroppedTrainingIsTheSameForAnyThreadCount) {
   const Dataset train = test::synthetic(600, 28, 28, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  std::vector<std::vector<float>> weights;
+  std::vector<AlignedVector<float>> weights;
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
     Network<float> net({{784, 300, 10}, Activation::relu, Loss::cross_entropy});

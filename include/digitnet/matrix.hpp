@@ -3,10 +3,30 @@
 // Tensor<T>: owns float/double storage and hands out views.
 // All batches in digitnet are row-major with one example per row.
 #include <cstddef>
+#include <new>
 #include <type_traits>
 #include <vector>
 
 namespace digitnet {
+
+// Storage that starts on a cache line (64 bytes). When the columns of a matrix are split
+// between cores on multiples of 16 floats, no cache line then holds both cores' numbers;
+// with malloc's 16-byte alignment every row's boundary fell inside a line that both cores
+// wrote, every step (measured: the layer-1 products ran at 60% of their one-core speed).
+template <class T>
+struct CacheAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheAligned() = default;
+  template <class U>
+  CacheAligned(const CacheAligned<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t n) { ::operator delete(p, n * sizeof(T), kAlign); }
+  template <class U>
+  bool operator==(const CacheAligned<U>&) const { return true; }
+};
+template <class T>
+using AlignedVector = std::vector<T, CacheAligned<T>>;
 
 template <class T>
 struct Matrix {
@@ -32,7 +52,7 @@ struct Matrix {
 
 template <class T>
 struct Tensor {
-  std::vector<T> storage;
+  AlignedVector<T> storage;
   int rows = 0;
   int cols = 0;
 

@@ -7,6 +7,7 @@
 //   adam      g += wd p;  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
 //             p -= lr/(1-b1^t) m / (sqrt(v)/sqrt(1-b2^t) + eps)
 //   adamw     p *= 1 - lr wd, then adam without wd in g
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,10 +35,10 @@ class Optimizer {
   const OptimizerConfig& config() const { return config_; }
 
  private:
-  void update(std::vector<T>& p, const std::vector<T>& g, std::vector<T>& m, std::vector<T>& v, double lr);
+  void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);
   OptimizerConfig config_;
   long t_ = 0;                                // steps taken
-  std::vector<std::vector<T>> m_, v_;         // per parameter tensor: momentum buffer / first moment, second moment
+  std::vector<AlignedVector<T>> m_, v_;        // per parameter tensor: momentum buffer / first moment, second moment
 };
 
 }  // namespace digitnet
