@@ -33,17 +33,21 @@ void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> d
 }
 
 template <class T>
-void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate) {
-  matmul_atb<T>(X, dZ, layer.dWt.view(), accumulate);  // dWt = X^T dZ   (in, out)
-  column_sums(dZ, layer.db.data(), accumulate);        // db = sum_b dZ
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate, int j0, int j1) {
+  if (j1 < 0) j1 = layer.out();
+  const Matrix<const T> dz = dZ.cols_view(j0, j1 - j0);            // (B, units)
+  matmul_atb<T>(X, dz, layer.dWt.view().cols_view(j0, j1 - j0), accumulate);  // dWt = X^T dZ   (in, units)
+  column_sums(dz, layer.db.data() + j0, accumulate);                // db = sum_b dZ
 }
 
 template <class T>
-void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr) {
-  column_sums(dZ, layer.db.data(), false);
+void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, int j0, int j1) {
+  if (j1 < 0) j1 = layer.out();
+  const Matrix<const T> dz = dZ.cols_view(j0, j1 - j0);
+  column_sums(dz, layer.db.data() + j0, false);
   T* b = layer.b.data();
-  for (int j = 0; j < dZ.cols; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
-  matmul_atb_update(X, dZ, layer.Wt.view(), -lr);                                     // Wt -= lr X^T dZ
+  for (int j = j0; j < j1; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
+  matmul_atb_update(X, dz, layer.Wt.view().cols_view(j0, j1 - j0), -lr);         // Wt -= lr X^T dZ
 }
 
 template <class T>
@@ -64,11 +68,13 @@ template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<c
 template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
 template void dense_backward_input<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
 template void dense_backward_input<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
-template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool);
-template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool);
-template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float);
+template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool, int, int);
+template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool, int,
+                                             int);
+template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float, int,
+                                                int);
 template void dense_backward_weights_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>,
-                                                 double);
+                                                 double, int, int);
 template void dense_backward_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, float);
 template void dense_backward_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>,
                                          double);

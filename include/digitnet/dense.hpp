@@ -61,9 +61,13 @@ void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, 
 // for the per-example part and its columns for the sums over the batch:
 //   dX = dZ W               one row per example
 //   dWt = X^T dZ, db = sum_b dZ   (then W -= lr dW, b -= lr db for the _sgd form)
+// The weight sums can be limited to the output units [j0, j1) (columns of dZ and Wt), so that
+// cores can share them out; j1 = -1 means all.
 template <class T> void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
 template <class T>
-void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate = false);
-template <class T> void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr);
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate = false,
+                            int j0 = 0, int j1 = -1);
+template <class T>
+void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, int j0 = 0, int j1 = -1);
 
 }  // namespace digitnet

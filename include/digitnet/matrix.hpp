@@ -46,6 +46,8 @@ struct Matrix {
   T* row(int r) const { return data + static_cast<std::size_t>(r) * stride; }
   // Rows [first, first + count) as a view.
   Matrix rows_view(int first, int count) const { return {row(first), count, cols, stride}; }
+  // Columns [first, first + count) as a view.
+  Matrix cols_view(int first, int count) const { return {data + first, rows, count, stride}; }
   std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
   bool empty() const { return data == nullptr || rows == 0 || cols == 0; }
 };
