@@ -32,22 +32,33 @@ void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> d
   matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
 }
 
-template <class T>
-void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate, int j0, int j1) {
-  if (j1 < 0) j1 = layer.out();
-  const Matrix<const T> dz = dZ.cols_view(j0, j1 - j0);            // (B, units)
-  matmul_atb<T>(X, dz, layer.dWt.view().cols_view(j0, j1 - j0), accumulate);  // dWt = X^T dZ   (in, units)
-  column_sums(dz, layer.db.data() + j0, accumulate);                // db = sum_b dZ
+// A share's bounds with -1 made concrete.
+Units concrete(Units u, int in, int out) {
+  if (u.i1 < 0) u.i1 = in;
+  if (u.j1 < 0) u.j1 = out;
+  return u;
 }
 
 template <class T>
-void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, int j0, int j1) {
-  if (j1 < 0) j1 = layer.out();
-  const Matrix<const T> dz = dZ.cols_view(j0, j1 - j0);
-  column_sums(dz, layer.db.data() + j0, false);
-  T* b = layer.b.data();
-  for (int j = j0; j < j1; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
-  matmul_atb_update(X, dz, layer.Wt.view().cols_view(j0, j1 - j0), -lr);         // Wt -= lr X^T dZ
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate, Units share) {
+  const Units u = concrete(share, layer.in(), layer.out());
+  const int rows = u.i1 - u.i0;
+  if (rows > 0)  // dWt = X^T dZ, rows [i0, i1): (X's columns i0..i1)^T dZ   (rows, out)
+    matmul_atb<T>(X.cols_view(u.i0, rows), dZ, layer.dWt.view().rows_view(u.i0, rows), accumulate);
+  if (u.j1 > u.j0) column_sums(dZ.cols_view(u.j0, u.j1 - u.j0), layer.db.data() + u.j0, accumulate);  // db = sum_b dZ
+}
+
+template <class T>
+void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, Units share) {
+  const Units u = concrete(share, layer.in(), layer.out());
+  if (u.j1 > u.j0) {
+    column_sums(dZ.cols_view(u.j0, u.j1 - u.j0), layer.db.data() + u.j0, false);
+    T* b = layer.b.data();
+    for (int j = u.j0; j < u.j1; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
+  }
+  const int rows = u.i1 - u.i0;
+  if (rows > 0)  // Wt -= lr X^T dZ
+    matmul_atb_update(X.cols_view(u.i0, rows), dZ, layer.Wt.view().rows_view(u.i0, rows), -lr);
 }
 
 template <class T>
@@ -68,13 +79,13 @@ template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<c
 template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
 template void dense_backward_input<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
 template void dense_backward_input<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
-template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool, int, int);
-template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool, int,
-                                             int);
-template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float, int,
-                                                int);
+template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool, Units);
+template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool,
+                                             Units);
+template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float,
+                                                Units);
 template void dense_backward_weights_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>,
-                                                 double, int, int);
+                                                 double, Units);
 template void dense_backward_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, float);
 template void dense_backward_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>,
                                          double);

@@ -169,22 +169,24 @@ T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int 
     backward_rows(labels, batch, r0, r1);
   });
   // Sums over the batch: dW_l = input_l^T dZ_l and db_l, with the SGD step fused in, for every
-  // layer in one hand-off between cores: each core takes a share of every layer's output units,
-  // 16 at a time (whole cache lines; for layer 1 the same share of W as in the forward
-  // product, so each core keeps its part of W in its own cache). input_l is what the forward
-  // pass multiplied: D, not A, under dropout.
+  // layer in one hand-off between cores. Each core takes whole rows of every Wt (a share of
+  // the input units, in 12s: whole register tiles) and a share of the biases (16 at a time:
+  // whole cache lines). input_l is what the forward pass multiplied: D, not A, under dropout.
   const int L = arch_.depth();
   double work = 0;
   for (const auto& layer : layers) work += double(layer.in()) * layer.out() * X.rows;
   const int cores = work < 1e5 ? 1 : threads();
   run_parallel(cores, [&](int t) {
     for (int l = L - 1; l >= 0; --l) {
-      const int out = layers[l].out(), blocks = (out + 15) / 16;
-      const int j0 = std::min(out, blocks * t / cores * 16), j1 = std::min(out, blocks * (t + 1) / cores * 16);
-      if (j0 >= j1) continue;
+      const int in = layers[l].in(), out = layers[l].out(), blocks = (out + 15) / 16;
+      const auto bound = [&](int share) {  // rows of Wt before share `share`, in 12s
+        return share == cores ? in : std::min(in, (in * share / cores + 6) / 12 * 12);
+      };
+      const Units u{bound(t), bound(t + 1), std::min(out, blocks * t / cores * 16),
+                    std::min(out, blocks * (t + 1) / cores * 16)};
       const Matrix<const T> input = layer_input(X, l), dZ = G_[l].view();
-      if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr, j0, j1);
-      else dense_backward_weights(layers[l], input, dZ, accumulate, j0, j1);
+      if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr, u);
+      else dense_backward_weights(layers[l], input, dZ, accumulate, u);
     }
   });
   T loss = 0;
