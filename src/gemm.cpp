@@ -224,6 +224,48 @@ HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1, const int*
   }
 }
 
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+// The last columns, narrower than a vector (10 classes), as one vector whose lanes past the
+// end are masked off: AVX-512 loads and stores such lanes without touching their memory.
+template <int MR, class D>
+HWY_INLINE void MaskedTile(D d, const Operands& o, int i, int j, int valid, const int* ks, int nk) {
+  using V = hn::Vec<D>;
+  const auto m = hn::FirstN(d, static_cast<std::size_t>(valid));
+  HWY_ALIGN float lanes[hn::MaxLanes(d)];
+  V c[MR];
+  for (int r = 0; r < MR; ++r) {
+    if (!o.accumulate || o.update) {
+      c[r] = hn::Zero(d);
+    } else if (o.c_transposed) {
+      for (int l = 0; l < valid; ++l) lanes[l] = o.C[(j + l) * o.ldc + i + r];
+      c[r] = hn::IfThenElseZero(m, hn::Load(d, lanes));
+    } else {
+      c[r] = hn::MaskedLoad(m, d, o.C + (i + r) * o.ldc + j);
+    }
+  }
+  const float* a = o.A + i * o.a_row;
+  const auto term = [&](std::ptrdiff_t k) HWY_ATTR {
+    const V b = hn::MaskedLoad(m, d, o.B + k * o.ldb + j);
+    const float* a_k = a + k * o.a_col;
+    for (int r = 0; r < MR; ++r) c[r] = hn::MulAdd(hn::Set(d, a_k[r * o.a_row]), b, c[r]);
+  };
+  if (ks == nullptr) {
+    for (int k = 0; k < o.K; ++k) term(k);
+  } else {
+    for (int t = 0; t < nk; ++t) term(ks[t]);
+  }
+  for (int r = 0; r < MR; ++r) {
+    if (o.c_transposed) {
+      hn::Store(c[r], d, lanes);
+      for (int l = 0; l < valid; ++l) o.C[(j + l) * o.ldc + i + r] = lanes[l];
+    } else {
+      float* out = o.C + (i + r) * o.ldc + j;
+      hn::BlendedStore(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r], hn::MaskedLoad(m, d, out)) : c[r], m, d, out);
+    }
+  }
+}
+#endif
+
 // Rows [i, i + MR) of C, columns [j0, j1), over the terms NonzeroTerms keeps (ks: room for K).
 template <int MR, int NV = kVectors>
 HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
@@ -236,7 +278,11 @@ HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
   int j = j0;
   for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j, list, nk);
   for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, list, nk);
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  if (j < j1) MaskedTile<MR>(d, o, i, j, j1 - j, list, nk);
+#else
   EdgeColumns<MR, 8>(o, i, j, j1, list, nk);
+#endif
 }
 
 // Columns [j0, j1) of C. (Blocking k so a block of B stays in L1 was measured slower
@@ -384,14 +430,15 @@ void transpose(Matrix<const T> src, T* dst) {
   run_shares(src.size() < 65536 ? 1 : std::min(threads(), row_tiles), row_tiles, tiles);
 }
 
-// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A is
-// smaller than B, C^T = B A^T is computed and stored straight into C's transposed places. Both
+// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A and C
+// are smaller than B, C^T = B A^T is computed and stored straight into C's transposed places. Both
 // give every element the same FMA sequence (x*y = y*x exactly), so the choice never changes a bit.
 // product(M, N, K, a, lda, b, ldb, c, ldc, accumulate, c_transposed)
 template <class T, class Product>
 void abt_by_transposing(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate, Product product) {
   thread_local std::vector<T> s;
-  if (B.size() <= A.size()) {
+  // Each way costs a transpose; the second also scatters C's elements one by one.
+  if (B.size() <= A.size() + C.size()) {
     s.resize(B.size());
     transpose(B, s.data());  // (K x N)
     return product(C.rows, C.cols, A.cols, A.data, A.stride, s.data(), B.rows, C.data, C.stride, accumulate, false);
