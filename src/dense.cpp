@@ -22,9 +22,7 @@ void column_sums(Matrix<const T> dZ, T* db, bool accumulate) {
 
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
-  for (int i = 0; i < Z.rows; ++i)  // start every row at b, then add X Wt onto it
-    std::copy(layer.b.data(), layer.b.data() + Z.cols, Z.row(i));
-  matmul_ab<T>(X, layer.Wt.view(), Z, /*accumulate=*/true);  // Z = b + X W^T
+  matmul_ab_bias(X, Matrix<const T>(layer.Wt.view()), layer.b.data(), Z);  // Z = b + X W^T
 }
 
 template <class T>

@@ -45,6 +45,7 @@ struct Operands {
   float alpha = 0;
   bool c_transposed = false;  // C(i, j) lives at C[j * ldc + i] (no update)
   bool sparse_a = true;       // A may hold many zeros (inputs, activations): skip their terms
+  const float* bias = nullptr;  // start every row of C at bias (N) instead of 0 (no transpose)
 };
 }  // namespace digitnet::gemm_detail
 #endif
@@ -69,7 +70,9 @@ HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) {
   HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) {
-      if (!o.accumulate || o.update) {
+      if (o.bias) {
+        c[r][v] = hn::LoadU(d, o.bias + j + v * L);
+      } else if (!o.accumulate || o.update) {
         c[r][v] = hn::Zero(d);
       } else if (o.c_transposed) {
         for (std::size_t l = 0; l < L; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
@@ -234,7 +237,9 @@ HWY_INLINE void MaskedTile(D d, const Operands& o, int i, int j, int valid, cons
   HWY_ALIGN float lanes[hn::MaxLanes(d)];
   V c[MR];
   for (int r = 0; r < MR; ++r) {
-    if (!o.accumulate || o.update) {
+    if (o.bias) {
+      c[r] = hn::MaskedLoad(m, d, o.bias + j);
+    } else if (!o.accumulate || o.update) {
       c[r] = hn::Zero(d);
     } else if (o.c_transposed) {
       for (int l = 0; l < valid; ++l) lanes[l] = o.C[(j + l) * o.ldc + i + r];
@@ -345,6 +350,10 @@ void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 void plain(const Operands& o) {
+  if (o.bias) {
+    for (int i = 0; i < o.M; ++i) std::copy(o.bias, o.bias + o.N, o.C + i * o.ldc);
+    return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, true);
+  }
   if (o.c_transposed) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, 1, o.accumulate, o.ldc);
   if (!o.update) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
   thread_local std::vector<float> p;
@@ -486,6 +495,17 @@ void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<d
                        if (c_transposed) return loops(M, N, K, a, lda, Index(1), b, ldb, c, Index(1), acc, ldc);
                        loops(M, N, K, a, lda, Index(1), b, ldb, c, ldc, acc);
                      });
+}
+
+void matmul_ab_bias(Matrix<const float> A, Matrix<const float> B, const float* b, Matrix<float> C) {
+  Operands o{C.rows, C.cols, A.cols, A.data, A.stride, 1, B.data, B.stride, C.data, C.stride, false};
+  o.bias = b;
+  product(o);
+}
+
+void matmul_ab_bias(Matrix<const double> A, Matrix<const double> B, const double* b, Matrix<double> C) {
+  for (int i = 0; i < C.rows; ++i) std::copy(b, b + C.cols, C.row(i));
+  matmul_ab<double>(A, B, C, /*accumulate=*/true);
 }
 
 void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha) {

@@ -64,8 +64,11 @@ std::vector<float> float_products(int M, int N, int K) {
   matmul_ab<float>(A.view(), B.view(), c4.view(), /*accumulate=*/true);
   c5.fill(-0.25f);
   matmul_abt<float>(A.view(), Bt.view(), c5.view(), /*accumulate=*/true);
+  const auto bias = random_matrix<float>(1, N, rng);
+  Tensor<float> c6(M, N);
+  matmul_ab_bias(A.view(), B.view(), bias.data(), c6.view());  // a layer's Z = b + X Wt
   std::vector<float> all;
-  for (const auto* c : {&c1, &c2, &c3, &c4, &c5}) all.insert(all.end(), c->storage.begin(), c->storage.end());
+  for (const auto* c : {&c1, &c2, &c3, &c4, &c5, &c6}) all.insert(all.end(), c->storage.begin(), c->storage.end());
   return all;
 }
 

@@ -21,6 +21,11 @@ template <class T> void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T
 template <class T> void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 template <class T> void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 
+// C = b + A B with the row vector b (N) added to every row: the forward product of a layer.
+// Each element starts at b[j] and adds its terms, as matmul_ab onto a C filled with b does.
+void matmul_ab_bias(Matrix<const float> A, Matrix<const float> B, const float* b, Matrix<float> C);
+void matmul_ab_bias(Matrix<const double> A, Matrix<const double> B, const double* b, Matrix<double> C);
+
 // C += alpha * A^T B without storing A^T B: the SGD step fused into the weight gradient,
 // so each core updates the part of W it computed (same bits as the product, then axpy).
 void matmul_atb_update(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, float alpha);
