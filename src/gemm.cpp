@@ -32,6 +32,8 @@
 #ifndef DIGITNET_GEMM_OPERANDS
 #define DIGITNET_GEMM_OPERANDS
 namespace digitnet::gemm_detail {
+// Lists of term indices have room for K and one vector more (NonzeroTerms stores whole vectors).
+constexpr int kTermsSpare = 64;
 struct Operands {
   int M, N, K;
   const float* A;
@@ -55,6 +57,7 @@ namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 using gemm_detail::Operands;
+using gemm_detail::kTermsSpare;
 
 // Tile shape: MR rows x NV vectors of C live in registers while k runs.
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
@@ -146,11 +149,16 @@ HWY_INLINE int NonzeroTerms(const Operands& o, int i, int* ks) {
   int k = 0;
   if (o.a_col == 1) {  // a row of A: k runs along memory; test a vector of k across the MR rows
     const int L = static_cast<int>(hn::Lanes(di));
-    for (; k + L <= o.K; k += L) {
+    const auto step = hn::Set(di, L);
+    auto iota = hn::Iota(di, 0);  // k, k + 1, ... (built once: Iota(k) in the loop was slow)
+    for (; k + L <= o.K; k += L, iota = hn::Add(iota, step)) {
       auto any = hn::Zero(di);
       for (int r = 0; r < MR; ++r) any = hn::Or(any, hn::BitCast(di, hn::LoadU(df, a + r * o.a_row + k)));
       const auto nonzero = hn::Ne(hn::And(any, magnitude), hn::Zero(di));
-      nk += static_cast<int>(hn::CompressStore(hn::Iota(di, k), nonzero, di, ks + nk));
+      // Compress in a register and store the whole vector (ks has a vector's room to spare):
+      // a compressing store to memory is microcoded, and slow, on some CPUs (AMD Zen 4).
+      hn::StoreU(hn::Compress(iota, nonzero), di, ks + nk);
+      nk += static_cast<int>(hn::CountTrue(di, nonzero));
     }
   } else if (o.a_row == 1 && MR >= 4) {  // A^T: the tile's MR values of one k are adjacent
     const hn::CappedTag<float, (MR >= 8 ? 8 : 4)> dc;
@@ -294,7 +302,7 @@ HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
 // here at every shape digitnet uses: the hardware prefetcher streams B from L2 well.)
 void Kernel(const Operands& o, int j0, int j1) {
   thread_local std::vector<int> terms;
-  if (terms.size() < static_cast<std::size_t>(o.K)) terms.resize(o.K);
+  if (terms.size() < static_cast<std::size_t>(o.K) + kTermsSpare) terms.resize(o.K + kTermsSpare);
   int* ks = terms.data();
   int i = 0;
 #if !(HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3)
@@ -310,6 +318,9 @@ void Kernel(const Operands& o, int j0, int j1) {
 
 int Lanes() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }
 
+// The k with a(0, k) != 0 of a one-row A, in order (SIMD where the row is contiguous).
+int NonzeroInputs(const Operands& o, int* ks) { return NonzeroTerms<1>(o, 0, ks); }
+
 }  // namespace HWY_NAMESPACE
 }  // namespace digitnet
 HWY_AFTER_NAMESPACE();
@@ -320,10 +331,12 @@ namespace digitnet {
 HWY_EXPORT(Kernel);
 HWY_EXPORT(SparseRow);
 HWY_EXPORT(Lanes);
+HWY_EXPORT(NonzeroInputs);
 
 namespace {
 
 using gemm_detail::Operands;
+using gemm_detail::kTermsSpare;
 using Index = std::ptrdiff_t;
 
 std::atomic<bool> plain_kernels{false};
@@ -370,12 +383,8 @@ void plain(const Operands& o) {
 // weights, from L2) limits it, so a second core helps once both get whole 4-vector tiles.
 void one_row(const Operands& o) {
   thread_local std::vector<int> ks;
-  ks.resize(o.K);
-  int nk = 0;
-  for (int k = 0; k < o.K; ++k) {  // branch-free: which pixels are zero is not predictable
-    ks[nk] = k;
-    nk += o.A[k * o.a_col] != 0.0f;
-  }
+  ks.resize(o.K + kTermsSpare);
+  const int nk = HWY_DYNAMIC_DISPATCH(NonzeroInputs)(o, ks.data());
   const int* k_list = ks.data();  // this thread's list, for the workers too
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const int n = std::min(threads(), o.N / grain);
