@@ -36,11 +36,12 @@ class Pool {
   int size() const { return n_; }
   bool adaptive() const { return adaptive_; }
 
-  void run(int tasks, const std::function<void(int)>& task) {
+  void run(int tasks, TaskRef task) {
     if (!adaptive_) return split(tasks, task);
     using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
     const bool serial = phase_ == kTimeSerial || (phase_ == kUse && !use_split_);
+    // Reading the clock costs as much as a small task: only while timing a window.
+    const auto start = phase_ == kUse ? Clock::time_point{} : Clock::now();
     if (serial) {
       in_task = true;  // as if split: nested calls stay on this thread
       for (int t = 0; t < tasks; ++t) task(t);
@@ -65,7 +66,7 @@ class Pool {
   }
 
  private:
-  void split(int tasks, const std::function<void(int)>& task) {
+  void split(int tasks, TaskRef task) {
     task_ = &task;
     tasks_ = tasks;
     pending_.store(tasks - 1);
@@ -121,7 +122,7 @@ class Pool {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  const std::function<void(int)>* task_ = nullptr;
+  const TaskRef* task_ = nullptr;
   int tasks_ = 0;
 };
 
@@ -160,7 +161,7 @@ int threads() {
   return get_pool().size();
 }
 
-void run_parallel(int tasks, const std::function<void(int)>& task) {
+void run_parallel(int tasks, TaskRef task) {
   if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all
     for (int t = 0; t < tasks; ++t) task(t);
     return;
