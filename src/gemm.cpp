@@ -229,8 +229,19 @@ void SparseRow(const Operands& o, const int* ks, int nk, int j0, int j1) {
   const int L = static_cast<int>(hn::Lanes(d));
   int j = j0;
   for (; j + 8 * L <= j1; j += 8 * L) SparseTile<8>(d, o, ks, nk, j);
-  for (; j + 4 * L <= j1; j += 4 * L) SparseTile<4>(d, o, ks, nk, j);
-  for (; j + L <= j1; j += L) SparseTile<1>(d, o, ks, nk, j);
+  // What is left of whole vectors in one pass over the rows (a pass per vector would pay the
+  // rows' latency again for each).
+  switch ((j1 - j) / L) {
+    case 7: SparseTile<7>(d, o, ks, nk, j); break;
+    case 6: SparseTile<6>(d, o, ks, nk, j); break;
+    case 5: SparseTile<5>(d, o, ks, nk, j); break;
+    case 4: SparseTile<4>(d, o, ks, nk, j); break;
+    case 3: SparseTile<3>(d, o, ks, nk, j); break;
+    case 2: SparseTile<2>(d, o, ks, nk, j); break;
+    case 1: SparseTile<1>(d, o, ks, nk, j); break;
+    default: break;
+  }
+  j += (j1 - j) / L * L;
   SparseEdge<8>(o, ks, nk, j, j1);
 }
 

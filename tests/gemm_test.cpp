@@ -144,7 +144,7 @@ TEST(Gemm, SkippedZeroTermsLeaveEveryValueAsThePlainLoops) {
 // One image at a time: the one-row kernel skips zero inputs (half of a typical image), which
 // must leave every bit of the result as the plain loops give it, on every target and thread count.
 TEST(Gemm, OneRowWithZeroInputsEqualsThePlainLoops) {
-  for (int N : {10, 64, 128, 300, 1024}) {
+  for (int N : {10, 48, 64, 80, 96, 112, 128, 300, 1024}) {
     Rng rng(6);
     auto x = random_matrix<float>(1, 784, rng);
     for (int k = 0; k < 784; ++k)
