@@ -20,12 +20,12 @@ namespace {
 
 // P[b,:] = softmax(Z[b,:]); returns log sum_c exp(Z[b,c]) for the loss.
 template <class T>
-T softmax_row(const T* z, T* p, int n) {
+T softmax_row(const T* z, T* p, int n, bool want_lse = true) {
   const T m = *std::max_element(z, z + n);  // subtract the max so exp never overflows
   T sum = 0;
   for (int j = 0; j < n; ++j) sum += (p[j] = std::exp(z[j] - m));
   for (int j = 0; j < n; ++j) p[j] /= sum;
-  return m + std::log(sum);
+  return want_lse ? m + std::log(sum) : T(0);  // log-sum-exp, for the loss
 }
 
 }  // namespace
@@ -34,7 +34,7 @@ template <class T>
 void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out) {
   for (int b = 0; b < Z.rows; ++b) {
     if (loss == Loss::cross_entropy) {
-      softmax_row(Z.row(b), out.row(b), Z.cols);
+      softmax_row(Z.row(b), out.row(b), Z.cols, /*want_lse=*/false);
     } else {
       for (int j = 0; j < Z.cols; ++j) out(b, j) = sigmoid(Z(b, j));
     }
