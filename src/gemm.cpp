@@ -19,6 +19,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <cstddef>
+#include <numeric>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
@@ -362,6 +363,7 @@ using gemm_detail::kTermsSpare;
 using Index = std::ptrdiff_t;
 
 std::atomic<bool> plain_kernels{false};
+std::atomic<bool> zero_skipping{true};
 
 // The plain loops: the same FMA sequence per element as the SIMD kernel.
 // C(i, j) is C[i * c_row + j * c_col].
@@ -406,7 +408,9 @@ void plain(const Operands& o) {
 void one_row(const Operands& o) {
   thread_local std::vector<int> ks;
   ks.resize(o.K + kTermsSpare);
-  const int nk = HWY_DYNAMIC_DISPATCH(NonzeroInputs)(o, ks.data());
+  int nk = o.K;
+  if (o.sparse_a) nk = HWY_DYNAMIC_DISPATCH(NonzeroInputs)(o, ks.data());
+  else std::iota(ks.begin(), ks.begin() + o.K, 0);
   const int* k_list = ks.data();  // this thread's list, for the workers too
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const int n = std::min(threads(), o.N / grain);
@@ -422,8 +426,10 @@ void one_row(const Operands& o) {
 // core: by columns on whole-tile boundaries (training: each core keeps its columns of W in
 // its own cache, update included), or by rows when there are too few columns (inference
 // on many images).
-void product(const Operands& o) {
-  if (plain_kernels.load(std::memory_order_relaxed)) return plain(o);
+void product(const Operands& operands) {
+  if (plain_kernels.load(std::memory_order_relaxed)) return plain(operands);
+  Operands o = operands;
+  if (!zero_skipping.load(std::memory_order_relaxed)) o.sparse_a = false;
   if (o.M == 1) return one_row(o);
   const double work = double(o.M) * o.N * o.K;
   const int n = threads();
@@ -551,6 +557,7 @@ void matmul_atb_update(Matrix<const double> A, Matrix<const double> B, Matrix<do
 }
 
 void use_plain_kernels(bool plain) { plain_kernels.store(plain); }
+void use_zero_skipping(bool skip) { zero_skipping.store(skip); }
 
 std::vector<std::pair<std::int64_t, std::string>> simd_targets() {
   std::vector<std::pair<std::int64_t, std::string>> out;

@@ -128,6 +128,32 @@ TEST(Trainer, WeightsAreBitIdenticalForAnyThreadCount) {
   }
 }
 
+// The kernels leave out terms whose input is zero (a background border here, and inactive
+// ReLUs): every weight ends up as it does with every term computed.
+TEST(Trainer, SkippingZeroTermsChangesNoWeight) {
+  Dataset train = test::synthetic(640, 28, 28, 1);
+  for (std::size_t i = 0; i < train.size(); ++i)
+    for (int r = 0; r < 28; ++r)
+      for (int c = 0; c < 28; ++c)
+        if (r < 4 || r >= 24 || c < 4 || c >= 24) train.pixels[i * 784 + r * 28 + c] = 0;
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  const auto weights = [&](bool skip) {
+    use_zero_skipping(skip);
+    Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
+    Rng rng(3, kInitStream);
+    net.init(Init{}, rng);
+    Trainer(net, norm, {.epochs = 2, .batch = 32, .lr = 0.3, .seed = 4}).fit(train, nullptr);
+    use_zero_skipping(true);
+    std::vector<float> all;
+    for (const auto& l : net.layers) {
+      all.insert(all.end(), l.Wt.storage.begin(), l.Wt.storage.end());
+      all.insert(all.end(), l.b.storage.begin(), l.b.storage.end());
+    }
+    return all;
+  };
+  EXPECT_EQ(weights(true), weights(false));
+}
+
 TEST(Trainer, SimdPathEqualsPlainPathBitForBit) {
   const auto targets = simd_targets();
   const bool fma = !targets.empty() && (targets.front().second.starts_with("AVX") || targets.front().second == "NEON" ||

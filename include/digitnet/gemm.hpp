@@ -7,7 +7,8 @@
 // Each element is the sum over k, in order, of one fused multiply-add per term. float
 // runs SIMD kernels picked at run time and split between threads (parallel.hpp); the
 // result is bit-identical to the plain loops, for any thread count, on CPUs with FMA.
-// (A one-row A skips its zero entries, whose terms add exactly nothing to finite sums.)
+// (Terms whose a(i, k) is zero are skipped, see use_zero_skipping: they add exactly nothing
+// to finite sums, so only the sign of a sum that is exactly zero can differ.)
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -33,6 +34,10 @@ void matmul_atb_update(Matrix<const double> A, Matrix<const double> B, Matrix<do
 
 // Use the plain loops instead of the SIMD kernels for float (for checking; slower).
 void use_plain_kernels(bool plain);
+// The SIMD kernels leave out terms whose input a(i, k) is zero (for every row of a register
+// tile): inputs and ReLU outputs are often zero, and such a term adds exactly nothing. Off,
+// they compute every term, as a dense product does (for measuring; same values either way).
+void use_zero_skipping(bool skip);
 
 // SIMD targets compiled in and supported by this CPU, best first ("AVX3", "AVX2", "SSE4", ...).
 std::vector<std::pair<std::int64_t, std::string>> simd_targets();
