@@ -22,6 +22,9 @@ thread_local bool in_task = false;
 // the next window on the calling thread alone, and uses the faster way for the next stretch
 // of calls, then measures again. (A training step makes the same calls every batch, so two
 // windows of many calls hold the same mix.) Results are the same either way (parallel.hpp).
+// It starts by splitting, untimed, while caches and pages warm up (timing that start once
+// chose one core for most of the first epoch), and after choosing one core it measures again
+// sooner than after choosing all of them.
 class Pool {
  public:
   Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
@@ -50,7 +53,7 @@ class Pool {
       split(tasks, task);
     }
     if (phase_ == kUse) {
-      if (++calls_ == kUseCalls) phase_ = kTimeSplit, calls_ = 0;
+      if (++calls_ >= (use_split_ ? kUseCalls : kUseCalls / 4)) phase_ = kTimeSplit, calls_ = 0;
       return;
     }
     (serial ? serial_time_ : split_time_) += Clock::now() - start;
@@ -114,9 +117,9 @@ class Pool {
   int n_;
   bool adaptive_;
   // Only the calling thread touches these.
-  enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kTimeSplit;
+  enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
-  int calls_ = 0;
+  int calls_ = kUseCalls - 2048;  // the warm-up: 2048 calls split before the first timing
   std::chrono::steady_clock::duration split_time_{}, serial_time_{};
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
