@@ -119,7 +119,7 @@ class Pool {
   // Only the calling thread touches these.
   enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
-  int calls_ = kUseCalls - 2048;  // the warm-up: 2048 calls split before the first timing
+  int calls_ = kUseCalls - 1024;  // the warm-up: 1024 calls split before the first timing
   std::chrono::steady_clock::duration split_time_{}, serial_time_{};
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
