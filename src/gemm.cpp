@@ -405,20 +405,23 @@ void plain(const Operands& o) {
 
 // One row of C (one image): over the k where a(0, k) != 0 (SparseRow). Reading B (the
 // weights, from L2) limits it, so a second core helps once both get whole 4-vector tiles.
+// Each core lists the nonzero inputs itself, so the second one starts at once.
 void one_row(const Operands& o) {
-  thread_local std::vector<int> ks;
-  ks.resize(o.K + kTermsSpare);
-  int nk = o.K;
-  if (o.sparse_a) nk = HWY_DYNAMIC_DISPATCH(NonzeroInputs)(o, ks.data());
-  else std::iota(ks.begin(), ks.begin() + o.K, 0);
-  const int* k_list = ks.data();  // this thread's list, for the workers too
+  const auto columns = [&o](int j0, int j1) {
+    thread_local std::vector<int> ks;
+    ks.resize(o.K + kTermsSpare);
+    int nk = o.K;
+    if (o.sparse_a) nk = HWY_DYNAMIC_DISPATCH(NonzeroInputs)(o, ks.data());
+    else std::iota(ks.begin(), ks.begin() + o.K, 0);
+    HWY_DYNAMIC_DISPATCH(SparseRow)(o, ks.data(), nk, j0, j1);
+  };
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const int n = std::min(threads(), o.N / grain);
-  if (n <= 1 || double(nk) * o.N < 2e4) return HWY_DYNAMIC_DISPATCH(SparseRow)(o, k_list, nk, 0, o.N);
+  if (n <= 1 || double(o.K) * o.N < 4e4) return columns(0, o.N);
   const int col_blocks = (o.N + grain - 1) / grain;
   run_parallel(n, [&](int t) {
     const int j0 = std::min(o.N, col_blocks * t / n * grain), j1 = std::min(o.N, col_blocks * (t + 1) / n * grain);
-    if (j0 < j1) HWY_DYNAMIC_DISPATCH(SparseRow)(o, k_list, nk, j0, j1);
+    if (j0 < j1) columns(j0, j1);
   });
 }
 
