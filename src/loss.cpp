@@ -22,8 +22,9 @@ namespace {
 template <class T>
 T softmax_row(const T* z, T* p, int n, bool want_lse = true) {
   const T m = *std::max_element(z, z + n);  // subtract the max so exp never overflows
+  for (int j = 0; j < n; ++j) p[j] = std::exp(z[j] - m);  // independent calls, then the sum
   T sum = 0;
-  for (int j = 0; j < n; ++j) sum += (p[j] = std::exp(z[j] - m));
+  for (int j = 0; j < n; ++j) sum += p[j];
   for (int j = 0; j < n; ++j) p[j] /= sum;
   return want_lse ? m + std::log(sum) : T(0);  // log-sum-exp, for the loss
 }
