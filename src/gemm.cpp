@@ -4,21 +4,22 @@
 // with one fused multiply-add per term, where a(i, k) reads A or A^T. Because each
 // element of C gets exactly that sequence of FMAs:
 //   - the SIMD kernel (a register tile of C; a(i, k) broadcast, rows of B loaded) gives
-//     the same bits as the plain loops in reference::, on every CPU with FMA;
-//   - splitting columns of C between threads never changes a bit.
+//     the same values as the plain loops, on every CPU with FMA;
+//   - splitting C between threads never changes a bit.
+// The one liberty: terms whose a(i, k) is zero for every row of a tile are left out (see
+// NonzeroTerms); they add exactly zero, so at most the sign of a zero sum can differ.
 // The SIMD kernel is compiled by Highway for every target (SSE4, AVX2, AVX-512, NEON, ...)
 // and picked at run time for the CPU at hand; no -march=native. (On CPUs without FMA,
 // SSE4 and older, Highway's MulAdd rounds twice and results differ in the last bits.)
-// A B^T is turned into A B by transposing its smaller operand (see abt_by_transposing).
+// A B^T is turned into A B by transposing an operand (see abt_by_transposing).
 #include "digitnet/gemm.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cstdint>
 #include <cmath>
-#include <stdexcept>
 #include <cstddef>
+#include <cstdint>
 #include <numeric>
 #include <vector>
 
@@ -197,8 +198,8 @@ HWY_INLINE int NonzeroTerms(const Operands& o, int i, int* ks) {
 // read is its cost. So only the k with a(0, k) != 0 are visited, in order (ks): a zero input
 // adds exactly 0 to every element (the weights are finite), so this is the full FMA sequence
 // less terms that change nothing (but, at most, the sign of a sum that is exactly zero), and
-// it halves the reads for a typical image. NV vectors at
-// once keep enough independent FMA chains in flight.
+// it halves the reads for a typical image. NV vectors at once keep enough independent FMA
+// chains in flight.
 template <int NV, class D>
 HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j) {
   using V = hn::Vec<D>;
