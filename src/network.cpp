@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "digitnet/dropout.hpp"
 #include "digitnet/error.hpp"
+#include "digitnet/gemm.hpp"
 #include "digitnet/parallel.hpp"
 
 namespace digitnet {
@@ -81,8 +83,12 @@ void Network<T>::set_label_smoothing(double s) {
 }
 
 template <class T>
-Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l) const {
-  if (l == 0) return X;
+Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l, int core) const {
+  if (l == 0) {
+    if (X.data || inputs_.empty()) return X;
+    const bool own = static_cast<std::size_t>(core) < filled_.size() && filled_[core];
+    return inputs_[own ? core : 0].view();  // the batch as this core wrote it, or as core 0 did
+  }
   if (dropping_ && dropout_[l - 1] > 0) return D_[l - 1].view();
   return A_[l - 1].view();
 }
@@ -114,7 +120,7 @@ void Network<T>::forward_rows(Matrix<const T> X, int r0, int r1, bool output) {
 }
 
 template <class T>
-void Network<T>::start_forward(Matrix<const T> X, bool training) {
+void Network<T>::start_forward(Matrix<const T> X, const Fill* fill, bool training) {
   if (X.cols != arch_.inputs())
     throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols, arch_.inputs()));
   resize(X.rows);
@@ -127,13 +133,33 @@ void Network<T>::start_forward(Matrix<const T> X, bool training) {
       D_[l].resize(X.rows, arch_.sizes[l + 1]);
     }
   }
-  // The widest product, split by columns so each core keeps its part of W in its cache.
-  dense_forward(layers[0], X, Z_[0].view());  // Z = X W^T + b
+  if (!fill) return dense_forward(layers[0], X, Z_[0].view());  // Z = X W^T + b, columns split between cores
+  // Each core writes the batch into its own copy, then computes its share of Z's columns
+  // (16 at a time) from it. Z = X W^T + b
+  const Dense<T>& first = layers[0];
+  const int cores = double(X.rows) * first.in() * first.out() < 6e4 ? 1 : threads();
+  inputs_.resize(cores);
+  filled_.assign(cores, 0);
+  const auto caller = std::this_thread::get_id();
+  run_parallel(cores, [&](int t) {
+    const bool own = t == 0 || std::this_thread::get_id() != caller;  // else copy 0 is this thread's
+    if (own) {
+      inputs_[t].resize(X.rows, X.cols);
+      (*fill)(inputs_[t].view());
+      filled_[t] = 1;
+    }
+    const Matrix<const T> input = inputs_[own ? t : 0].view();
+    const int out = first.out(), blocks = (out + 15) / 16;
+    const int j0 = std::min(out, blocks * t / cores * 16), j1 = std::min(out, blocks * (t + 1) / cores * 16);
+    if (j0 < j1)
+      matmul_ab_bias(input, Matrix<const T>(first.Wt.view()).cols_view(j0, j1 - j0), first.b.data() + j0,
+                     Z_[0].view().cols_view(j0, j1 - j0));
+  });
 }
 
 template <class T>
 Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
-  start_forward(X, training);
+  start_forward(X, nullptr, training);
   for_row_shares(X.rows, [&](int r0, int r1) { forward_rows(X, r0, r1, true); });
   return A_.back().view();
 }
@@ -159,9 +185,9 @@ void Network<T>::backward_rows(std::span<const int> labels, int batch, int r0, i
 }
 
 template <class T>
-T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate,
-                            const T* sgd_lr) {
-  start_forward(X, true);
+T Network<T>::backward_pass(Matrix<const T> X, const Fill* fill, std::span<const int> labels, int batch,
+                            bool accumulate, const T* sgd_lr) {
+  start_forward(X, fill, true);
   row_loss_.resize(X.rows);
   // Per example, rows split between cores: the forward pass, the loss and every dZ.
   for_row_shares(X.rows, [&](int r0, int r1) {
@@ -184,7 +210,7 @@ T Network<T>::backward_pass(Matrix<const T> X, std::span<const int> labels, int 
       };
       const Units u{bound(t), bound(t + 1), std::min(out, blocks * t / cores * 16),
                     std::min(out, blocks * (t + 1) / cores * 16)};
-      const Matrix<const T> input = layer_input(X, l), dZ = G_[l].view();
+      const Matrix<const T> input = layer_input(X, l, t), dZ = G_[l].view();
       if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr, u);
       else dense_backward_weights(layers[l], input, dZ, accumulate, u);
     }

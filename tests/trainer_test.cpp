@@ -1,4 +1,5 @@
 // The training loop: it learns, it is reproducible, and it stops loudly on divergence.
+#include <atomic>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -152,6 +153,35 @@ TEST(Trainer, SkippingZeroTermsChangesNoWeight) {
     return all;
   };
   EXPECT_EQ(weights(true), weights(false));
+}
+
+// A training step can take its batch as a matrix, or as a way to write it (Network::Fill),
+// called by each core on a copy of its own: the same step either way.
+TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
+  const Dataset data = test::synthetic(64, 28, 28, 5);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  std::vector<std::size_t> idx(32);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::vector<int> labels(data.labels.begin(), data.labels.begin() + 32);
+  Tensor<float> X(32, 784);
+  norm.gather(data, idx, X.view());
+  for (int threads : {1, 2, 3}) {
+    set_threads(threads);
+    Network<float> a({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy}), b = a;
+    Rng rng(2, kInitStream);
+    a.init(Init{}, rng);
+    b.layers = a.layers;
+    std::atomic<int> calls{0};
+    for (int step = 0; step < 3; ++step) {
+      const float la = a.train_step_sgd(X.view(), labels, 0.1f);
+      const float lb = b.train_step_sgd(32, [&](Matrix<float> copy) { norm.gather(data, idx, copy); ++calls; },
+                                        labels, 0.1f);
+      EXPECT_EQ(la, lb);
+    }
+    EXPECT_GE(calls, 3);
+    for (std::size_t l = 0; l < a.layers.size(); ++l) EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
+  }
+  set_threads(0);
 }
 
 TEST(Trainer, SimdPathEqualsPlainPathBitForBit) {

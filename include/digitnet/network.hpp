@@ -2,6 +2,7 @@
 // A Network owns its dense layers and the per-batch buffers of the forward and
 // backward passes. Hidden layers use one activation; the output layer is fixed by
 // the loss (softmax for ce, sigmoid for mse). See docs/math.md for the equations.
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "digitnet/init.hpp"
 #include "digitnet/loss.hpp"
 #include "digitnet/matrix.hpp"
+#include "digitnet/parallel.hpp"
 #include "digitnet/rng.hpp"
 
 namespace digitnet {
@@ -58,12 +60,22 @@ class Network {
   // (first = true) sets dW and db, later ones add to them, and the result is bit for bit
   // that of the whole batch at once. Returns this chunk's share of the batch-mean loss.
   T accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first) {
-    return backward_pass(X, labels, batch, !first, nullptr);
+    return backward_pass(X, nullptr, labels, batch, !first, nullptr);
   }
   // Plain SGD in one go: forward_backward then sgd_step on every layer, with each layer's
   // update fused into its weight gradient (dense_backward_sgd). Same bits; dW is not kept.
   T train_step_sgd(Matrix<const T> X, std::span<const int> labels, T lr) {
-    return backward_pass(X, labels, X.rows, false, &lr);
+    return backward_pass(X, nullptr, labels, X.rows, false, &lr);
+  }
+  // Both, with the batch (rows x inputs) written by fill(X) instead: each core that takes part
+  // calls fill on a matrix of its own, so no core reads a batch another one wrote (that read
+  // was 5% of a step at batch 32). fill must write the same values every time it is called.
+  using Fill = FunctionRef<void(Matrix<T>)>;
+  T accumulate_gradients(int rows, Fill fill, std::span<const int> labels, int batch, bool first) {
+    return backward_pass({nullptr, rows, arch_.inputs()}, &fill, labels, batch, !first, nullptr);
+  }
+  T train_step_sgd(int rows, Fill fill, std::span<const int> labels, T lr) {
+    return backward_pass({nullptr, rows, arch_.inputs()}, &fill, labels, rows, false, &lr);
   }
 
   Matrix<const T> output() const { return A_.back().view(); }
@@ -75,12 +87,13 @@ class Network {
  private:
   void resize(int batch);
   template <class F> void for_row_shares(int rows, F&& f);
-  void start_forward(Matrix<const T> X, bool training);
+  void start_forward(Matrix<const T> X, const Fill* fill, bool training);
   void forward_rows(Matrix<const T> X, int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
   Matrix<const T> forward_pass(Matrix<const T> X, bool training);
-  Matrix<const T> layer_input(Matrix<const T> X, int l) const;  // what layer l reads
-  T backward_pass(Matrix<const T> X, std::span<const int> labels, int batch, bool accumulate, const T* sgd_lr);
+  Matrix<const T> layer_input(Matrix<const T> X, int l, int core = 0) const;  // what layer l reads
+  T backward_pass(Matrix<const T> X, const Fill* fill, std::span<const int> labels, int batch, bool accumulate,
+                  const T* sgd_lr);
   Architecture arch_;
   std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
@@ -91,6 +104,10 @@ class Network {
   Rng dropout_rng_{0};
   std::vector<std::uint64_t> draws_;  // this batch's draw per hidden layer
   std::vector<T> row_loss_;           // loss of each row of the batch
+  // With a Fill: each core's copy of the batch, and whether that core wrote it this step
+  // (a core that did not, say when the pool ran every task on one thread, reads copy 0).
+  std::vector<Tensor<T>> inputs_;
+  std::vector<std::uint8_t> filled_;
   bool dropping_ = false;  // the last forward pass applied dropout
   double smoothing_ = 0;
 };

@@ -3,6 +3,7 @@
 // Work is split by output elements, and every element is computed the same way
 // whichever thread gets it, so results are bit-identical for any thread count.
 #include <type_traits>
+#include <utility>
 
 namespace digitnet {
 
@@ -12,20 +13,26 @@ namespace digitnet {
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
 
-// A borrowed reference to a callable taking the task index: unlike std::function it never
-// allocates (a capturing lambda did, on every call: once per product).
-class TaskRef {
+// A borrowed reference to a callable (the callable must outlive the call it is passed to):
+// unlike std::function it never allocates (a capturing lambda did, once per product).
+template <class Signature>
+class FunctionRef;
+template <class R, class... Args>
+class FunctionRef<R(Args...)> {
  public:
-  template <class F>
-  TaskRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert as to std::function
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert as to std::function
       : object_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, int t) { (*static_cast<std::remove_reference_t<F>*>(o))(t); }) {}
-  void operator()(int t) const { call_(object_, t); }
+        call_([](void* o, Args... args) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...);
+        }) {}
+  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
 
  private:
   void* object_;
-  void (*call_)(void*, int);
+  R (*call_)(void*, Args...);
 };
+using TaskRef = FunctionRef<void(int)>;  // a task, given its index
 
 // Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
 // tasks must not exceed threads(). Called from inside a task, runs them all on that thread.
