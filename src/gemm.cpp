@@ -427,9 +427,9 @@ void one_row(const Operands& o) {
 }
 
 // Splits the product between threads when it is big enough to be worth waking a second
-// core: by columns on whole-tile boundaries (training: each core keeps its columns of W in
-// its own cache, update included), or by rows when there are too few columns (inference
-// on many images).
+// core: by columns on whole-tile boundaries (a layer's forward product), or by rows when
+// there are too few columns (inference on many images). (The network shares out the weight
+// sums itself, by rows of W^T: see Network::backward_pass.)
 void product(const Operands& operands) {
   if (plain_kernels.load(std::memory_order_relaxed)) return plain(operands);
   Operands o = operands;
