@@ -149,8 +149,7 @@ void Network<T>::start_forward(Matrix<const T> X, const Fill* fill, bool trainin
       filled_[t] = 1;
     }
     const Matrix<const T> input = inputs_[own ? t : 0].view();
-    const int out = first.out(), blocks = (out + 15) / 16;
-    const int j0 = std::min(out, blocks * t / cores * 16), j1 = std::min(out, blocks * (t + 1) / cores * 16);
+    const auto [j0, j1] = block_share(first.out(), 16, t, cores);
     if (j0 < j1)
       matmul_ab_bias(input, Matrix<const T>(first.Wt.view()).cols_view(j0, j1 - j0), first.b.data() + j0,
                      Z_[0].view().cols_view(j0, j1 - j0));
@@ -204,12 +203,9 @@ T Network<T>::backward_pass(Matrix<const T> X, const Fill* fill, std::span<const
   const int cores = work < 1e5 ? 1 : threads();
   run_parallel(cores, [&](int t) {
     for (int l = L - 1; l >= 0; --l) {
-      const int in = layers[l].in(), out = layers[l].out(), blocks = (out + 15) / 16;
-      const auto bound = [&](int share) {  // rows of Wt before share `share`, in 12s
-        return share == cores ? in : std::min(in, (in * share / cores + 6) / 12 * 12);
-      };
-      const Units u{bound(t), bound(t + 1), std::min(out, blocks * t / cores * 16),
-                    std::min(out, blocks * (t + 1) / cores * 16)};
+      const auto [i0, i1] = block_share(layers[l].in(), 12, t, cores);   // rows of Wt
+      const auto [j0, j1] = block_share(layers[l].out(), 16, t, cores);  // entries of b
+      const Units u{i0, i1, j0, j1};
       const Matrix<const T> input = layer_input(X, l, t), dZ = G_[l].view();
       if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr, u);
       else dense_backward_weights(layers[l], input, dZ, accumulate, u);

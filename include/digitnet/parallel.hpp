@@ -2,6 +2,7 @@
 // A small persistent thread pool for splitting one matrix product between cores.
 // Work is split by output elements, and every element is computed the same way
 // whichever thread gets it, so results are bit-identical for any thread count.
+#include <algorithm>
 #include <type_traits>
 #include <utility>
 
@@ -37,6 +38,13 @@ using TaskRef = FunctionRef<void(int)>;  // a task, given its index
 // Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
 // tasks must not exceed threads(). Called from inside a task, runs them all on that thread.
 void run_parallel(int tasks, TaskRef task);
+
+// Share t of [0, n) split `tasks` ways in whole blocks of `grain` (whole vectors or tiles;
+// the last block may be short): {begin, end}, possibly empty.
+inline std::pair<int, int> block_share(int n, int grain, int t, int tasks) {
+  const int blocks = (n + grain - 1) / grain;
+  return {std::min(n, blocks * t / tasks * grain), std::min(n, blocks * (t + 1) / tasks * grain)};
+}
 
 // [0, n) in `tasks` contiguous shares, f(begin, end) for each: on the calling thread alone
 // when tasks <= 1, else with run_parallel.
