@@ -68,60 +68,81 @@ constexpr int kRows = 6, kVectors = 2;  // 16 registers: 12 accumulators + 2 row
 constexpr int kRows = 6, kVectors = 4;  // 32 registers: 24 accumulators + 4 + 1
 #endif
 
-// The starting value of a register tile of C at (i, j): 0, or C itself when accumulating.
-template <int MR, int NV, class D, class V = hn::Vec<D>>
-HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) {
+// A vector of C or of a row of B: whole, or (kMasked) only its first lanes, with the mask m.
+// Masked loads and stores never touch the memory of the lanes left out on AVX-512, the only
+// target that uses them (for the last columns, narrower than a vector: the 10 classes).
+template <bool kMasked, class D, class M>
+HWY_INLINE hn::Vec<D> LoadLanes(D d, M m, const float* p) {
+  if constexpr (kMasked) return hn::MaskedLoad(m, d, p);
+  else return hn::LoadU(d, p);
+}
+template <bool kMasked, class D, class M>
+HWY_INLINE void StoreLanes(D d, M m, hn::Vec<D> v, float* p) {
+  if constexpr (kMasked) hn::BlendedStore(v, m, d, p);
+  else hn::StoreU(v, d, p);
+}
+
+// The starting value of a register tile of C at (i, j): the bias, 0, or C itself when
+// accumulating. n: the lanes in use of each vector (all but for kMasked).
+template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
+HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
+  const auto m = hn::FirstN(d, n);
   HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) {
       if (o.bias) {
-        c[r][v] = hn::LoadU(d, o.bias + j + v * L);
+        c[r][v] = LoadLanes<kMasked>(d, m, o.bias + j + v * L);
       } else if (!o.accumulate || o.update) {
         c[r][v] = hn::Zero(d);
       } else if (o.c_transposed) {
-        for (std::size_t l = 0; l < L; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
-        c[r][v] = hn::Load(d, lanes);
+        for (std::size_t l = 0; l < n; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
+        const V loaded = hn::Load(d, lanes);
+        c[r][v] = kMasked ? hn::IfThenElseZero(m, loaded) : loaded;
       } else {
-        c[r][v] = hn::LoadU(d, o.C + (i + r) * o.ldc + j + v * L);
+        c[r][v] = LoadLanes<kMasked>(d, m, o.C + (i + r) * o.ldc + j + v * L);
       }
     }
 }
 
 // Writes a register tile back: C = P, C += alpha P (update), or into C's transposed places.
-template <int MR, int NV, class D, class V = hn::Vec<D>>
-HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV]) {
+template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
+HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
+  const auto m = hn::FirstN(d, n);
   HWY_ALIGN float lanes[hn::MaxLanes(d)];
   if (o.c_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
     for (int v = 0; v < NV; ++v)
       for (int r = 0; r < MR; ++r) {
         hn::Store(c[r][v], d, lanes);
-        for (std::size_t l = 0; l < L; ++l) o.C[(j + v * L + l) * o.ldc + i + r] = lanes[l];
+        for (std::size_t l = 0; l < n; ++l) o.C[(j + v * L + l) * o.ldc + i + r] = lanes[l];
       }
     return;
   }
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) {
       float* out = o.C + (i + r) * o.ldc + j + v * L;
-      hn::StoreU(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], hn::LoadU(d, out)) : c[r][v], d, out);
+      const V p = o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], LoadLanes<kMasked>(d, m, out)) : c[r][v];
+      StoreLanes<kMasked>(d, m, p, out);
     }
 }
 
 // One MR x NV tile at (i, j); d is the full vector tag, or the 1-lane tag for the edge.
-// ks lists the k to visit (nk of them), or is null for every k.
-template <int MR, int NV, class D>
-HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk) {
+// ks lists the k to visit (nk of them), or is null for every k. kMasked: one vector of which
+// only the first `valid` lanes are columns of C.
+template <int MR, int NV, bool kMasked = false, class D>
+HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk, std::size_t valid = 0) {
   using V = hn::Vec<D>;
-  const std::size_t L = hn::Lanes(d);
+  const std::size_t L = hn::Lanes(d), n = kMasked ? valid : L;
+  const auto m = hn::FirstN(d, n);
   V c[MR][NV];
-  LoadTile<MR, NV>(d, o, i, j, c);
+  LoadTile<MR, NV, kMasked>(d, o, i, j, c, n);
   const float* a = o.A + i * o.a_row;
   const auto term = [&](std::ptrdiff_t k) HWY_ATTR {  // c += a(., k) B[k, .]
     const float* b_row = o.B + k * o.ldb + j;
     const float* a_k = a + k * o.a_col;
     V b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = hn::LoadU(d, b_row + v * L);
+    for (int v = 0; v < NV; ++v) b[v] = LoadLanes<kMasked>(d, m, b_row + v * L);
     for (int r = 0; r < MR; ++r) {
       const V ar = hn::Set(d, a_k[r * o.a_row]);
       for (int v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(ar, b[v], c[r][v]);
@@ -132,7 +153,7 @@ HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk
   } else {
     for (int t = 0; t < nk; ++t) term(ks[t]);
   }
-  StoreTile<MR, NV>(d, o, i, j, c);
+  StoreTile<MR, NV, kMasked>(d, o, i, j, c, n);
 }
 
 // Which k a tile of rows [i, i + MR) must visit: those where a(r, k) != 0 for some row r.
@@ -205,14 +226,14 @@ HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j)
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d);
   V c[1][NV];
-  LoadTile<1, NV>(d, o, 0, j, c);
+  LoadTile<1, NV>(d, o, 0, j, c, L);
   for (int t = 0; t < nk; ++t) {
     const std::ptrdiff_t k = ks[t];
     const V a = hn::Set(d, o.A[k * o.a_col]);
     const float* b_row = o.B + k * o.ldb + j;
     for (int v = 0; v < NV; ++v) c[0][v] = hn::MulAdd(a, hn::LoadU(d, b_row + v * L), c[0][v]);
   }
-  StoreTile<1, NV>(d, o, 0, j, c);
+  StoreTile<1, NV>(d, o, 0, j, c, L);
 }
 
 template <std::size_t kLanes>
@@ -259,50 +280,6 @@ HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1, const int*
   }
 }
 
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-// The last columns, narrower than a vector (10 classes), as one vector whose lanes past the
-// end are masked off: AVX-512 loads and stores such lanes without touching their memory.
-template <int MR, class D>
-HWY_INLINE void MaskedTile(D d, const Operands& o, int i, int j, int valid, const int* ks, int nk) {
-  using V = hn::Vec<D>;
-  const auto m = hn::FirstN(d, static_cast<std::size_t>(valid));
-  HWY_ALIGN float lanes[hn::MaxLanes(d)];
-  V c[MR];
-  for (int r = 0; r < MR; ++r) {
-    if (o.bias) {
-      c[r] = hn::MaskedLoad(m, d, o.bias + j);
-    } else if (!o.accumulate || o.update) {
-      c[r] = hn::Zero(d);
-    } else if (o.c_transposed) {
-      for (int l = 0; l < valid; ++l) lanes[l] = o.C[(j + l) * o.ldc + i + r];
-      c[r] = hn::IfThenElseZero(m, hn::Load(d, lanes));
-    } else {
-      c[r] = hn::MaskedLoad(m, d, o.C + (i + r) * o.ldc + j);
-    }
-  }
-  const float* a = o.A + i * o.a_row;
-  const auto term = [&](std::ptrdiff_t k) HWY_ATTR {
-    const V b = hn::MaskedLoad(m, d, o.B + k * o.ldb + j);
-    const float* a_k = a + k * o.a_col;
-    for (int r = 0; r < MR; ++r) c[r] = hn::MulAdd(hn::Set(d, a_k[r * o.a_row]), b, c[r]);
-  };
-  if (ks == nullptr) {
-    for (int k = 0; k < o.K; ++k) term(k);
-  } else {
-    for (int t = 0; t < nk; ++t) term(ks[t]);
-  }
-  for (int r = 0; r < MR; ++r) {
-    if (o.c_transposed) {
-      hn::Store(c[r], d, lanes);
-      for (int l = 0; l < valid; ++l) o.C[(j + l) * o.ldc + i + r] = lanes[l];
-    } else {
-      float* out = o.C + (i + r) * o.ldc + j;
-      hn::BlendedStore(o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r], hn::MaskedLoad(m, d, out)) : c[r], m, d, out);
-    }
-  }
-}
-#endif
-
 // Rows [i, i + MR) of C, columns [j0, j1), over the terms NonzeroTerms keeps (ks: room for K).
 template <int MR, int NV = kVectors>
 HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
@@ -316,7 +293,7 @@ HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
   for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j, list, nk);
   for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, list, nk);
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  if (j < j1) MaskedTile<MR>(d, o, i, j, j1 - j, list, nk);
+  if (j < j1) Tile<MR, 1, /*kMasked=*/true>(d, o, i, j, list, nk, static_cast<std::size_t>(j1 - j));
 #else
   EdgeColumns<MR, 8>(o, i, j, j1, list, nk);
 #endif
@@ -419,9 +396,8 @@ void one_row(const Operands& o) {
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const int n = std::min(threads(), o.N / grain);
   if (n <= 1 || double(o.K) * o.N < 4e4) return columns(0, o.N);
-  const int col_blocks = (o.N + grain - 1) / grain;
   run_parallel(n, [&](int t) {
-    const int j0 = std::min(o.N, col_blocks * t / n * grain), j1 = std::min(o.N, col_blocks * (t + 1) / n * grain);
+    const auto [j0, j1] = block_share(o.N, grain, t, n);
     if (j0 < j1) columns(j0, j1);
   });
 }
@@ -443,10 +419,9 @@ void product(const Operands& operands) {
   const int lanes = HWY_DYNAMIC_DISPATCH(Lanes)();
   int grain = 4 * lanes;
   if ((o.N + grain - 1) / grain < n && o.M < 64 * n) grain = lanes;
-  const int col_blocks = (o.N + grain - 1) / grain;
-  if (col_blocks >= n) {
+  if ((o.N + grain - 1) / grain >= n) {
     run_parallel(n, [&](int t) {
-      const int j0 = std::min(o.N, col_blocks * t / n * grain), j1 = std::min(o.N, col_blocks * (t + 1) / n * grain);
+      const auto [j0, j1] = block_share(o.N, grain, t, n);
       if (j0 < j1) HWY_DYNAMIC_DISPATCH(Kernel)(o, j0, j1);
     });
   } else if (o.M >= 64 * n) {
