@@ -44,8 +44,6 @@ Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions optio
 // Rows idx of the dataset into X_ (normalised), distorted first when augmenting.
 void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx) {
   X_.resize(static_cast<int>(idx.size()), train.features());
-  y_.resize(idx.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) y_[i] = train.labels[idx[i]];
   if (!opt_.augment.any()) return norm_.gather(train, idx, X_.view());
   Normalizer scale;
   scale.pixel_max = norm_.pixel_max;
@@ -117,12 +115,9 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
       // A small batch without augmentation, on more than one core: each core converts the
       // bytes itself (Network::Fill; 4-5% of an epoch at batch 32 and 128 on two cores).
       const bool each_core = !opt_.augment.any() && rows <= kEachCoreRows && threads() > 1;
-      if (each_core) {
-        y_.resize(rows);
-        for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
-      } else {
-        fill_batch(train, idx);
-      }
+      y_.resize(rows);
+      for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
+      if (!each_core) fill_batch(train, idx);
       const std::size_t next = first + c0 + rows;
       const std::span<const std::size_t> ahead = std::span<const std::size_t>(order_).subspan(next, std::min(kChunk, n - next));
       if (!each_core) train.prefetch(ahead);
