@@ -15,6 +15,15 @@
 namespace digitnet {
 namespace {
 
+// The first n examples of data as network inputs (n x features).
+Tensor<float> first_inputs(const Dataset& data, const Normalizer& norm, std::size_t n) {
+  std::vector<std::size_t> idx(n);
+  std::iota(idx.begin(), idx.end(), 0);
+  Tensor<float> X(static_cast<int>(n), data.features());
+  norm.gather(data, idx, X.view());
+  return X;
+}
+
 Network<float> trained(const Dataset& data, const Normalizer& norm, TrainOptions opt, std::uint64_t init_seed = 1) {
   Network<float> net({{data.features(), 16, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(init_seed, kInitStream);
@@ -60,10 +69,7 @@ TEST(Trainer, LossIsTheMeanPerExample) {
   Network<float> copy = net;
   Trainer trainer(net, norm, {.epochs = 1, .batch = 0, .lr = 0.1, .seed = 1});
   const double reported = trainer.train_epoch(train).loss;
-  Tensor<float> X(64, 16);
-  std::vector<std::size_t> idx(64);
-  std::iota(idx.begin(), idx.end(), 0);
-  norm.gather(train, idx, X.view());
+  const Tensor<float> X = first_inputs(train, norm, 64);
   const std::vector<int> y(train.labels.begin(), train.labels.end());
   EXPECT_NEAR(reported, copy.forward_backward(X.view(), y), 1e-5);
 }
@@ -99,23 +105,29 @@ TEST(Trainer, RejectsInputSizeMismatch) {
 namespace digitnet {
 namespace {
 
-// The seed network on 28x28 data, big enough that every product is split between threads.
-std::vector<float> seed_network_weights(int threads, bool plain, int batch) {
-  set_threads(threads);
-  use_plain_kernels(plain);
-  const Dataset train = test::synthetic(640, 28, 28, 1);
+// The seed network trained for two epochs on 28x28 data: every weight and bias, in one vector.
+std::vector<float> seed_network_weights(const Dataset& train, int batch) {
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
   Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(3, kInitStream);
   net.init(Init{}, rng);
   Trainer(net, norm, {.epochs = 2, .batch = batch, .lr = 0.3, .seed = 4}).fit(train, nullptr);
-  use_plain_kernels(false);
-  set_threads(0);
   std::vector<float> all;
   for (const auto& l : net.layers) {
     all.insert(all.end(), l.Wt.storage.begin(), l.Wt.storage.end());
     all.insert(all.end(), l.b.storage.begin(), l.b.storage.end());
   }
+  return all;
+}
+
+// The same with a thread count and kernels chosen; 640 examples make every product big
+// enough to be split between threads.
+std::vector<float> seed_network_weights(int threads, bool plain, int batch) {
+  set_threads(threads);
+  use_plain_kernels(plain);
+  auto all = seed_network_weights(test::synthetic(640, 28, 28, 1), batch);
+  use_plain_kernels(false);
+  set_threads(0);
   return all;
 }
 
@@ -137,22 +149,11 @@ TEST(Trainer, SkippingZeroTermsChangesNoWeight) {
     for (int r = 0; r < 28; ++r)
       for (int c = 0; c < 28; ++c)
         if (r < 4 || r >= 24 || c < 4 || c >= 24) train.pixels[i * 784 + r * 28 + c] = 0;
-  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  const auto weights = [&](bool skip) {
-    use_zero_skipping(skip);
-    Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(3, kInitStream);
-    net.init(Init{}, rng);
-    Trainer(net, norm, {.epochs = 2, .batch = 32, .lr = 0.3, .seed = 4}).fit(train, nullptr);
-    use_zero_skipping(true);
-    std::vector<float> all;
-    for (const auto& l : net.layers) {
-      all.insert(all.end(), l.Wt.storage.begin(), l.Wt.storage.end());
-      all.insert(all.end(), l.b.storage.begin(), l.b.storage.end());
-    }
-    return all;
-  };
-  EXPECT_EQ(weights(true), weights(false));
+  const auto skipping = seed_network_weights(train, 32);
+  use_zero_skipping(false);
+  const auto every_term = seed_network_weights(train, 32);
+  use_zero_skipping(true);
+  EXPECT_EQ(skipping, every_term);
 }
 
 // A training step can take its batch as a matrix, or as a way to write it (Network::Fill),
@@ -163,8 +164,7 @@ TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
   std::vector<std::size_t> idx(32);
   std::iota(idx.begin(), idx.end(), 0);
   std::vector<int> labels(data.labels.begin(), data.labels.begin() + 32);
-  Tensor<float> X(32, 784);
-  norm.gather(data, idx, X.view());
+  const Tensor<float> X = first_inputs(data, norm, 32);
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
     Network<float> a({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy}), b = a;
@@ -199,10 +199,7 @@ TEST(Trainer, ChunkedGradientsEqualOnePass) {
   Rng rng(1);
   a.init(Init{}, rng);
   Network<float> b = a;
-  std::vector<std::size_t> idx(100);
-  std::iota(idx.begin(), idx.end(), 0);
-  Tensor<float> X(100, 784);
-  norm.gather(data, idx, X.view());
+  const Tensor<float> X = first_inputs(data, norm, 100);
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
   b.accumulate_gradients(X.view().rows_view(0, 37), std::span(y).first(37), 100, true);
@@ -220,10 +217,7 @@ TEST(Trainer, FusedSgdStepEqualsGradientThenStep) {
   Rng rng(1);
   a.init(Init{}, rng);
   Network<float> b = a;
-  std::vector<std::size_t> idx(32);
-  std::iota(idx.begin(), idx.end(), 0);
-  Tensor<float> X(32, 784);
-  norm.gather(data, idx, X.view());
+  const Tensor<float> X = first_inputs(data, norm, 32);
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
   for (auto& layer : a.layers) sgd_step(layer, 0.1f);
@@ -248,10 +242,7 @@ TEST(Dropout, ScalesKeptUnitsAndIsOffAtInference) {
   plain.init(Init{}, rng);
   Network<float> dropped = plain;
   dropped.set_dropout({0.5}, 7);
-  std::vector<std::size_t> idx(64);
-  std::iota(idx.begin(), idx.end(), 0);
-  Tensor<float> X(64, 36);
-  norm.gather(data, idx, X.view());
+  const Tensor<float> X = first_inputs(data, norm, 64);
   // Inference ignores dropout.
   const auto a = plain.forward(X.view());
   const std::vector<float> pa(a.data, a.data + a.size());
@@ -327,10 +318,7 @@ TEST(Predict, BlocksAndThreadsGiveTheSameProbabilities) {
   Network<float> net({{784, 64, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(1);
   net.init(Init{}, rng);
-  std::vector<std::size_t> all(data.size());
-  std::iota(all.begin(), all.end(), 0);
-  Tensor<float> X(static_cast<int>(data.size()), 784);
-  norm.gather(data, all, X.view());
+  const Tensor<float> X = first_inputs(data, norm, data.size());
   const Matrix<const float> once = net.forward(X.view());
   const AlignedVector<float> expected(once.data, once.data + once.size());
   for (int threads : {1, 2, 3})
