@@ -71,6 +71,12 @@ constexpr int kRows = 6, kVectors = 4;  // 32 registers: 24 accumulators + 4 + 1
 // A vector of C or of a row of B: whole, or (kMasked) only its first lanes, with the mask m.
 // Masked loads and stores never touch the memory of the lanes left out on AVX-512, the only
 // target that uses them (for the last columns, narrower than a vector: the 10 classes).
+// The mask of the first n lanes, or (unmasked) nothing to compute.
+template <bool kMasked, class D>
+HWY_INLINE auto LaneMask(D d, std::size_t n) {
+  if constexpr (kMasked) return hn::FirstN(d, n);
+  else return 0;
+}
 template <bool kMasked, class D, class M>
 HWY_INLINE hn::Vec<D> LoadLanes(D d, M m, const float* p) {
   if constexpr (kMasked) return hn::MaskedLoad(m, d, p);
@@ -87,7 +93,7 @@ HWY_INLINE void StoreLanes(D d, M m, hn::Vec<D> v, float* p) {
 template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
 HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
-  const auto m = hn::FirstN(d, n);
+  const auto m = LaneMask<kMasked>(d, n);
   HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
   for (int r = 0; r < MR; ++r)
     for (int v = 0; v < NV; ++v) {
@@ -97,8 +103,8 @@ HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], s
         c[r][v] = hn::Zero(d);
       } else if (o.c_transposed) {
         for (std::size_t l = 0; l < n; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
-        const V loaded = hn::Load(d, lanes);
-        c[r][v] = kMasked ? hn::IfThenElseZero(m, loaded) : loaded;
+        if constexpr (kMasked) c[r][v] = hn::IfThenElseZero(m, hn::Load(d, lanes));
+        else c[r][v] = hn::Load(d, lanes);
       } else {
         c[r][v] = LoadLanes<kMasked>(d, m, o.C + (i + r) * o.ldc + j + v * L);
       }
@@ -109,7 +115,7 @@ HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], s
 template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
 HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
-  const auto m = hn::FirstN(d, n);
+  const auto m = LaneMask<kMasked>(d, n);
   HWY_ALIGN float lanes[hn::MaxLanes(d)];
   if (o.c_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
     for (int v = 0; v < NV; ++v)
@@ -134,7 +140,7 @@ template <int MR, int NV, bool kMasked = false, class D>
 HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk, std::size_t valid = 0) {
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d), n = kMasked ? valid : L;
-  const auto m = hn::FirstN(d, n);
+  const auto m = LaneMask<kMasked>(d, n);
   V c[MR][NV];
   LoadTile<MR, NV, kMasked>(d, o, i, j, c, n);
   const float* a = o.A + i * o.a_row;
