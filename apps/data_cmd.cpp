@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/catalog.hpp"
-#include "digitnet/dataset.hpp"
-#include "digitnet/error.hpp"
-#include "digitnet/export.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/fetch/export.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

@@ -7,12 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/catalog.hpp"
-#include "digitnet/dataset.hpp"
-#include "digitnet/error.hpp"
-#include "digitnet/metrics.hpp"
-#include "digitnet/model.hpp"
-#include "digitnet/report.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/model.hpp"
+#include "report.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

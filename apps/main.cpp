@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/error.hpp"
+#include "digitnet/core/error.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"digitnet: neural networks for handwritten digits, from scratch"};

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/image.hpp"
-#include "digitnet/metrics.hpp"
-#include "digitnet/model.hpp"
+#include "digitnet/data/image.hpp"
+#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/model.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

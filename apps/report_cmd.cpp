@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/catalog.hpp"
-#include "digitnet/model.hpp"
-#include "digitnet/report.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/data/model.hpp"
+#include "report.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

@@ -17,10 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/error.hpp"
-#include "digitnet/image.hpp"
-#include "digitnet/metrics.hpp"
-#include "digitnet/model.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/image.hpp"
+#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/model.hpp"
 
 namespace digitnet::cli {
 namespace {

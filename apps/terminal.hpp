@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "digitnet/download.hpp"
+#include "digitnet/fetch/download.hpp"
 
 namespace digitnet::cli {
 

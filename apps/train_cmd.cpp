@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/catalog.hpp"
-#include "digitnet/dataset.hpp"
-#include "digitnet/error.hpp"
-#include "digitnet/model.hpp"
-#include "digitnet/network.hpp"
-#include "digitnet/normalize.hpp"
-#include "digitnet/presets.hpp"
-#include "digitnet/trainer.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/model.hpp"
+#include "digitnet/nn/network.hpp"
+#include "digitnet/train/normalize.hpp"
+#include "presets.hpp"
+#include "digitnet/train/trainer.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

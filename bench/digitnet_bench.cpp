@@ -12,11 +12,11 @@
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
 
-#include "digitnet/dataset.hpp"
-#include "digitnet/gemm.hpp"
-#include "digitnet/metrics.hpp"
-#include "digitnet/parallel.hpp"
-#include "digitnet/trainer.hpp"
+#include "digitnet/data/load.hpp"
+#include "kernels/gemm.hpp"
+#include "digitnet/train/metrics.hpp"
+#include "digitnet/core/parallel.hpp"
+#include "digitnet/train/trainer.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;

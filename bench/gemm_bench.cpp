@@ -2,9 +2,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "digitnet/gemm.hpp"
-#include "digitnet/parallel.hpp"
-#include "digitnet/rng.hpp"
+#include "kernels/gemm.hpp"
+#include "digitnet/core/parallel.hpp"
+#include "digitnet/core/rng.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;

@@ -17,7 +17,7 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Returns FLOPs done: 12 chains x lanes x 2 per iteration.
-double FmaLoop(long iterations, float seed) {
+static double FmaLoop(long iterations, float seed) {
   const hn::ScalableTag<float> d;
   using V = hn::Vec<decltype(d)>;
   const V m = hn::Set(d, 0.9999f), a = hn::Set(d, 1e-7f);

@@ -1,7 +1,7 @@
 // libFuzzer target: gzip + IDX parsing must only ever return data or throw Error.
-#include "digitnet/error.hpp"
-#include "digitnet/file.hpp"
-#include "digitnet/idx.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/file.hpp"
+#include "digitnet/data/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

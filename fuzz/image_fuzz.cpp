@@ -1,6 +1,6 @@
 // libFuzzer target: image decoding and both preprocessing recipes.
-#include "digitnet/error.hpp"
-#include "digitnet/image.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -1,6 +1,6 @@
 // libFuzzer target: .npz and .npy parsing, and reading the arrays back out.
-#include "digitnet/error.hpp"
-#include "digitnet/npz.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/npz.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto use = [](const digitnet::NpyArray& a) {

@@ -9,7 +9,7 @@ bash scripts/install-deps.sh --test
 jobs=$(nproc)
 
 # playwright-core for the browser test (the browser itself is Debian's Chromium)
-(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will be skipped"
+(cd tests/apps/browser && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will be skipped"
 
 echo "== build and test (release)"
 cmake -S . -B build -DDIGITNET_TESTS=ON >/dev/null

@@ -10,14 +10,13 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include "digitnet/idx.hpp"
-#include "digitnet/image.hpp"
-#include "digitnet/rng.hpp"
+#include "digitnet/data/idx.hpp"
+#include "digitnet/data/image.hpp"
+#include "digitnet/core/rng.hpp"
 
 namespace digitnet::test {
 
-std::string data_path(const std::string& relative) { return std::string(DIGITNET_TEST_DATA) + "/" + relative; }
-std::string reference_path(const std::string& name) { return data_path("reference/" + name); }
+std::string reference_path(const std::string& name) { return std::string(DIGITNET_TESTS_DIR) + "/reference/" + name; }
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "digitnet-test-XXXXXX").string();

@@ -7,13 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "digitnet/dataset.hpp"
-#include "digitnet/file.hpp"
+#include "digitnet/core/dataset.hpp"
+#include "digitnet/data/file.hpp"
 
 namespace digitnet::test {
 
-std::string data_path(const std::string& relative);  // under tests/data
-std::string reference_path(const std::string& name);  // tests/data/reference/NAME
+std::string reference_path(const std::string& name);  // tests/reference/NAME: PyTorch's numbers
 
 struct TempDir {
   TempDir();

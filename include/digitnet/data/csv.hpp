@@ -1,0 +1,14 @@
+#pragma once
+// Digits as CSV text: Kaggle's layout (header row, "label" column first, then pixels
+// 0..255) or scikit-learn's digits.csv (no header, 64 values 0..16, label last).
+#include <string>
+#include <string_view>
+
+#include "digitnet/core/dataset.hpp"
+
+namespace digitnet {
+
+Dataset parse_csv(std::string_view text, const std::string& what);
+Dataset load_csv(const std::string& path);  // gzipped or not
+
+}  // namespace digitnet

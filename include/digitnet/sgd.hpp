@@ -1,9 +1,0 @@
-#pragma once
-// Plain gradient descent: W <- W - lr dW, b <- b - lr db (docs/math.md, "Update").
-#include "digitnet/dense.hpp"
-
-namespace digitnet {
-
-template <class T> void sgd_step(Dense<T>& layer, T lr);
-
-}  // namespace digitnet

@@ -1,0 +1,31 @@
+#pragma once
+// Turning stored bytes into network inputs (docs/math.md, "Inputs").
+//   scale:  x = pixel / pixel_max                      in [0, 1]
+//   zscore: x = (pixel / pixel_max - mean) / std       per feature, fitted on training data
+// Features with (near) zero spread get std = 1, so constant pixels map to 0.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "digitnet/core/dataset.hpp"
+#include "digitnet/core/matrix.hpp"
+
+namespace digitnet {
+
+struct Normalizer {
+  enum Kind { scale, zscore } kind = scale;
+  float pixel_max = 255;
+  std::vector<float> mean, std;  // zscore only, one per feature
+
+  static Normalizer fit(Kind kind, const Dataset& train);
+  static Kind parse_kind(std::string_view name);  // "scale" or "zscore"; throws naming --normalize
+  std::string kind_name() const { return kind == scale ? "scale" : "zscore"; }
+
+  // One example: from values already in [0, 1] (an image from predict) to inputs.
+  void apply01(std::span<const float> x01, std::span<float> out) const;
+  // Rows `indices` of the dataset into the batch X (indices.size(), features).
+  template <class T> void gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const;
+};
+
+}  // namespace digitnet

@@ -1,0 +1,79 @@
+#pragma once
+// The training loop: shuffle, slice into batches, (augment,) forward/backward, update.
+// A Trainer owns the loop, its buffers and the optimizer state; the Network owns the weights.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "digitnet/train/augment.hpp"
+#include "digitnet/core/dataset.hpp"
+#include "digitnet/nn/network.hpp"
+#include "digitnet/train/normalize.hpp"
+#include "digitnet/train/optimizer.hpp"
+#include "digitnet/train/schedule.hpp"
+
+namespace digitnet {
+
+struct TrainOptions {
+  int epochs = 10;
+  int batch = 32;          // 0 = full batch (the whole training set each step)
+  double lr = 0.01;        // scales the gradient of the batch-mean loss; the schedule's peak
+  std::uint64_t seed = 1;  // shuffling, augmentation; the network is initialised separately
+  int report_every = 1;    // epochs between reports (test accuracy, a printed line)
+  OptimizerConfig optimizer;
+  Schedule schedule;
+  double l2 = 0;         // adds l2/2 * sum of squared weights (not biases) to the loss
+  double clip_norm = 0;  // rescales the gradient when its L2 norm over all parameters is larger
+  Augment augment;       // random distortions of each training batch
+  int early_stop = 0;    // stop after this many epochs without a better validation accuracy
+};
+
+// Throws Error naming the flag of the first value out of range.
+void check_options(const TrainOptions& options);
+
+struct EpochReport {
+  int epoch = 0;
+  double loss = 0;            // mean loss per example over the epoch
+  double train_accuracy = 0;  // on each batch before its update, as the seeds measure it
+  std::optional<double> val_accuracy, test_accuracy;
+  double lr = 0;       // at the end of the epoch
+  double seconds = 0;  // training time since the previous report
+};
+
+class Trainer {
+ public:
+  using Progress = std::function<void(std::size_t done, std::size_t total)>;
+  using OnReport = std::function<void(const EpochReport&)>;
+
+  Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options);
+
+  // One pass over `train` in a fresh seeded order. Throws Error naming the epoch if the loss
+  // or a weight stops being finite.
+  EpochReport train_epoch(const Dataset& train, const Progress& progress = {});
+  // All epochs; reports every report_every epochs and after the last. With a validation set
+  // and early_stop, stops when validation accuracy has not improved for early_stop epochs,
+  // and leaves the network with the weights of its best epoch.
+  std::vector<EpochReport> fit(const Dataset& train, const Dataset* test, const OnReport& on_report = {},
+                               const Progress& progress = {}, const Dataset* val = nullptr);
+  double accuracy(const Dataset& data);
+  int best_epoch() const { return best_epoch_; }
+
+ private:
+  void fill_batch(const Dataset& train, std::span<const std::size_t> idx);
+  void apply_update(double lr);
+
+  Network<float>& net_;
+  const Normalizer& norm_;
+  TrainOptions opt_;
+  Optimizer<float> optimizer_;
+  Rng shuffle_rng_, augment_rng_;
+  int epoch_ = 0;
+  int best_epoch_ = 0;
+  std::vector<std::size_t> order_;
+  Tensor<float> X_;
+  std::vector<int> y_;
+};
+
+}  // namespace digitnet

@@ -1,0 +1,154 @@
+#include "digitnet/data/image.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/file.hpp"
+
+namespace digitnet {
+namespace {
+
+constexpr int kMaxSide = 8192;
+
+std::vector<float> resize(const std::vector<float>& src, int w, int h, int nw, int nh) {
+  std::vector<float> out(static_cast<std::size_t>(nw) * nh);
+  stbir_resize_float(src.data(), w, h, 0, out.data(), nw, nh, 0, 1);
+  for (float& v : out) v = std::clamp(v, 0.0f, 1.0f);  // the filters can ring slightly past [0, 1]
+  return out;
+}
+
+// Light ink on a dark background, stretched so background = 0 and the brightest ink = 1.
+std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) {
+  std::vector<float> border;
+  for (int x = 0; x < img.width; ++x) {
+    border.push_back(img.pixels[x]);
+    border.push_back(img.pixels[static_cast<std::size_t>(img.height - 1) * img.width + x]);
+  }
+  for (int y = 0; y < img.height; ++y) {
+    border.push_back(img.pixels[static_cast<std::size_t>(y) * img.width]);
+    border.push_back(img.pixels[static_cast<std::size_t>(y) * img.width + img.width - 1]);
+  }
+  std::nth_element(border.begin(), border.begin() + border.size() / 2, border.end());
+  const float background = border[border.size() / 2];
+  const bool invert = background > 0.5f;  // dark ink on paper
+  std::vector<float> out(img.pixels.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = invert ? 1.0f - img.pixels[i] : img.pixels[i];
+  const float bg = invert ? 1.0f - background : background;
+  const float peak = *std::max_element(out.begin(), out.end());
+  if (peak - bg < 0.05f) throw Error(fmt::format("{}: the image looks blank (no digit found)", what));
+  for (float& v : out) v = std::clamp((v - bg) / (peak - bg), 0.0f, 1.0f);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int height, int channels) {
+  std::vector<std::uint8_t> out;
+  stbi_write_png_to_func(
+      [](void* ctx, void* data, int size) {
+        auto* o = static_cast<std::vector<std::uint8_t>*>(ctx);
+        o->insert(o->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+      },
+      &out, width, height, channels, pixels, width * channels);
+  return out;
+}
+
+GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what) {
+  if (bytes.empty() || bytes.size() > (std::size_t(1) << 30)) throw Error(fmt::format("{}: empty or oversized image", what));
+  int w = 0, h = 0, channels = 0;
+  const int len = static_cast<int>(bytes.size());
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &channels))
+    throw Error(fmt::format("{}: not a readable PNG, JPEG or PGM image ({})", what, stbi_failure_reason()));
+  if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide)
+    throw Error(fmt::format("{}: image size {}x{} is outside 1..{}", what, w, h, kMaxSide));
+  unsigned char* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &channels, 0);
+  if (!data) throw Error(fmt::format("{}: cannot decode image ({})", what, stbi_failure_reason()));
+  GrayImage img;
+  img.width = w;
+  img.height = h;
+  img.pixels.resize(static_cast<std::size_t>(w) * h);
+  const bool has_alpha = channels == 2 || channels == 4;
+  const int colour = has_alpha ? channels - 1 : channels;
+  std::vector<float> alpha(img.pixels.size(), 1.0f);
+  double ink_sum = 0, ink_n = 0;
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) {
+    const unsigned char* p = data + i * channels;
+    // Rec. 601 luma, as PIL's convert("L")
+    const float lum = colour == 1 ? p[0] / 255.0f : (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) / 255.0f;
+    img.pixels[i] = lum;
+    if (has_alpha) {
+      alpha[i] = p[channels - 1] / 255.0f;
+      if (alpha[i] > 0.5f) {
+        ink_sum += lum;
+        ink_n += 1;
+      }
+    }
+  }
+  stbi_image_free(data);
+  if (has_alpha) {
+    // Strokes on a transparent canvas: put them on the background that contrasts with them.
+    const float background = ink_n > 0 && ink_sum / ink_n < 0.5 ? 1.0f : 0.0f;
+    for (std::size_t i = 0; i < img.pixels.size(); ++i)
+      img.pixels[i] = alpha[i] * img.pixels[i] + (1.0f - alpha[i]) * background;
+  }
+  return img;
+}
+
+GrayImage load_image(const std::string& path) { return decode_image(read_file(path), path); }
+
+std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& what) {
+  const std::vector<float> px = light_on_dark(img, what);
+  // Crop to the ink.
+  int x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (px[static_cast<std::size_t>(y) * img.width + x] > 0.1f) {
+        x0 = std::min(x0, x);
+        x1 = std::max(x1, x);
+        y0 = std::min(y0, y);
+        y1 = std::max(y1, y);
+      }
+  const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  std::vector<float> box(static_cast<std::size_t>(bw) * bh);
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      box[static_cast<std::size_t>(y) * bw + x] = px[static_cast<std::size_t>(y + y0) * img.width + x + x0];
+  // Fit the longer side to 20 pixels.
+  const double scale = 20.0 / std::max(bw, bh);
+  const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, 20);
+  const int nh = std::clamp(static_cast<int>(std::lround(bh * scale)), 1, 20);
+  const std::vector<float> fitted = resize(box, bw, bh, nw, nh);
+  // Centre of mass to the middle of the 28x28 field.
+  double mass = 0, cx = 0, cy = 0;
+  for (int y = 0; y < nh; ++y)
+    for (int x = 0; x < nw; ++x) {
+      const double v = fitted[static_cast<std::size_t>(y) * nw + x];
+      mass += v;
+      cx += v * x;
+      cy += v * y;
+    }
+  if (mass <= 0) throw Error(fmt::format("{}: the image looks blank (no digit found)", what));
+  const int ox = std::clamp(static_cast<int>(std::lround(13.5 - cx / mass)), 0, 28 - nw);
+  const int oy = std::clamp(static_cast<int>(std::lround(13.5 - cy / mass)), 0, 28 - nh);
+  std::vector<float> out(28 * 28, 0.0f);
+  for (int y = 0; y < nh; ++y)
+    for (int x = 0; x < nw; ++x) out[static_cast<std::size_t>(y + oy) * 28 + x + ox] = fitted[static_cast<std::size_t>(y) * nw + x];
+  return out;
+}
+
+std::vector<float> preprocess_plain(const GrayImage& img, int height, int width, const std::string& what) {
+  return resize(light_on_dark(img, what), img.width, img.height, width, height);
+}
+
+std::vector<float> preprocess_for_input(const GrayImage& img, int height, int width, const std::string& what) {
+  if (height == 28 && width == 28) return preprocess_mnist(img, what);
+  return preprocess_plain(img, height, width, what);
+}
+
+}  // namespace digitnet

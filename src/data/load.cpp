@@ -1,0 +1,107 @@
+#include "digitnet/data/load.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "digitnet/data/csv.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/idx.hpp"
+#include "digitnet/data/image.hpp"
+
+namespace digitnet {
+
+std::string dataset_name(const std::string& path) {
+  auto p = std::filesystem::path(path);
+  if (!p.has_filename()) p = p.parent_path();
+  std::string name = p.filename().string();
+  for (const char* ext : {".gz", ".csv"})
+    if (name.size() > std::strlen(ext) && name.ends_with(ext)) name.resize(name.size() - std::strlen(ext));
+  return name;
+}
+
+namespace {
+
+Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
+  const auto images = find_idx_file(dir, prefix, "images");
+  const auto labels = find_idx_file(dir, prefix, "labels");
+  if (!images || !labels)
+    throw Error(fmt::format("{}: no {}-images-idx3-ubyte and {}-labels-idx1-ubyte (or .idx3-ubyte, .gz) found", dir,
+                            prefix, prefix));
+  Dataset d = load_idx_pair(*images, *labels);
+  d.name = dataset_name(dir);
+  return d;
+}
+
+bool is_image_folder_set(const std::string& dir) {
+  std::error_code ec;
+  int found = 0;
+  for (int d = 0; d < kClasses; ++d) found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
+  return found >= 2;
+}
+
+}  // namespace
+
+Dataset load_image_folders(const std::string& dir) {
+  Dataset d;
+  d.name = dataset_name(dir);
+  d.height = d.width = 28;
+  d.pixel_max = 255;
+  for (int label = 0; label < kClasses; ++label) {
+    const auto sub = std::filesystem::path(dir) / std::to_string(label);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(sub, ec)) continue;
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(sub, ec))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());  // a fixed order, whatever the file system's
+    for (const auto& f : files) {
+      const std::vector<float> x = preprocess_mnist(load_image(f), f);  // as `predict` sees it
+      for (float v : x) d.pixels.push_back(static_cast<std::uint8_t>(std::lround(v * 255.0f)));
+      d.labels.push_back(static_cast<std::uint8_t>(label));
+    }
+  }
+  if (d.labels.empty()) throw Error(fmt::format("{}: the folders 0/ to 9/ hold no images", dir));
+  return d;
+}
+
+Dataset load_any(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) && !find_idx_file(path, "train", "images") && is_image_folder_set(path))
+    return load_image_folders(path);
+  if (std::filesystem::is_directory(path, ec)) return load_idx_dir(path, "train");
+  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("--data: '{}' does not exist", path));
+  Dataset d = load_csv(path);
+  d.name = dataset_name(path);
+  return d;
+}
+
+DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64_t seed) {
+  std::error_code ec;
+  const bool dir = std::filesystem::is_directory(path, ec);
+  const bool has_official = dir && find_idx_file(path, "t10k", "images") && find_idx_file(path, "t10k", "labels");
+  DataSplit out;
+  out.train = load_any(path);
+  SplitSpec s = split;
+  if (s.kind == SplitSpec::automatic) s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
+  if (s.kind == SplitSpec::official) {
+    if (!has_official)
+      throw Error(fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
+                              "use --split random:0.2 or dev:N",
+                              path));
+    out.test = load_idx_dir(path, "t10k");
+    if (out.test.height != out.train.height || out.test.width != out.train.width)
+      throw Error(fmt::format("{}: test images are {}x{} but training images are {}x{}", path, out.test.height,
+                              out.test.width, out.train.height, out.train.width));
+    out.split = "official";
+    return out;
+  }
+  return split_dataset(out.train, s, seed);
+}
+
+}  // namespace digitnet

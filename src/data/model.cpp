@@ -1,0 +1,128 @@
+#include "digitnet/data/model.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/npz.hpp"
+
+namespace digitnet {
+
+void save_model(const std::string& path, const Network<float>& net, const Normalizer& norm, int height, int width,
+                const nlohmann::json& extra) {
+  const Architecture& arch = net.arch();
+  nlohmann::json config = extra;
+  config["format"] = "digitnet-model";
+  config["format_version"] = kModelFormatVersion;
+  config["layers"] = arch.sizes;
+  config["hidden_activation"] = to_string(arch.hidden);
+  config["loss"] = to_string(arch.loss);
+  config["output_activation"] = arch.loss == Loss::cross_entropy ? "softmax" : "sigmoid";
+  config["normalization"] = norm.kind_name();
+  config["pixel_max"] = norm.pixel_max;
+  config["input_shape"] = {height, width};
+
+  NpzArchive npz;
+  for (std::size_t l = 0; l < net.layers.size(); ++l) {
+    const auto& layer = net.layers[l];
+    npz[fmt::format("w{}", l + 1)] = NpyArray::from_floats(
+        layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
+    npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.storage, {static_cast<std::size_t>(layer.out())});
+  }
+  if (norm.kind == Normalizer::zscore) {
+    npz["input_mean"] = NpyArray::from_floats(norm.mean, {norm.mean.size()});
+    npz["input_std"] = NpyArray::from_floats(norm.std, {norm.std.size()});
+  }
+  npz["config"] = NpyArray::from_string(config.dump());
+  write_npz(path, npz);
+}
+
+namespace {
+
+std::vector<float> take(const NpzArchive& npz, const std::string& key, std::vector<std::size_t> shape,
+                        const std::string& path) {
+  const auto it = npz.find(key);
+  if (it == npz.end()) throw Error(fmt::format("{}: missing array '{}'", path, key));
+  if (!it->second.is_numeric()) throw Error(fmt::format("{}: array '{}' is not numeric", path, key));
+  if (it->second.shape != shape)
+    throw Error(fmt::format("{}: array '{}' has shape ({}) but the config's layers need ({})", path, key,
+                            fmt::join(it->second.shape, ", "), fmt::join(shape, ", ")));
+  auto values = it->second.to_floats();
+  for (float v : values)
+    if (!std::isfinite(v)) throw Error(fmt::format("{}: array '{}' contains nan or inf", path, key));
+  return values;
+}
+
+}  // namespace
+
+Model load_model(const std::string& path) {
+  const NpzArchive npz = read_npz(path);
+  const auto cfg = npz.find("config");
+  if (cfg == npz.end()) throw Error(fmt::format("{}: no 'config' entry, so not a digitnet model", path));
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(cfg->second.to_string());
+  } catch (const nlohmann::json::exception&) {
+    throw Error(fmt::format("{}: 'config' is not valid JSON", path));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: 'config': {}", path, e.what()));
+  }
+  Architecture arch;
+  Normalizer norm;
+  int height = 0, width = 0;
+  try {
+    if (!config.is_object()) throw Error("config is not a JSON object");
+    const int version = config.at("format_version").get<int>();
+    if (version > kModelFormatVersion)
+      throw Error(fmt::format("written by a newer digitnet (model format {}); this build reads format {} and older",
+                              version, kModelFormatVersion));
+    if (version < 1) throw Error(fmt::format("unknown model format {}", version));
+    arch.sizes = config.at("layers").get<std::vector<int>>();
+    if (arch.sizes.size() < 2) throw Error("config 'layers' needs at least two sizes");
+    for (int s : arch.sizes)
+      if (s < 1 || s > 1'000'000) throw Error(fmt::format("config 'layers' has an invalid size {}", s));
+    arch.hidden = parse_activation(config.at("hidden_activation").get<std::string>());
+    arch.loss = parse_loss(config.at("loss").get<std::string>());
+    norm.kind = Normalizer::parse_kind(config.at("normalization").get<std::string>());
+    norm.pixel_max = config.value("pixel_max", 255.0f);
+    const auto shape = config.at("input_shape").get<std::vector<int>>();
+    if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] * shape[1] != arch.inputs())
+      throw Error(fmt::format("config 'input_shape' does not match {} inputs", arch.inputs()));
+    height = shape[0];
+    width = shape[1];
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: config is missing or has a wrong field ({})", path, e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", path, e.what()));
+  }
+  Network<float> net(arch);
+  for (int l = 0; l < arch.depth(); ++l) {
+    const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
+    net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
+    const std::vector<float> b = take(npz, fmt::format("b{}", l + 1), {out}, path);
+    net.layers[l].b.storage.assign(b.begin(), b.end());
+  }
+  if (npz.count(fmt::format("w{}", arch.depth() + 1)))
+    throw Error(fmt::format("{}: has more weight arrays than the config's {} layers", path, arch.depth()));
+  if (norm.kind == Normalizer::zscore) {
+    const auto F = static_cast<std::size_t>(arch.inputs());
+    norm.mean = take(npz, "input_mean", {F}, path);
+    norm.std = take(npz, "input_std", {F}, path);
+    for (float s : norm.std)
+      if (!(s > 0)) throw Error(fmt::format("{}: input_std must be positive", path));
+  }
+  return Model{std::move(net), std::move(norm), height, width, std::move(config)};
+}
+
+std::vector<float> predict_one(Model& model, std::span<const float> x01) {
+  const int F = model.net.arch().inputs();
+  if (static_cast<int>(x01.size()) != F)
+    throw Error(fmt::format("the image has {} values but the model takes {}", x01.size(), F));
+  Tensor<float> X(1, F);
+  model.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
+  const Matrix<const float> out = model.net.forward(X.view());
+  return {out.row(0), out.row(0) + out.cols};
+}
+
+}  // namespace digitnet

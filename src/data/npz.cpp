@@ -1,0 +1,309 @@
+#include "digitnet/data/npz.hpp"
+
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+#include <zip.h>
+
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/file.hpp"
+
+static_assert(std::endian::native == std::endian::little, "digitnet's npz code assumes a little-endian machine");
+
+namespace digitnet {
+namespace {
+
+constexpr char kMagic[] = "\x93NUMPY";
+constexpr std::size_t kMaxEntry = std::size_t(1) << 31;  // refuse absurd sizes before allocating
+
+std::size_t item_size(const std::string& descr) {
+  if (descr.size() < 3) return 0;
+  const std::string_view t(descr.data() + 1, descr.size() - 1);
+  if (t == "f4" || t == "i4" || t == "u4") return 4;
+  if (t == "f8" || t == "i8" || t == "u8") return 8;
+  if (t == "u1" || t == "i1" || t == "b1") return 1;
+  if (t == "f2" || t == "i2" || t == "u2") return 2;
+  if (t[0] == 'U') {
+    std::size_t n = 0;
+    const auto [end, ec] = std::from_chars(t.data() + 1, t.data() + t.size(), n);
+    if (ec != std::errc() || end != t.data() + t.size() || n == 0 || n > (1u << 24)) return 0;
+    return 4 * n;
+  }
+  return 0;
+}
+
+// Reads the value of 'key' in the header dict text.
+std::string_view dict_value(std::string_view header, std::string_view key, const std::string& what) {
+  for (const char q : {'\'', '"'}) {
+    const std::string quoted = fmt::format("{}{}{}", q, key, q);
+    auto pos = header.find(quoted);
+    if (pos == std::string_view::npos) continue;
+    pos = header.find(':', pos + quoted.size());
+    if (pos == std::string_view::npos) break;
+    std::string_view v = header.substr(pos + 1);
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    return v;
+  }
+  throw Error(fmt::format("{}: .npy header has no '{}'", what, key));
+}
+
+void utf8_append(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+std::vector<std::uint32_t> utf8_decode(const std::string& s) {
+  std::vector<std::uint32_t> cps;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (len == 0 || i + len > s.size()) throw Error("text is not valid UTF-8");
+    std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    cps.push_back(cp);
+    i += len;
+  }
+  return cps;
+}
+
+template <class T>
+std::vector<std::uint8_t> raw_bytes(std::span<const T> values) {
+  std::vector<std::uint8_t> out(values.size_bytes());
+  if (!out.empty()) std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
+
+}  // namespace
+
+std::size_t NpyArray::count() const {
+  std::size_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+bool NpyArray::is_numeric() const { return descr.size() >= 3 && descr[1] != 'U' && item_size(descr) != 0; }
+
+std::vector<double> NpyArray::to_doubles() const {
+  if (!is_numeric()) throw Error(fmt::format("array of type '{}' is not numeric", descr));
+  const std::string_view t(descr.data() + 1, descr.size() - 1);
+  std::vector<double> out(count());
+  const auto read = [&]<class S>(S) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      S v;
+      std::memcpy(&v, data.data() + i * sizeof(S), sizeof(S));
+      out[i] = static_cast<double>(v);
+    }
+  };
+  if (t == "f4") read(float{});
+  else if (t == "f8") read(double{});
+  else if (t == "i8") read(std::int64_t{});
+  else if (t == "u8") read(std::uint64_t{});
+  else if (t == "i4") read(std::int32_t{});
+  else if (t == "u4") read(std::uint32_t{});
+  else if (t == "i2") read(std::int16_t{});
+  else if (t == "u2") read(std::uint16_t{});
+  else if (t == "i1") read(std::int8_t{});
+  else if (t == "u1" || t == "b1") read(std::uint8_t{});
+  else throw Error(fmt::format("array of type '{}' is not supported", descr));
+  return out;
+}
+
+std::vector<float> NpyArray::to_floats() const {
+  const auto d = to_doubles();
+  return std::vector<float>(d.begin(), d.end());
+}
+
+std::string NpyArray::to_string() const {
+  if (descr.size() < 3 || descr[1] != 'U') throw Error(fmt::format("array of type '{}' is not text", descr));
+  std::string out;
+  for (std::size_t i = 0; i + 4 <= data.size(); i += 4) {
+    std::uint32_t cp;
+    std::memcpy(&cp, data.data() + i, 4);
+    if (cp == 0) continue;  // NumPy pads with NULs
+    if (cp > 0x10FFFF) throw Error("text array holds an invalid code point");
+    utf8_append(out, cp);
+  }
+  return out;
+}
+
+NpyArray NpyArray::from_floats(std::span<const float> values, std::vector<std::size_t> shape) {
+  return {"<f4", std::move(shape), raw_bytes(values)};
+}
+
+NpyArray NpyArray::from_doubles(std::span<const double> values, std::vector<std::size_t> shape) {
+  return {"<f8", std::move(shape), raw_bytes(values)};
+}
+
+NpyArray NpyArray::from_string(const std::string& utf8) {
+  auto cps = utf8_decode(utf8);
+  if (cps.empty()) cps.push_back(0);
+  return {fmt::format("<U{}", cps.size()), {}, raw_bytes(std::span<const std::uint32_t>(cps))};
+}
+
+NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
+    throw Error(fmt::format("{}: not a .npy array (wrong magic)", what));
+  const int major = bytes[6];
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = bytes[8] | (std::size_t(bytes[9]) << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw Error(fmt::format("{}: truncated .npy header", what));
+    header_len = bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
+    offset = 12;
+  } else {
+    throw Error(fmt::format("{}: .npy format version {} is not supported", what, major));
+  }
+  if (header_len > bytes.size() - offset) throw Error(fmt::format("{}: truncated .npy header", what));
+  const std::string_view header(reinterpret_cast<const char*>(bytes.data() + offset), header_len);
+
+  NpyArray a;
+  std::string_view v = dict_value(header, "descr", what);
+  if (v.empty() || (v[0] != '\'' && v[0] != '"')) throw Error(fmt::format("{}: malformed .npy descr", what));
+  const auto close = v.find(v[0], 1);
+  if (close == std::string_view::npos) throw Error(fmt::format("{}: malformed .npy descr", what));
+  a.descr = std::string(v.substr(1, close - 1));
+  if (a.descr.size() >= 2 && a.descr[0] == '>' && a.descr.substr(1) != "u1" && a.descr.substr(1) != "i1")
+    throw Error(fmt::format("{}: big-endian arrays ('{}') are not supported", what, a.descr));
+  if (a.descr.size() >= 1 && a.descr[0] == '|' && a.descr.size() == 3 && (a.descr[2] == '1')) a.descr[0] = '<';
+  const std::size_t isize = item_size(a.descr);
+  if (isize == 0 || (a.descr[0] != '<' && a.descr[0] != '='))
+    throw Error(fmt::format("{}: array type '{}' is not supported", what, a.descr));
+
+  v = dict_value(header, "fortran_order", what);
+  if (v.starts_with("True")) throw Error(fmt::format("{}: Fortran-ordered arrays are not supported", what));
+  if (!v.starts_with("False")) throw Error(fmt::format("{}: malformed .npy fortran_order", what));
+
+  v = dict_value(header, "shape", what);
+  if (v.empty() || v[0] != '(') throw Error(fmt::format("{}: malformed .npy shape", what));
+  const auto end = v.find(')');
+  if (end == std::string_view::npos) throw Error(fmt::format("{}: malformed .npy shape", what));
+  std::string_view dims = v.substr(1, end - 1);
+  std::size_t total = isize;
+  while (!dims.empty()) {
+    while (!dims.empty() && (dims.front() == ' ' || dims.front() == ',')) dims.remove_prefix(1);
+    if (dims.empty()) break;
+    std::size_t n = 0;
+    const auto [p, ec] = std::from_chars(dims.data(), dims.data() + dims.size(), n);
+    if (ec != std::errc()) throw Error(fmt::format("{}: malformed .npy shape", what));
+    dims.remove_prefix(static_cast<std::size_t>(p - dims.data()));
+    a.shape.push_back(n);
+    if (n != 0 && total > kMaxEntry / n) throw Error(fmt::format("{}: array is implausibly large", what));
+    total *= n;
+  }
+  const std::size_t data_at = offset + header_len;
+  if (bytes.size() - data_at != total)
+    throw Error(fmt::format("{}: array data is {} bytes, its header says {}", what, bytes.size() - data_at, total));
+  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_at), bytes.end());
+  return a;
+}
+
+std::vector<std::uint8_t> serialize_npy(const NpyArray& a) {
+  std::string shape = "(";
+  for (std::size_t i = 0; i < a.shape.size(); ++i) shape += fmt::format("{}, ", a.shape[i]);
+  if (a.shape.size() > 1) shape.resize(shape.size() - 2);
+  else if (a.shape.size() == 1) shape.resize(shape.size() - 1);  // "(10,)"
+  shape += ")";
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", a.descr, shape);
+  // Pad so the data starts on a 64-byte boundary, as NumPy does.
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::vector<std::uint8_t> out(kMagic, kMagic + 6);
+  out.push_back(1);
+  out.push_back(0);
+  out.push_back(static_cast<std::uint8_t>(header.size() & 0xFF));
+  out.push_back(static_cast<std::uint8_t>(header.size() >> 8));
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), a.data.begin(), a.data.end());
+  return out;
+}
+
+NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& what) {
+  zip_error_t zerr;
+  zip_error_init(&zerr);
+  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &zerr);
+  if (!src) throw Error(fmt::format("{}: cannot read ({})", what, zip_error_strerror(&zerr)));
+  zip_t* za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+  if (!za) {
+    zip_source_free(src);
+    const std::string msg = zip_error_strerror(&zerr);
+    zip_error_fini(&zerr);
+    throw Error(fmt::format("{}: not a readable .npz file ({})", what, msg));
+  }
+  std::unique_ptr<zip_t, decltype(&zip_discard)> archive(za, &zip_discard);
+  NpzArchive out;
+  const zip_int64_t n = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    zip_stat_t st;
+    if (zip_stat_index(za, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_NAME))
+      throw Error(fmt::format("{}: unreadable entry {}", what, i));
+    std::string name = st.name;
+    if (name.ends_with("/")) continue;
+    if (st.size > kMaxEntry) throw Error(fmt::format("{}: entry '{}' is implausibly large", what, name));
+    std::vector<std::uint8_t> buf(st.size);
+    zip_file_t* f = zip_fopen_index(za, i, 0);
+    if (!f) throw Error(fmt::format("{}: cannot open entry '{}' ({})", what, name, zip_strerror(za)));
+    const zip_int64_t got = buf.empty() ? 0 : zip_fread(f, buf.data(), buf.size());
+    zip_fclose(f);
+    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
+      throw Error(fmt::format("{}: entry '{}' is corrupt or truncated", what, name));
+    if (name.ends_with(".npy")) name.resize(name.size() - 4);
+    out[name] = parse_npy(buf, fmt::format("{}[{}]", what, name));
+  }
+  return out;
+}
+
+NpzArchive read_npz(const std::string& path) { return parse_npz(read_file(path), path); }
+
+void write_npz(const std::string& path, const NpzArchive& archive) {
+  const std::string temp = temp_path_for(path);
+  int err = 0;
+  zip_t* za = zip_open(temp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+  if (!za) throw Error(fmt::format("{}: cannot write (libzip error {})", path, err));
+  // libzip reads the buffers at zip_close, so they must live until then.
+  std::vector<std::vector<std::uint8_t>> buffers;
+  buffers.reserve(archive.size());
+  const auto fail = [&](const std::string& msg) {
+    zip_discard(za);
+    std::remove(temp.c_str());
+    throw Error(fmt::format("{}: {}", path, msg));
+  };
+  for (const auto& [name, array] : archive) {
+    buffers.push_back(serialize_npy(array));
+    zip_source_t* src = zip_source_buffer(za, buffers.back().data(), buffers.back().size(), 0);
+    if (!src) fail("cannot add " + name);
+    const zip_int64_t idx = zip_file_add(za, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE);
+    if (idx < 0) {
+      zip_source_free(src);
+      fail("cannot add " + name);
+    }
+    zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), ZIP_CM_STORE, 0);
+  }
+  if (zip_close(za) != 0) {
+    const std::string msg = zip_strerror(za);
+    zip_discard(za);
+    std::remove(temp.c_str());
+    throw Error(fmt::format("{}: cannot write ({})", path, msg));
+  }
+  commit_temp(temp, path);
+}
+
+}  // namespace digitnet

@@ -1,0 +1,76 @@
+#include "digitnet/train/normalize.hpp"
+
+#include <cmath>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "digitnet/core/error.hpp"
+#include "digitnet/core/parallel.hpp"
+#include "kernels/vector_ops.hpp"
+
+namespace digitnet {
+
+Normalizer::Kind Normalizer::parse_kind(std::string_view name) {
+  if (name == "scale") return scale;
+  if (name == "zscore") return zscore;
+  throw Error(fmt::format("--normalize: unknown value '{}' (expected scale or zscore)", name));
+}
+
+Normalizer Normalizer::fit(Kind kind, const Dataset& train) {
+  Normalizer n;
+  n.kind = kind;
+  n.pixel_max = train.pixel_max;
+  if (kind == scale) return n;
+  const int F = train.features();
+  std::vector<double> sum(F, 0.0), sq(F, 0.0);
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    const std::uint8_t* px = train.image(i);
+    for (int f = 0; f < F; ++f) {
+      const double x = px[f] / double(train.pixel_max);
+      sum[f] += x;
+      sq[f] += x * x;
+    }
+  }
+  n.mean.resize(F);
+  n.std.resize(F);
+  const double count = static_cast<double>(train.size());
+  for (int f = 0; f < F; ++f) {
+    const double m = sum[f] / count;
+    const double var = std::max(0.0, sq[f] / count - m * m);
+    n.mean[f] = static_cast<float>(m);
+    n.std[f] = var > 1e-12 ? static_cast<float>(std::sqrt(var)) : 1.0f;  // constant pixel: leave it at 0
+  }
+  return n;
+}
+
+void Normalizer::apply01(std::span<const float> x01, std::span<float> out) const {
+  for (std::size_t f = 0; f < x01.size(); ++f) out[f] = kind == scale ? x01[f] : (x01[f] - mean[f]) / std[f];
+}
+
+template <class T>
+void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const {
+  const int F = data.features();
+  const T inv = T(1) / T(pixel_max);
+  const auto rows = [&](std::size_t r0, std::size_t r1) {
+    for (std::size_t r = r0; r < r1; ++r) {
+      const std::uint8_t* px = data.image(indices[r]);
+      T* x = X.row(static_cast<int>(r));
+      if constexpr (std::is_same_v<T, float>) {
+        bytes_to_floats(F, px, inv, x);  // SIMD
+      } else {
+        for (int f = 0; f < F; ++f) x[f] = T(px[f]) * inv;
+      }
+      if (kind == zscore)
+        for (int f = 0; f < F; ++f) x[f] = (x[f] - T(mean[f])) / T(std[f]);
+    }
+  };
+  // Big batches (inference, large training batches) are converted on every core.
+  const std::size_t n = indices.size();
+  run_shares(n * F < 200'000 ? 1 : threads(), n, rows);
+}
+
+template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>) const;
+template void Normalizer::gather<double>(const Dataset&, std::span<const std::size_t>, Matrix<double>) const;
+
+}  // namespace digitnet
