@@ -7,22 +7,12 @@
 #include <hwy/foreach_target.h>  // must come before highway.h
 #include <hwy/highway.h>
 
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-static void AxpyKernel(std::size_t n, float alpha, const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
-  const hn::ScalableTag<float> d;
-  const hn::CappedTag<float, 1> d1;
-  const std::size_t L = hn::Lanes(d);
-  const auto a = hn::Set(d, alpha);
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) hn::StoreU(hn::MulAdd(a, hn::LoadU(d, x + i), hn::LoadU(d, y + i)), d, y + i);
-  for (; i < n; ++i) hn::StoreU(hn::MulAdd(hn::Set(d1, alpha), hn::LoadU(d1, x + i), hn::LoadU(d1, y + i)), d1, y + i);
-}
 
 static void BytesToFloatsKernel(std::size_t n, const std::uint8_t* HWY_RESTRICT src, float scale, float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> d;
@@ -102,7 +92,6 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace digitnet {
-HWY_EXPORT(AxpyKernel);
 HWY_EXPORT(BytesToFloatsKernel);
 HWY_EXPORT(ReluForwardKernel);
 HWY_EXPORT(ReluBackwardKernel);
@@ -110,15 +99,14 @@ HWY_EXPORT(AdamKernel);
 HWY_EXPORT(MomentumKernel);
 
 namespace {
-// Long elementwise loops split between threads in 64-float pieces (whole cache lines).
+// An optimizer's update of n parameters, split between cores in whole cache lines (16 floats).
 template <class F>
 void split(std::size_t n, F&& f) {
-  constexpr std::size_t kChunk = 16384;  // below this a second thread costs more than it saves
-  const int tasks = static_cast<int>(std::min<std::size_t>(threads(), n / kChunk));
+  const int tasks = cores_for(double(n) * cost::kUpdate, static_cast<long>(n / kColumnGrain));
   if (tasks <= 1) return f(std::size_t(0), n);
   run_parallel(tasks, [&](int t) {
-    const std::size_t begin = n * t / tasks / 64 * 64, end = t + 1 == tasks ? n : n * (t + 1) / tasks / 64 * 64;
-    f(begin, end);
+    const auto [b, e] = block_share(static_cast<int>(n), kColumnGrain, t, tasks);
+    f(std::size_t(b), std::size_t(e));
   });
 }
 }  // namespace
@@ -139,9 +127,6 @@ void relu_backward(std::size_t n, const float* z, const float* da, float* dz) {
   HWY_DYNAMIC_DISPATCH(ReluBackwardKernel)(n, z, da, dz);
 }
 
-void axpy(std::size_t n, float alpha, const float* x, float* y) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(AxpyKernel)(e - b, alpha, x + b, y + b); });
-}
 
 }  // namespace digitnet
 #endif

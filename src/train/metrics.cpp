@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 
 namespace digitnet {
 
@@ -38,7 +38,9 @@ Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const D
   };
   // Many blocks: each core takes a contiguous share with its own copy of the network (its own
   // buffers); the rows are independent, so the results are those of one core.
-  const int tasks = static_cast<int>(std::min<std::size_t>(threads(), blocks / 2));
+  double per_row = 0;  // multiply-adds of one row's forward pass
+  for (const auto& layer : net.layers) per_row += double(layer.in()) * layer.out();
+  const int tasks = cores_for(double(n) * per_row, static_cast<long>(blocks / 2));  // two blocks or more each
   if (tasks <= 1) {
     run(net, 0, blocks);
   } else {

@@ -8,13 +8,12 @@
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/train/metrics.hpp"
-#include "digitnet/core/parallel.hpp"
+#include "digitnet/train/sgd.hpp"
+#include "kernels/split.hpp"
 
 namespace digitnet {
 namespace {
-constexpr std::size_t kChunk = 256;  // rows per pass through the network
-// Up to this many rows, each core converts a batch itself rather than read one core's copy.
-constexpr std::size_t kEachCoreRows = 128;
+constexpr std::size_t kChunk = 256;  // rows per pass through the network: their activations stay in cache
 constexpr std::uint64_t kAugmentStream = 5;
 }  // namespace
 
@@ -58,7 +57,7 @@ void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx)
       if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
     }
   };
-  run_shares(n < 8 ? 1 : threads(), n, images);
+  split_items(n, double(F) * cost::kAugmented, images);
 }
 
 void Trainer::apply_update(double lr) {
@@ -97,50 +96,17 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   const std::size_t batch = opt_.batch == 0 ? n : static_cast<std::size_t>(opt_.batch);
   const std::size_t batches = (n + batch - 1) / batch;
   const std::size_t tick = std::max<std::size_t>(1, batches / 100);
-  const int classes = net_.arch().classes();
-  // Plain SGD on a batch that fits one pass takes the fused path (update inside the gradient).
-  const bool fused = opt_.optimizer.kind == OptimizerConfig::sgd && opt_.optimizer.weight_decay == 0 &&
-                     opt_.l2 == 0 && opt_.clip_norm == 0;
   double loss_sum = 0, lr = opt_.lr;
   std::size_t correct = 0;
   for (std::size_t b = 0; b < batches; ++b) {
     const std::size_t first = b * batch, count = std::min(batch, n - first);
     lr = scheduled_lr(opt_.schedule, opt_.lr, double(epoch_ - 1) + double(b) / double(batches), opt_.epochs);
-    // Large batches go through in chunks, so a chunk's activations stay in cache; the
-    // gradients are bit-identical to one pass over the whole batch.
-    float loss = 0;
-    for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
-      const std::size_t rows = std::min(kChunk, count - c0);
-      const std::span<const std::size_t> idx = std::span<const std::size_t>(order_).subspan(first + c0, rows);
-      // A small batch without augmentation, on more than one core: each core converts the
-      // bytes itself (Network::Fill; 4-5% of an epoch at batch 32 and 128 on two cores).
-      const bool each_core = !opt_.augment.any() && rows <= kEachCoreRows && threads() > 1;
-      y_.resize(rows);
-      for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
-      if (!each_core) fill_batch(train, idx);
-      const std::size_t next = first + c0 + rows;
-      const std::span<const std::size_t> ahead = std::span<const std::size_t>(order_).subspan(next, std::min(kChunk, n - next));
-      if (!each_core) train.prefetch(ahead);
-      const auto gather = [&](Matrix<float> X) {  // on each core: this batch, and ask for the next one
-        norm_.gather(train, idx, X);
-        train.prefetch(ahead);
-      };
-      const int r = static_cast<int>(rows), total = static_cast<int>(count);
-      const float step = static_cast<float>(lr);
-      if (fused && count <= kChunk)
-        loss += each_core ? net_.train_step_sgd(r, gather, y_, step) : net_.train_step_sgd(X_.view(), y_, step);
-      else
-        loss += each_core ? net_.accumulate_gradients(r, gather, y_, total, c0 == 0)
-                          : net_.accumulate_gradients(X_.view(), y_, total, c0 == 0);
-      const Matrix<const float> out = net_.output();
-      for (std::size_t i = 0; i < rows; ++i)
-        correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
-    }
-    if (!std::isfinite(loss))
+    const BatchResult r = train_batch(train, first, count, lr);
+    if (!std::isfinite(r.loss))
       throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})", epoch_,
-                              loss, opt_.lr));
-    loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
-    if (!(fused && count <= kChunk)) apply_update(lr);
+                              r.loss, opt_.lr));
+    loss_sum += double(r.loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
+    correct += r.correct;
     if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
   }
   // A finite loss can hide weights that overflowed in the last updates.
@@ -157,6 +123,48 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   r.lr = lr;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+// The batch of order_[first, first + count): forward and backward in chunks of at most kChunk
+// rows, whose gradients add up to the whole batch's bit for bit, then the optimizer's update.
+// Plain SGD on a batch of one chunk takes its step inside the backward pass instead.
+Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr) {
+  const bool fused = optimizer_.is_plain_sgd() && opt_.l2 == 0 && opt_.clip_norm == 0 && count <= kChunk;
+  const FusedSgd<float> sgd{static_cast<float>(lr)};
+  BatchResult r;
+  const std::span<const std::size_t> order(order_);
+  for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
+    const std::size_t rows = std::min(kChunk, count - c0), next = first + c0 + rows;
+    const auto idx = order.subspan(first + c0, rows), ahead = order.subspan(next, std::min(kChunk, order.size() - next));
+    y_.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
+    const auto sums = fused ? Network<float>::WeightSums(sgd) : Network<float>::gradients(/*accumulate=*/c0 > 0);
+    r.loss += chunk_step(train, idx, ahead, static_cast<int>(count), sums);
+    const Matrix<const float> out = net_.output();
+    const auto classes = static_cast<std::size_t>(out.cols);
+    for (std::size_t i = 0; i < rows; ++i) r.correct += argmax({out.row(static_cast<int>(i)), classes}) == y_[i];
+  }
+  if (!fused) apply_update(lr);
+  return r;
+}
+
+// Rows idx of a batch of `batch` examples through the network; asks for the rows `ahead` to be
+// loaded into cache meanwhile. A small batch without augmentation is written by each core for
+// itself (kernels/split.hpp); any other is converted (and distorted) once, here.
+float Trainer::chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
+                          int batch, Network<float>::WeightSums sums) {
+  const int rows = static_cast<int>(idx.size());
+  if (!opt_.augment.any() && batch_written_on_each_core(rows)) {
+    const auto gather = [&](Matrix<float> X) {
+      norm_.gather(train, idx, X);
+      train.prefetch(ahead);
+    };
+    const Batch<float>::Fill fill(gather);
+    return net_.train_step(Batch<float>(rows, train.features(), fill), y_, batch, sums);
+  }
+  fill_batch(train, idx);
+  train.prefetch(ahead);
+  return net_.train_step(X_.view(), y_, batch, sums);
 }
 
 double Trainer::accuracy(const Dataset& data) {

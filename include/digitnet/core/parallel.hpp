@@ -1,7 +1,7 @@
 #pragma once
-// A small persistent thread pool for splitting one matrix product between cores.
-// Work is split by output elements, and every element is computed the same way
-// whichever thread gets it, so results are bit-identical for any thread count.
+// A small persistent thread pool. Work is split by output elements, and every element is
+// computed the same way whichever thread gets it, so results are bit-identical for any thread
+// count. When a split pays, and what the shares are, is decided in one place: src/kernels/split.hpp.
 #include <algorithm>
 #include <type_traits>
 #include <utility>
@@ -13,6 +13,9 @@ namespace digitnet {
 // finishing late (see src/parallel.cpp); a count given here is always used.
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
+// The pool thread running the caller: 0 for the thread that called run_parallel (and for any
+// thread outside the pool), t for worker t. Tasks that the pool runs on one thread share its index.
+int current_core();
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).

@@ -33,6 +33,9 @@ class Optimizer {
   // One update of every layer from its dWt and db, with this step's learning rate.
   void step(Network<T>& net, double lr);
   const OptimizerConfig& config() const { return config_; }
+  // Plain SGD without weight decay: its step can be taken inside the backward pass
+  // (sgd_step_fused), with no gradient stored.
+  bool is_plain_sgd() const { return config_.kind == OptimizerConfig::sgd && config_.weight_decay == 0; }
 
  private:
   void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);

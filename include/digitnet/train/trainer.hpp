@@ -61,6 +61,13 @@ class Trainer {
   int best_epoch() const { return best_epoch_; }
 
  private:
+  struct BatchResult {
+    float loss = 0;           // the batch-mean loss
+    std::size_t correct = 0;  // examples predicted right before the update
+  };
+  BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
+  float chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
+                   int batch, Network<float>::WeightSums sums);
   void fill_batch(const Dataset& train, std::span<const std::size_t> idx);
   void apply_update(double lr);
 
