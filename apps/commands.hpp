@@ -3,9 +3,9 @@
 // Errors are thrown as digitnet::Error and printed by main as one line.
 #include <CLI/CLI.hpp>
 
+#include "digitnet/core/parallel.hpp"
 #include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
-#include "digitnet/core/parallel.hpp"
 
 namespace digitnet::cli {
 

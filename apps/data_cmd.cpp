@@ -6,9 +6,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/fetch/export.hpp"
 #include "terminal.hpp"
 
@@ -65,7 +65,8 @@ void run_info(const DataArgs& a) {
   for (int s = 0; s < std::min<int>(a.samples, static_cast<int>(t.size())); ++s) {
     const std::size_t i = s * (t.size() / std::max(1, a.samples));
     for (int f = 0; f < t.features(); ++f) px[f] = t.image(i)[f] / t.pixel_max;
-    fmt::print("\n{}", draw_digit(px, t.height, t.width, {fmt::format("example {}", i), fmt::format("label {}", t.labels[i])}));
+    fmt::print("\n{}",
+               draw_digit(px, t.height, t.width, {fmt::format("example {}", i), fmt::format("label {}", t.labels[i])}));
   }
 }
 

@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
-#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 
@@ -99,8 +99,7 @@ void run_eval(const EvalArgs& a) {
     if (static_cast<int>(shown.size()) >= want) break;
     if (!mistakes || pred.label[i] != test.labels[i]) shown.push_back(i);
   }
-  if (want > 0)
-    fmt::print("\n{} {}\n", shown.size(), mistakes ? "misclassified examples" : "sample predictions");
+  if (want > 0) fmt::print("\n{} {}\n", shown.size(), mistakes ? "misclassified examples" : "sample predictions");
   std::vector<float> px(test.features());
   for (std::size_t i : shown) {
     for (int f = 0; f < test.features(); ++f) px[f] = test.image(i)[f] / test.pixel_max;

@@ -8,6 +8,8 @@ namespace digitnet {
 
 const std::vector<Preset>& presets() {
   // lr is always for the batch-mean gradient (PyTorch's convention).
+  // A table, one preset to a few lines.
+  // clang-format off
   static const std::vector<Preset> all = {
       {"relu-128-64", "000",
        "784-128-64-10 ReLU, softmax+CE, He init, batch 32, lr 0.32 (the notebook's summed-gradient lr 0.01), 50 epochs",
@@ -54,6 +56,7 @@ const std::vector<Preset>& presets() {
         .optimizer = "adamw", .weight_decay = 0.02, .dropout = "0.2", .label_smoothing = 0.1, .schedule = "onecycle",
         .augment = "shift:2,rotate:8"}},
   };
+  // clang-format on
   return all;
 }
 

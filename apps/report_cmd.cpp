@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 

@@ -54,8 +54,7 @@ FetchOptions cli_fetch_options() {
       const std::string name = url.substr(url.rfind('/') + 1);
       if (total > 0)
         fmt::print(stderr, "\r  {} {:>5.1f} of {:.1f} MB {:>3}%", name, done / 1e6, total / 1e6, 100 * done / total);
-      else
-        fmt::print(stderr, "\r  {} {:>5.1f} MB", name, done / 1e6);
+      else fmt::print(stderr, "\r  {} {:>5.1f} MB", name, done / 1e6);
     };
   return o;
 }

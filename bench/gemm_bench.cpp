@@ -2,9 +2,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "kernels/gemm.hpp"
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/core/rng.hpp"
+#include "kernels/gemm.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;
@@ -31,18 +31,25 @@ int main() {
   std::printf("SIMD target: %s\n", simd_target().c_str());
   const double peak1 = digitnet_bench::measure_fma_peak(1), peak2 = digitnet_bench::measure_fma_peak(2);
   std::printf("FMA peak: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (2 threads)\n", peak1, peak2);
-  struct Shape { const char* name; int B, in, out; };
-  for (const Shape s : {Shape{"layer1 b32", 32, 784, 128}, {"layer2 b32", 32, 128, 64}, {"layer1 b128", 128, 784, 128},
-                        {"layer1 b10000", 10000, 784, 128}, {"layer1 b1", 1, 784, 128}}) {
-    auto X = rnd(s.B, s.in), Wt = rnd(s.in, s.out), Z = rnd(s.B, s.out), dZ = rnd(s.B, s.out),
-         dWt = rnd(s.in, s.out), dX = rnd(s.B, s.in);
+  struct Shape {
+    const char* name;
+    int B, in, out;
+  };
+  for (const Shape s : {Shape{"layer1 b32", 32, 784, 128},
+                        {"layer2 b32", 32, 128, 64},
+                        {"layer1 b128", 128, 784, 128},
+                        {"layer1 b10000", 10000, 784, 128},
+                        {"layer1 b1", 1, 784, 128}}) {
+    auto X = rnd(s.B, s.in), Wt = rnd(s.in, s.out), Z = rnd(s.B, s.out), dZ = rnd(s.B, s.out), dWt = rnd(s.in, s.out),
+         dX = rnd(s.B, s.in);
     const double flop = 2.0 * s.B * s.in * s.out;
     for (int t : {1, 2}) {
       set_threads(t);
       const double f = gflops(flop, [&] { matmul_ab<float>(X.view(), Wt.view(), Z.view()); });
       const double g = gflops(flop, [&] { matmul_atb<float>(X.view(), dZ.view(), dWt.view()); });
       const double h = gflops(flop, [&] { matmul_abt<float>(dZ.view(), Wt.view(), dX.view()); });
-      std::printf("%-14s threads %d:  Z=X Wt %6.1f   dWt=X^T dZ %6.1f   dX=dZ Wt^T %6.1f GFLOP/s\n", s.name, t, f, g, h);
+      std::printf("%-14s threads %d:  Z=X Wt %6.1f   dWt=X^T dZ %6.1f   dX=dZ Wt^T %6.1f GFLOP/s\n", s.name, t, f, g,
+                  h);
     }
   }
   // One image: the layer-1 product skips zero pixels, so its time is that of reading the
@@ -57,11 +64,14 @@ int main() {
     }
     for (int t : {1, 2}) {
       set_threads(t);
-      const double us = 2.0 * rows * 128 / gflops(2.0 * rows * 128, [&] {
-                          for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
-                        }) / 1e3 / 100;
-      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t, us,
-                  rows * 128 * 4 / us / 1e3);
+      const double us = 2.0 * rows * 128 /
+                        gflops(2.0 * rows * 128,
+                               [&] {
+                                 for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
+                               }) /
+                        1e3 / 100;
+      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t,
+                  us, rows * 128 * 4 / us / 1e3);
     }
   }
 }

@@ -22,7 +22,8 @@ IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& what)
   std::uint64_t total = 1;
   for (int d = 0; d < ndim; ++d) {
     const std::uint8_t* p = bytes.data() + 4 + 4 * d;
-    const std::uint32_t n = (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
+    const std::uint32_t n =
+        (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | p[3];
     out.dims.push_back(n);
     total *= n;
     if (total > (std::uint64_t(1) << 34)) throw Error(fmt::format("{}: IDX sizes are implausibly large", what));
@@ -55,15 +56,15 @@ Dataset load_idx_pair(const std::string& images_path, const std::string& labels_
   if (labels.dims.size() != 1)
     throw Error(fmt::format("{}: expected labels (1 dimension), found {} dimensions", labels_path, labels.dims.size()));
   if (images.dims[0] != labels.dims[0])
-    throw Error(fmt::format("{}: {} images but {} has {} labels", images_path, images.dims[0], labels_path,
-                            labels.dims[0]));
+    throw Error(
+        fmt::format("{}: {} images but {} has {} labels", images_path, images.dims[0], labels_path, labels.dims[0]));
   if (images.dims[0] == 0) throw Error(fmt::format("{}: contains no images", images_path));
   if (images.dims[1] == 0 || images.dims[2] == 0 || images.dims[1] * images.dims[2] > 1'000'000)
     throw Error(fmt::format("{}: unusable image size {}x{}", images_path, images.dims[1], images.dims[2]));
   for (std::size_t i = 0; i < labels.data.size(); ++i)
     if (labels.data[i] >= kClasses)
-      throw Error(fmt::format("{}: label {} at index {} is out of range 0..{}", labels_path, labels.data[i], i,
-                              kClasses - 1));
+      throw Error(
+          fmt::format("{}: label {} at index {} is out of range 0..{}", labels_path, labels.data[i], i, kClasses - 1));
   Dataset d;
   d.height = static_cast<int>(images.dims[1]);
   d.width = static_cast<int>(images.dims[2]);

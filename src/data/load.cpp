@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 
 #include <fmt/format.h>
 
-#include "digitnet/data/csv.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/csv.hpp"
 #include "digitnet/data/idx.hpp"
 #include "digitnet/data/image.hpp"
 
@@ -41,7 +41,8 @@ Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
 bool is_image_folder_set(const std::string& dir) {
   std::error_code ec;
   int found = 0;
-  for (int d = 0; d < kClasses; ++d) found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
+  for (int d = 0; d < kClasses; ++d)
+    found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
   return found >= 2;
 }
 
@@ -88,12 +89,14 @@ DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64
   DataSplit out;
   out.train = load_any(path);
   SplitSpec s = split;
-  if (s.kind == SplitSpec::automatic) s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
+  if (s.kind == SplitSpec::automatic)
+    s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
   if (s.kind == SplitSpec::official) {
     if (!has_official)
-      throw Error(fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
-                              "use --split random:0.2 or dev:N",
-                              path));
+      throw Error(
+          fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
+                      "use --split random:0.2 or dev:N",
+                      path));
     out.test = load_idx_dir(path, "t10k");
     if (out.test.height != out.train.height || out.test.width != out.train.width)
       throw Error(fmt::format("{}: test images are {}x{} but training images are {}x{}", path, out.test.height,

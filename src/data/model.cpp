@@ -26,8 +26,8 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
   NpzArchive npz;
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const auto& layer = net.layers[l];
-    npz[fmt::format("w{}", l + 1)] = NpyArray::from_floats(
-        layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
+    npz[fmt::format("w{}", l + 1)] =
+        NpyArray::from_floats(layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
     npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.storage, {static_cast<std::size_t>(layer.out())});
   }
   if (norm.kind == Normalizer::zscore) {

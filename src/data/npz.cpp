@@ -166,7 +166,8 @@ NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what)
     offset = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw Error(fmt::format("{}: truncated .npy header", what));
-    header_len = bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
+    header_len =
+        bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
     offset = 12;
   } else {
     throw Error(fmt::format("{}: .npy format version {} is not supported", what, major));

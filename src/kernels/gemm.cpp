@@ -44,11 +44,11 @@ struct Operands {
   std::ptrdiff_t ldb;
   float* C;
   std::ptrdiff_t ldc;
-  bool accumulate;    // start from C instead of 0
+  bool accumulate;      // start from C instead of 0
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
-  bool c_transposed = false;  // C(i, j) lives at C[j * ldc + i] (no update)
-  bool sparse_a = true;       // A may hold many zeros (inputs, activations): skip their terms
+  bool c_transposed = false;    // C(i, j) lives at C[j * ldc + i] (no update)
+  bool sparse_a = true;         // A may hold many zeros (inputs, activations): skip their terms
   const float* bias = nullptr;  // start every row of C at bias (N) instead of 0 (no transpose)
 };
 }  // namespace digitnet::gemm_detail
@@ -58,8 +58,8 @@ HWY_BEFORE_NAMESPACE();
 namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using gemm_detail::Operands;
 using gemm_detail::kTermsSpare;
+using gemm_detail::Operands;
 
 // Tile shape: MR rows x NV vectors of C live in registers while k runs.
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
@@ -342,8 +342,8 @@ HWY_EXPORT(NonzeroInputs);
 
 namespace {
 
-using gemm_detail::Operands;
 using gemm_detail::kTermsSpare;
+using gemm_detail::Operands;
 using Index = std::ptrdiff_t;
 
 std::atomic<bool> plain_kernels{false};
@@ -453,7 +453,8 @@ void transpose(Matrix<const T> src, T* dst) {
       for (int c0 = 0; c0 < src.cols; c0 += kTile)
         for (int r = r0; r < std::min(src.rows, r0 + kTile); ++r) {
           const T* in = src.row(r);
-          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c) dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
+          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c)
+            dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
         }
   };
   run_shares(cores_for(double(src.size()) * cost::kTransposed, row_tiles), row_tiles, tiles);

@@ -22,11 +22,11 @@ constexpr double kWorkPerCore = 3e4;
 // What one item costs, in multiply-adds.
 namespace cost {
 constexpr double kMultiplyAdd = 1;
-constexpr double kByteToFloat = 3;     // a pixel converted to an input (Normalizer::gather)
-constexpr double kElementwise = 4;     // a unit through an activation, its derivative, dropout or softmax
-constexpr double kTransposed = 4;      // an element moved by a transpose
-constexpr double kUpdate = 16;         // a parameter through an optimizer step (Adam, momentum)
-constexpr double kAugmented = 1000;    // a pixel of a distorted image (bilinear resampling)
+constexpr double kByteToFloat = 3;   // a pixel converted to an input (Normalizer::gather)
+constexpr double kElementwise = 4;   // a unit through an activation, its derivative, dropout or softmax
+constexpr double kTransposed = 4;    // an element moved by a transpose
+constexpr double kUpdate = 16;       // a parameter through an optimizer step (Adam, momentum)
+constexpr double kAugmented = 1000;  // a pixel of a distorted image (bilinear resampling)
 }  // namespace cost
 
 // How many cores a job of `work` uses: as many as get kWorkPerCore each, at most threads()

@@ -14,14 +14,16 @@ namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-static void BytesToFloatsKernel(std::size_t n, const std::uint8_t* HWY_RESTRICT src, float scale, float* HWY_RESTRICT dst) {
+static void BytesToFloatsKernel(std::size_t n, const std::uint8_t* HWY_RESTRICT src, float scale,
+                                float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> d;
   const hn::RebindToSigned<decltype(d)> di;
   const hn::Rebind<std::uint8_t, decltype(d)> du8;
   const std::size_t L = hn::Lanes(d);
   const auto s = hn::Set(d, scale);
   std::size_t i = 0;
-  for (; i + L <= n; i += L) hn::StoreU(hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(du8, src + i))), s), d, dst + i);
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(du8, src + i))), s), d, dst + i);
   for (; i < n; ++i) dst[i] = static_cast<float>(src[i]) * scale;
 }
 
@@ -46,7 +48,7 @@ static void ReluBackwardKernel(std::size_t n, const float* HWY_RESTRICT z, const
 
 // Adam/AdamW on n parameters; see optimizer.hpp for the formulas.
 static void AdamKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RESTRICT g, float* HWY_RESTRICT m,
-                float* HWY_RESTRICT v, const AdamStep& s) {
+                       float* HWY_RESTRICT v, const AdamStep& s) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const auto body = [&](auto tag, std::size_t i) {
@@ -69,7 +71,7 @@ static void AdamKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RE
 
 // SGD with momentum (nesterov optional) and coupled weight decay, PyTorch's formulas.
 static void MomentumKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RESTRICT g, float* HWY_RESTRICT buf,
-                    const MomentumStep& s) {
+                           const MomentumStep& s) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const auto body = [&](auto tag, std::size_t i) {
@@ -112,11 +114,15 @@ void split(std::size_t n, F&& f) {
 }  // namespace
 
 void adam_update(std::size_t n, float* p, const float* g, float* m, float* v, const AdamStep& s) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(AdamKernel)(e - b, p + b, g + b, m + b, v + b, s); });
+  split(n, [&](std::size_t b, std::size_t e) {
+    HWY_DYNAMIC_DISPATCH(AdamKernel)(e - b, p + b, g + b, m + b, v + b, s);
+  });
 }
 
 void momentum_update(std::size_t n, float* p, const float* g, float* buf, const MomentumStep& s) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(MomentumKernel)(e - b, p + b, g + b, buf + b, s); });
+  split(n, [&](std::size_t b, std::size_t e) {
+    HWY_DYNAMIC_DISPATCH(MomentumKernel)(e - b, p + b, g + b, buf + b, s);
+  });
 }
 
 void bytes_to_floats(std::size_t n, const std::uint8_t* src, float scale, float* dst) {
@@ -126,7 +132,6 @@ void relu_forward(std::size_t n, const float* z, float* a) { HWY_DYNAMIC_DISPATC
 void relu_backward(std::size_t n, const float* z, const float* da, float* dz) {
   HWY_DYNAMIC_DISPATCH(ReluBackwardKernel)(n, z, da, dz);
 }
-
 
 }  // namespace digitnet
 #endif

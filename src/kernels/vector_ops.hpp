@@ -8,8 +8,8 @@ namespace digitnet {
 
 // One optimizer step's constants (see optimizer.hpp).
 struct AdamStep {
-  float decay;       // 1 - lr wd for adamw, else 1
-  float coupled_wd;  // wd for adam, else 0
+  float decay;                           // 1 - lr wd for adamw, else 1
+  float coupled_wd;                      // wd for adam, else 0
   float beta1, beta2, step, root2, eps;  // step = lr / (1 - beta1^t), root2 = sqrt(1 - beta2^t)
 };
 struct MomentumStep {

@@ -82,11 +82,11 @@ void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T
     }
 }
 
-#define DIGITNET_DENSE(T)                                                                                   \
-  template void dense_forward<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);                      \
-  template void dense_backward_input<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                      \
-  template void dense_backward_weights<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, bool, Units);       \
-  template void dense_forward_reference<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                   \
+#define DIGITNET_DENSE(T)                                                                            \
+  template void dense_forward<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);                \
+  template void dense_backward_input<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                \
+  template void dense_backward_weights<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, bool, Units); \
+  template void dense_forward_reference<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);             \
   template void dense_backward_reference<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, Matrix<T>);
 DIGITNET_DENSE(float)
 DIGITNET_DENSE(double)

@@ -13,7 +13,8 @@ Init parse_init(std::string_view spec) {
   const auto colon = spec.find(':');
   const std::string_view name = spec.substr(0, colon);
   const auto bad = [&] {
-    return Error(fmt::format("--init: unknown value '{}' (expected he, xavier, lecun, normal:SIGMA or uniform:A)", spec));
+    return Error(
+        fmt::format("--init: unknown value '{}' (expected he, xavier, lecun, normal:SIGMA or uniform:A)", spec));
   };
   if (colon == std::string_view::npos) {
     if (name == "he") return {Init::he, 0};

@@ -25,8 +25,7 @@ std::vector<int> parse_layers(std::string_view text) {
     sizes.push_back(v);
     pos = comma + 1;
   }
-  if (sizes.size() < 2)
-    throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
+  if (sizes.size() < 2) throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
   return sizes;
 }
 
@@ -115,7 +114,8 @@ void Network<T>::forward_rows(int r0, int r1, bool output) {
     if (l > 0) dense_forward(layers[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
     if (l + 1 == L) break;
     activation_forward<T>(arch_.hidden, rows(Z_[l]), rows(A_[l]));  // A_l = f(Z_l)
-    if (dropped(l)) dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), r0);  // D_l = A_l M_l
+    if (dropped(l))
+      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), r0);  // D_l = A_l M_l
   }
   if (output) output_forward<T>(arch_.loss, rows(Z_[L - 1]), rows(A_[L - 1]));  // softmax or sigmoid
 }

@@ -33,7 +33,8 @@ Augment parse_augment(std::string_view text) {
     else if (name == "elastic" && !has_value) a.elastic = true;
     else if (name == "flip" && !has_value) a.flip = true;
     else if (!(item.empty() && text.empty()))
-      throw Error(fmt::format("--augment: unknown item '{}' (expected shift:PIXELS, rotate:DEGREES, elastic, flip)", item));
+      throw Error(
+          fmt::format("--augment: unknown item '{}' (expected shift:PIXELS, rotate:DEGREES, elastic, flip)", item));
     pos = comma + 1;
   }
   return a;

@@ -7,9 +7,7 @@
 
 namespace digitnet {
 
-int argmax(std::span<const float> v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
-}
+int argmax(std::span<const float> v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch) {
   const int classes = net.arch().classes();
@@ -45,9 +43,8 @@ Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const D
     run(net, 0, blocks);
   } else {
     std::vector<Network<float>> copies(tasks - 1, net);
-    run_parallel(tasks, [&](int t) {
-      run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks);
-    });
+    run_parallel(tasks,
+                 [&](int t) { run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks); });
   }
   return p;
 }

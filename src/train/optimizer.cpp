@@ -34,8 +34,7 @@ Optimizer<T>::Optimizer(OptimizerConfig config, const Network<T>& net) : config_
 }
 
 template <class T>
-void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v,
-                          double lr) {
+void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr) {
   const OptimizerConfig& c = config_;
   if constexpr (std::is_same_v<T, float>) {  // SIMD kernels on every core for the float networks
     if (c.kind == OptimizerConfig::adam || c.kind == OptimizerConfig::adamw) {

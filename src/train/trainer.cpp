@@ -84,8 +84,8 @@ void Trainer::apply_update(double lr) {
 
 EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress) {
   if (train.features() != net_.arch().inputs())
-    throw Error(fmt::format("the data has {} values per example but the network's input size is {}",
-                            train.features(), net_.arch().inputs()));
+    throw Error(fmt::format("the data has {} values per example but the network's input size is {}", train.features(),
+                            net_.arch().inputs()));
   ++epoch_;
   const auto start = std::chrono::steady_clock::now();
   const std::size_t n = train.size();
@@ -135,7 +135,8 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
   const std::span<const std::size_t> order(order_);
   for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
     const std::size_t rows = std::min(kChunk, count - c0), next = first + c0 + rows;
-    const auto idx = order.subspan(first + c0, rows), ahead = order.subspan(next, std::min(kChunk, order.size() - next));
+    const auto idx = order.subspan(first + c0, rows),
+               ahead = order.subspan(next, std::min(kChunk, order.size() - next));
     y_.resize(rows);
     for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
     const auto sums = fused ? Network<float>::WeightSums(sgd) : Network<float>::gradients(/*accumulate=*/c0 > 0);

@@ -12,10 +12,10 @@
 
 #include <gtest/gtest.h>
 
-#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/core/error.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/data/idx.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

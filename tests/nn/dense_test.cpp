@@ -17,7 +17,8 @@ struct Case {
   Tensor<T> X, dZ;
   Case(int B, int in, int out, std::uint64_t seed) : layer(in, out), X(B, in), dZ(B, out) {
     Rng rng(seed);
-    for (auto* t : {&layer.Wt, &layer.b, &dZ}) for (auto& v : t->storage) v = T(rng.normal());
+    for (auto* t : {&layer.Wt, &layer.b, &dZ})
+      for (auto& v : t->storage) v = T(rng.normal());
     for (auto& v : X.storage) v = rng.uniform() < 0.4 ? T(0) : T(rng.uniform());
   }
 };

@@ -33,8 +33,8 @@ float reference_step(Network<float>& net, Matrix<const float> X, std::span<const
   for (int l = L - 1; l >= 0; --l) {
     const Matrix<const float> input = l == 0 ? X : Matrix<const float>(A[l - 1].view());
     dense_backward_reference<float>(net.layers[l], input, G[l].view(), l == 0 ? Matrix<float>() : G[l - 1].view());
-    if (l > 0) activation_backward<float>(net.arch().hidden, Z[l - 1].view(), A[l - 1].view(), G[l - 1].view(),
-                                          G[l - 1].view());
+    if (l > 0)
+      activation_backward<float>(net.arch().hidden, Z[l - 1].view(), A[l - 1].view(), G[l - 1].view(), G[l - 1].view());
   }
   for (auto& layer : net.layers) sgd_step(layer, lr);
   return loss / float(B);

@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
+#include "digitnet/core/rng.hpp"
 #include "digitnet/data/idx.hpp"
 #include "digitnet/data/image.hpp"
-#include "digitnet/core/rng.hpp"
 
 namespace digitnet::test {
 
@@ -33,9 +33,7 @@ void write_bytes(const std::string& path, std::span<const std::uint8_t> bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 Bytes gzip(std::span<const std::uint8_t> bytes) {
   z_stream zs{};
@@ -115,7 +113,9 @@ double rel_error(std::span<const double> a, std::span<const double> b) {
   return scale > 0 ? diff / scale : diff;
 }
 
-Bytes png(std::span<const std::uint8_t> gray, int width, int height) { return encode_png(gray.data(), width, height, 1); }
+Bytes png(std::span<const std::uint8_t> gray, int width, int height) {
+  return encode_png(gray.data(), width, height, 1);
+}
 
 RunResult run_cli(const std::string& args) { return run_cli_env("", args); }
 

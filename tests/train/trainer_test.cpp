@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include "digitnet/core/error.hpp"
-#include "kernels/gemm.hpp"
-#include "digitnet/train/metrics.hpp"
 #include "digitnet/core/parallel.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "digitnet/train/sgd.hpp"
 #include "digitnet/train/trainer.hpp"
+#include "kernels/gemm.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

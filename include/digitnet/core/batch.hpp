@@ -14,8 +14,8 @@ namespace digitnet {
 template <class T>
 struct Batch {
   using Fill = FunctionRef<void(Matrix<T>)>;  // must write the same values every time it is called
-  Matrix<const T> X;           // the batch; or, when X.data is null, its shape, and fill writes it
-  const Fill* fill = nullptr;  // must outlive the step the batch is used in
+  Matrix<const T> X;                          // the batch; or, when X.data is null, its shape, and fill writes it
+  const Fill* fill = nullptr;                 // must outlive the step the batch is used in
 
   Batch(Matrix<const T> x) : X(x) {}  // NOLINT(google-explicit-constructor): a matrix is a batch
   Batch(Matrix<T> x) : X(x) {}        // NOLINT(google-explicit-constructor)

@@ -24,8 +24,8 @@ class Rng {
     s_[3] = std::rotl(s_[3], 45);
     return result;
   }
-  double uniform();                     // [0, 1)
-  double normal();                      // standard normal (Box-Muller)
+  double uniform();                      // [0, 1)
+  double normal();                       // standard normal (Box-Muller)
   std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n), unbiased
 
   template <class T>

@@ -11,9 +11,9 @@
 namespace digitnet {
 
 struct NpyArray {
-  std::string descr;                // '<f4', '<f8', '<i8', '<i4', '|u1', '<U12', ...
-  std::vector<std::size_t> shape;   // () for a scalar
-  std::vector<std::uint8_t> data;   // raw little-endian elements
+  std::string descr;               // '<f4', '<f8', '<i8', '<i4', '|u1', '<U12', ...
+  std::vector<std::size_t> shape;  // () for a scalar
+  std::vector<std::uint8_t> data;  // raw little-endian elements
 
   std::size_t count() const;  // product of shape
   bool is_numeric() const;

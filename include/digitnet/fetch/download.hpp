@@ -11,8 +11,8 @@
 namespace digitnet {
 
 struct RemoteFile {
-  std::string name;    // file name, appended to each base URL
-  std::string md5;     // expected hex digest (either or both)
+  std::string name;  // file name, appended to each base URL
+  std::string md5;   // expected hex digest (either or both)
   std::string sha256;
 };
 

@@ -52,9 +52,11 @@ struct Units {
 };
 
 // Z = X W^T + b, the columns of units.j0 .. j1.   X: (B, in)  Z: (B, out)
-template <class T> void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units = {});
+template <class T>
+void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units = {});
 // dX = dZ W.   dZ: (B, out)  dX: (B, in)
-template <class T> void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
+template <class T>
+void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
 // dWt = X^T dZ for the input units i0 .. i1, db = sum_b dZ for the output units j0 .. j1
 // (added to dWt and db with accumulate: a batch in chunks).
 template <class T>
@@ -63,7 +65,8 @@ void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> 
 
 // The definitions, as plain loops: each sum over its terms in order, one fused multiply-add
 // per term (db: one addition per term), which is what the kernels compute.
-template <class T> void dense_forward_reference(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z);
+template <class T>
+void dense_forward_reference(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z);
 // dWt, db and (unless dX is empty) dX of the batch.
 template <class T>
 void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX);

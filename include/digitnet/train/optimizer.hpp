@@ -40,8 +40,8 @@ class Optimizer {
  private:
   void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);
   OptimizerConfig config_;
-  long t_ = 0;                                // steps taken
-  std::vector<AlignedVector<T>> m_, v_;        // per parameter tensor: momentum buffer / first moment, second moment
+  long t_ = 0;                           // steps taken
+  std::vector<AlignedVector<T>> m_, v_;  // per parameter tensor: momentum buffer / first moment, second moment
 };
 
 }  // namespace digitnet

@@ -7,9 +7,9 @@
 #include <optional>
 #include <vector>
 
-#include "digitnet/train/augment.hpp"
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/nn/network.hpp"
+#include "digitnet/train/augment.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/optimizer.hpp"
 #include "digitnet/train/schedule.hpp"
