@@ -8,7 +8,8 @@
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
 
-int main(int argc, char** argv) {
+// Every error is caught below and printed as one line; only printing that line could throw.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CLI::App app{"digitnet: neural networks for handwritten digits, from scratch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "digitnet 0.1.0");

@@ -63,7 +63,8 @@ std::vector<double> ticks(double lo, double hi, int want = 5) {
   const double raw = span / want, mag = std::pow(10, std::floor(std::log10(raw)));
   const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(v);
+  const double first = std::ceil(lo / step);
+  for (int k = 0; (first + k) * step <= hi + 1e-9 * span; ++k) t.push_back((first + k) * step);
   return t;
 }
 

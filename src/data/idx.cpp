@@ -78,7 +78,7 @@ std::optional<std::string> find_idx_file(const std::string& dir, const std::stri
   const std::string idx = kind == "images" ? "idx3-ubyte" : "idx1-ubyte";
   for (const char* sep : {"-", "."})
     for (const char* ext : {"", ".gz"}) {
-      const auto p = std::filesystem::path(dir) / (prefix + "-" + kind + sep + idx + ext);
+      const auto p = std::filesystem::path(dir) / fmt::format("{}-{}{}{}{}", prefix, kind, sep, idx, ext);
       std::error_code ec;
       if (std::filesystem::is_regular_file(p, ec)) return p.string();
     }

