@@ -20,6 +20,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   digitnet::cli::add_data_command(app);
   digitnet::cli::add_report_command(app);
   digitnet::cli::add_serve_command(app);
+  digitnet::cli::refuse_empty_values(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,6 +33,8 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     std::fflush(stdout);
     fmt::print(stderr, "digitnet: error: {} (see digitnet --help)\n", e.what());
     return 2;
+  } catch (const digitnet::cli::ExitStatus& e) {
+    return e.code;
   } catch (const digitnet::Error& e) {
     std::fflush(stdout);
     fmt::print(stderr, "digitnet: error: {}\n", e.what());
