@@ -210,6 +210,7 @@ class TrainOutput {
         layers_to_string(p.arch.sizes), s.activation, s.loss, d.split.train.name, d.split.train.size(),
         s.val > 0 ? fmt::format("{} validation, ", d.val.size()) : "", d.split.test.size(), d.split.split,
         s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed, threads());
+    std::fflush(stdout);
   }
 
   void report(const EpochReport& r) {
@@ -443,14 +444,16 @@ void run_train(const TrainArgs& a) {
   const Plan& plan = run.plan;
   const TrainerState start = trainer.state();
 
+  // From here on SIGINT and SIGTERM stop the run after its current step (a second one ends it at
+  // once); before, while data loads or downloads, they end it at once, with nothing to keep.
+  stop_signal.store(0);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   TrainOutput out(a.json, plan.s.val > 0, start.epoch + (start.batch == 0 ? 1 : 0));
   out.header(plan, run.data);
   if (!run.resumed_from.empty() && !a.json)
     fmt::print("  resumed from {}: {} epochs done{}\n", run.resumed_from, start.epoch - (start.batch > 0 ? 1 : 0),
                start.batch > 0 ? fmt::format(", and {} batches of epoch {}", start.batch, start.epoch) : "");
-  stop_signal.store(0);
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   Checkpointer checkpointer(a, run);
   const auto reports = trainer.fit(
       run.data.split.train, &run.data.split.test, [&](const EpochReport& r) { out.report(r); },

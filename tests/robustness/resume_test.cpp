@@ -106,7 +106,7 @@ TEST_F(Resume, SigintAndSigtermWriteACheckpointAndSayHowToResume) {
 
 TEST_F(Resume, AStoppedRunWithoutCheckpointFlagStillKeepsItsProgress) {
   Background p(run("plain.npz"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(p.wait_for_output("training ")) << p.err();  // the data is loaded: the run has begun
   p.signal(SIGINT);
   ASSERT_EQ(p.wait(), 130) << p.err();
   EXPECT_TRUE(fs::exists(file("plain.npz.ckpt"))) << p.err();
