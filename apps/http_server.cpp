@@ -136,17 +136,27 @@ struct HttpServer::Impl {
   std::condition_variable idle;
   int in_flight = 0;  // requests whose headers are in and whose reply is not yet sent
 
+  // libmicrohttpd calls this once the headers are in, then with each piece of the body, then
+  // once more with none when the body is complete. No exception may cross back into C.
   static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
-                              const char* data, std::size_t* size, void** state) {
-    auto& s = *static_cast<Impl*>(cls);
+                              const char* data, std::size_t* size, void** state) noexcept {
+    try {
+      return static_cast<Impl*>(cls)->on_call(c, url, method, data, size, state);
+    } catch (...) {
+      return MHD_NO;  // out of memory: close the connection
+    }
+  }
+
+  MHD_Result on_call(MHD_Connection* c, const char* url, const char* method, const char* data, std::size_t* size,
+                     void** state) {
     if (!*state) {  // the headers are in
-      auto* x = new Exchange(s.budget);
+      auto* x = new Exchange(budget);
       *state = x;
       {
-        std::lock_guard lock(s.mutex);
-        ++s.in_flight;
+        std::lock_guard lock(mutex);
+        ++in_flight;
       }
-      return s.on_headers(c, url, method, *x);
+      return on_headers(c, url, method, *x);
     }
     auto& x = *static_cast<Exchange*>(*state);
     if (x.refused_at) {  // the rest of a refused body: dropped for up to kLinger, then close
@@ -156,20 +166,20 @@ struct HttpServer::Impl {
     if (*size != 0) {
       const std::size_t n = std::exchange(*size, 0);
       if (x.replied) return MHD_YES;  // the rest of a body we already answered
-      return s.on_data(c, x, {data, n});
+      return on_data(c, x, {data, n});
     }
     if (x.replied) return MHD_YES;
     Framing f;
     MHD_get_connection_values(c, MHD_HEADER_KIND, &gather, &f);
     HttpReply reply;
     try {
-      reply = s.routes.on_request({method, url, f.content_type, x.body});
+      reply = routes.on_request({method, url, f.content_type, x.body});
     } catch (const std::bad_alloc&) {
       reply = json_error(503, "out of memory; try again");
     } catch (const std::exception& e) {
       reply = json_error(500, fmt::format("internal error: {}", e.what()));
     }
-    return s.send(c, x, std::move(reply), false);
+    return send(c, x, std::move(reply), false);
   }
 
   MHD_Result on_headers(MHD_Connection* c, const char* url, const char* method, Exchange& x) {
@@ -192,10 +202,12 @@ struct HttpServer::Impl {
       return send(c, x, json_error(411, "send the body with a Content-Length or Transfer-Encoding: chunked"), true);
     x.expected = options.max_body;
     if (!chunked) {
-      // libmicrohttpd has already refused a Content-Length that is not a number.
+      // libmicrohttpd has refused a Content-Length that is not a number before calling us.
       std::uint64_t length = 0;
-      const auto digits = f.content_length.substr(f.content_length.find_first_not_of(" \t"));
-      std::from_chars(digits.data(), digits.data() + digits.size(), length);
+      const std::string_view v = f.content_length;
+      const std::size_t start = std::min(v.size(), v.find_first_not_of(" \t"));
+      if (std::from_chars(v.data() + start, v.data() + v.size(), length).ec != std::errc())
+        return send(c, x, json_error(400, "the Content-Length is not a number"), true);
       if (length > options.max_body) return send(c, x, too_large(length), true);
       x.expected = length;
     }
@@ -276,15 +288,18 @@ struct HttpServer::Impl {
     if (--s.in_flight == 0) s.idle.notify_all();
   }
 
-  static void on_log(void* cls, const char* format, va_list args) {
+  static void on_log(void* cls, const char* format, va_list args) noexcept {
     auto& s = *static_cast<Impl*>(cls);
     if (s.started) return;  // once serving, clients' mistakes are answered, not logged
     char line[512];
     std::vsnprintf(line, sizeof line, format, args);
-    std::lock_guard lock(s.mutex);
-    s.start_error = line;
-    while (!s.start_error.empty() && std::isspace(static_cast<unsigned char>(s.start_error.back())))
-      s.start_error.pop_back();
+    std::string_view text = line;
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+    try {
+      std::lock_guard lock(s.mutex);
+      s.start_error = text;
+    } catch (...) {  // the message is only a detail of the error that follows
+    }
   }
 };
 

@@ -2,7 +2,7 @@
 //                          [--idle-timeout 10] [--max-connections 2000]
 // The drawing page and its JSON API (serve_api.hpp) on an event-driven HTTP server
 // (http_server.hpp). SIGINT or SIGTERM stops it: no new connections, the requests in flight
-// finish, exit 0. docs/serve.md has the limits and how fast it answers.
+// finish, exit 0 (a second signal ends it at once). docs/serve.md has the limits and speed.
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -83,6 +83,8 @@ void run_serve(const ServeArgs& a) {
     malloc_trim(0);
 #endif
   }
+  // While the requests in flight finish, a second Ctrl-C ends the process at once.
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   server.stop(std::chrono::seconds(a.idle_timeout));
 }
 

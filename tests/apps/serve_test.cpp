@@ -241,5 +241,21 @@ TEST(ServeCommand, StopsOnSignalsAfterTheRequestsInFlight) {
   }
 }
 
+TEST(ServeCommand, ASecondSignalEndsItAtOnce) {
+  test::ServeProcess server;
+  ASSERT_GT(server.port(), 0);
+  const int fd = test::connect_to(server.port());  // a request that never finishes
+  ASSERT_TRUE(test::send_all(fd,
+                             "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 100\r\n\r\n{"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(server.pid(), SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.stop(SIGTERM, std::chrono::seconds(5)), -2);  // ended by the signal, not waiting 10 s
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  close(fd);
+}
+
 }  // namespace
 }  // namespace digitnet
