@@ -245,6 +245,8 @@ struct HttpServer::Impl {
   MHD_Result refuse(MHD_Connection* c, Exchange& x, HttpReply reply) {
     x.replied = true;
     x.refused_at = std::chrono::steady_clock::now();
+    x.body = std::string();  // not needed any more: hand it back now, not when the connection ends
+    x.share.release();
     const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!info) return MHD_NO;
     char date[64];

@@ -42,6 +42,7 @@ class BudgetShare {
     return true;
   }
   std::size_t bytes() const { return n_; }
+  void release() { budget_->give_back(std::exchange(n_, 0)); }
 
  private:
   MemoryBudget* budget_;

@@ -100,7 +100,7 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Threads answering requests, each predicting (default: one per core)")
       ->check(CLI::Range(0, 256));
   cmd->add_option("--max-body", a->max_body,
-                  "Largest request body, e.g. 4MB or 512KB (default 4MB); larger ones get 413 before they are read")
+                  "Largest request body, e.g. 4MB or 512KB (default 4MB); larger ones get 413 as soon as they pass it")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 30));
   cmd->add_option("--idle-timeout", a->idle_timeout,

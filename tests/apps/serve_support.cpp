@@ -175,6 +175,26 @@ std::string request(std::string_view method, std::string_view path, std::string_
 
 std::string pixels_body(float value) { return nlohmann::json{{"pixels", std::vector<float>(784, value)}}.dump(); }
 
+long unread_by_server(int port) {
+  long unread = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream f(table);
+    std::string line;
+    std::getline(f, line);  // the column names
+    while (std::getline(f, line)) {
+      // "  sl  local_address rem_address   st tx_queue:rx_queue ...", addresses as HEX:PORT
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues;
+      fields >> slot >> local >> remote >> state >> queues;
+      const auto colon = local.rfind(':'), q = queues.find(':');
+      if (colon == std::string::npos || q == std::string::npos) continue;
+      if (std::stol(local.substr(colon + 1), nullptr, 16) == port)
+        unread += std::stol(queues.substr(q + 1), nullptr, 16);
+    }
+  }
+  return unread;
+}
+
 long proc_status_kb(pid_t pid, const char* field) {
   std::ifstream f(fmt::format("/proc/{}/status", pid));
   std::string line;
