@@ -120,7 +120,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
   cmd->add_option("--data", a->data, "Dataset name or path (as for train)")->required();
   a->o_split = cmd->add_option("--split", a->split, "Test part: official | random:F | dev:N (default: the model's)");
-  a->o_seed = cmd->add_option("--seed", a->seed, "Seed of a random split (default: the model's)");
+  a->o_seed = cmd->add_option_function<std::string>(
+      "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); },
+      "Seed of a random split (default: the model's)");
   cmd->add_option("--samples", a->samples, "Sample predictions to draw")->check(CLI::NonNegativeNumber);
   cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
       ->check(CLI::NonNegativeNumber);

@@ -60,6 +60,34 @@ const std::vector<Preset>& presets() {
   return all;
 }
 
+// Every field, in one list for both directions.
+// clang-format off
+#define DIGITNET_SETTINGS(X)                                                                              \
+  X(layers) X(activation) X(loss) X(init) X(normalize) X(split) X(batch) X(epochs) X(lr) X(seed)          \
+  X(report_every) X(optimizer) X(momentum) X(beta1) X(beta2) X(eps) X(weight_decay) X(dropout)           \
+  X(label_smoothing) X(l2) X(clip_norm) X(schedule) X(warmup) X(val) X(early_stop) X(augment)
+// clang-format on
+
+nlohmann::json settings_json(const TrainSettings& s) {
+  nlohmann::json j;
+#define DIGITNET_PUT(field) j[#field] = s.field;
+  DIGITNET_SETTINGS(DIGITNET_PUT)
+#undef DIGITNET_PUT
+  return j;
+}
+
+TrainSettings settings_from_json(const nlohmann::json& j, const std::string& what) {
+  TrainSettings s;
+  try {
+#define DIGITNET_GET(field) j.at(#field).get_to(s.field);
+    DIGITNET_SETTINGS(DIGITNET_GET)
+#undef DIGITNET_GET
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: the run's settings are missing or wrong ({})", what, e.what()));
+  }
+  return s;
+}
+
 const Preset& find_preset(std::string_view name) {
   std::string names;
   for (const auto& p : presets()) {

@@ -63,7 +63,8 @@ std::vector<double> ticks(double lo, double hi, int want = 5) {
   const double raw = span / want, mag = std::pow(10, std::floor(std::log10(raw)));
   const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(v);
+  const double first = std::ceil(lo / step);
+  for (int k = 0; (first + k) * step <= hi + 1e-9 * span; ++k) t.push_back((first + k) * step);
   return t;
 }
 
@@ -214,8 +215,8 @@ std::vector<std::uint8_t> weight_rgb(const std::vector<float>& w, int h, int wd,
   return rgb;
 }
 
-// Images of one size in a grid, 8 to a row, as one PNG file.
-void write_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int w, const std::string& path) {
+// Images of one size in a grid, 8 to a row, as PNG bytes.
+Bytes png_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int w) {
   const int cols = 8, rows = std::max(1, (static_cast<int>(images.size()) + cols - 1) / cols), gap = 2;
   const int GW = cols * (w + gap), GH = rows * (h + gap);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(GW) * GH * 3, 255);
@@ -225,10 +226,19 @@ void write_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int
       std::copy_n(&images[k][static_cast<std::size_t>(y) * w * 3], w * 3,
                   &rgb[(static_cast<std::size_t>(oy + y) * GW + ox) * 3]);
   }
-  write_file_atomic(path, encode_png(rgb.data(), GW, GH, 3));
+  return encode_png(rgb.data(), GW, GH, 3);
 }
 
-void svg_to_png(const std::string& svg, const std::string& path) {
+#ifdef DIGITNET_HAVE_RSVG
+cairo_status_t append_png(void* out, const unsigned char* data, unsigned int length) {
+  auto* bytes = static_cast<Bytes*>(out);
+  bytes->insert(bytes->end(), data, data + length);
+  return CAIRO_STATUS_SUCCESS;
+}
+#endif
+
+// An SVG figure rendered to PNG bytes by librsvg.
+Bytes svg_to_png(const std::string& svg, const std::string& path) {
 #ifdef DIGITNET_HAVE_RSVG
   GError* err = nullptr;
   RsvgHandle* handle = rsvg_handle_new_from_data(reinterpret_cast<const guint8*>(svg.data()), svg.size(), &err);
@@ -240,17 +250,14 @@ void svg_to_png(const std::string& svg, const std::string& path) {
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   RsvgRectangle viewport{0, 0, w, h};
-  const bool ok = rsvg_handle_render_document(handle, cr, &viewport, &err);
-  const std::string temp = temp_path_for(path);
-  const bool written = ok && cairo_surface_write_to_png(surface, temp.c_str()) == CAIRO_STATUS_SUCCESS;
+  Bytes png;
+  const bool ok = rsvg_handle_render_document(handle, cr, &viewport, &err) &&
+                  cairo_surface_write_to_png_stream(surface, append_png, &png) == CAIRO_STATUS_SUCCESS;
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
   g_object_unref(handle);
-  if (!written) {
-    std::remove(temp.c_str());
-    throw Error(fmt::format("{}: cannot write the figure", path));
-  }
-  commit_temp(temp, path);
+  if (!ok) throw Error(fmt::format("{}: cannot render the figure", path));
+  return png;
 #else
   (void)svg;
   throw Error(fmt::format("{}: this build cannot write PNG figures (librsvg was not found when it was built)", path));
@@ -394,17 +401,26 @@ void write_report(Model& model, const std::string& model_path, const DataSplit& 
   const Gallery mistakes = confident_mistakes(test, pred, zoom), tiles = weight_tiles(model, zoom);
   const std::string html = page_html({std::filesystem::path(model_path).filename().string(), data.split, test.size(),
                                       metrics, figs, mistakes, tiles, model.config, eval});
+  // Every file is made before any is written, and the page comes last: a report that fails
+  // leaves no page behind (each file is written whole or not at all).
+  std::vector<std::pair<std::string, Bytes>> pngs;
+  if (!png_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(png_dir, ec);
+    if (ec || !std::filesystem::is_directory(png_dir, ec))
+      throw Error(
+          fmt::format("--png: {}: cannot create the directory ({})", png_dir, ec ? ec.message() : "a file is there"));
+    const auto path = [&](const char* name) { return (std::filesystem::path(png_dir) / name).string(); };
+    pngs = {{path("loss.png"), svg_to_png(figs.loss, path("loss.png"))},
+            {path("accuracy.png"), svg_to_png(figs.accuracy, path("accuracy.png"))},
+            {path("confusion.png"), svg_to_png(figs.confusion, path("confusion.png"))},
+            {path("per_class.png"), svg_to_png(figs.per_class, path("per_class.png"))},
+            {path("mistakes.png"), png_grid(mistakes.images, test.height * zoom, test.width * zoom)},
+            {path("weights.png"), png_grid(tiles.images, model.height * zoom, model.width * zoom)}};
+    for (const auto& [file, bytes] : pngs) check_writable(file, "--png");
+  }
+  for (const auto& [file, bytes] : pngs) write_file_atomic(file, bytes);
   write_file_atomic(html_path, {reinterpret_cast<const std::uint8_t*>(html.data()), html.size()});
-  if (png_dir.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(png_dir, ec);
-  if (ec) throw Error(fmt::format("{}: cannot create ({})", png_dir, ec.message()));
-  svg_to_png(figs.loss, png_dir + "/loss.png");
-  svg_to_png(figs.accuracy, png_dir + "/accuracy.png");
-  svg_to_png(figs.confusion, png_dir + "/confusion.png");
-  svg_to_png(figs.per_class, png_dir + "/per_class.png");
-  write_grid(mistakes.images, test.height * zoom, test.width * zoom, png_dir + "/mistakes.png");
-  write_grid(tiles.images, model.height * zoom, model.width * zoom, png_dir + "/weights.png");
 }
 
 }  // namespace digitnet

@@ -1,18 +1,25 @@
-// digitnet train --data NAME|PATH [--preset NAME] [flags] [--save model.npz] [--json]
+// digitnet train --data NAME|PATH [--preset NAME] [flags] [--save model.npz] [--checkpoint F] [--json]
+// digitnet train --resume F [--epochs N] [--save model.npz]
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/checkpoint.hpp"
+#include "digitnet/data/file.hpp"
 #include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/fetch/catalog.hpp"
+#include "digitnet/fetch/download.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/trainer.hpp"
@@ -23,9 +30,11 @@ namespace digitnet::cli {
 namespace {
 
 struct TrainArgs {
-  std::string data, preset, save, batch;
-  TrainSettings s;  // values of the flags given; the rest are the preset's
+  std::string data, preset, save, batch, checkpoint, resume;
+  TrainSettings s;  // values of the flags given; the rest are the preset's (or the checkpoint's)
   bool json = false;
+  int checkpoint_every = 1;
+  double checkpoint_seconds = 0;
   CLI::App* cmd = nullptr;
   bool given(const std::string& flag) const { return cmd->count(flag) > 0; }
 };
@@ -57,12 +66,12 @@ std::vector<double> parse_dropout(const std::string& text) {
 
 std::string percent(double a) { return fmt::format("{:.2f}%", 100.0 * a); }
 
-// The settings: the preset's, then every flag given on the command line.
-TrainSettings settings_from(const TrainArgs& a) {
-  TrainSettings s = a.preset.empty() ? TrainSettings{} : find_preset(a.preset).settings;
+// The settings: `base` (the preset's, or a resumed run's), then every flag given.
+TrainSettings settings_from(const TrainArgs& a, TrainSettings s) {
   const TrainSettings& f = a.s;
 #define DIGITNET_OVERRIDE(flag, field) \
   if (a.given(flag)) s.field = f.field;
+  DIGITNET_OVERRIDE("--layers", layers)
   DIGITNET_OVERRIDE("--activation", activation)
   DIGITNET_OVERRIDE("--loss", loss)
   DIGITNET_OVERRIDE("--init", init)
@@ -104,16 +113,15 @@ struct Plan {
   std::vector<double> dropout;
 };
 
-Plan plan_from(const TrainArgs& a) {
+Plan plan_from(const TrainSettings& s, bool layers_given) {
   Plan p;
-  p.s = settings_from(a);
-  const TrainSettings& s = p.s;
-  p.layers_given = a.given("--layers");
-  p.arch = {p.layers_given ? a.s.layers : s.layers, parse_activation(s.activation), parse_loss(s.loss)};
+  p.s = s;
+  p.layers_given = layers_given;
+  p.arch = {s.layers, parse_activation(s.activation), parse_loss(s.loss)};
   p.init = parse_init(s.init);
   p.norm = Normalizer::parse_kind(s.normalize);
   p.split = parse_split(s.split);
-  if (!(s.val >= 0 && s.val < 1)) throw Error("--val: must be a fraction in [0, 1)");
+  if (!(s.val >= 0 && s.val < 1)) throw Error(fmt::format("--val: {} is not a fraction in [0, 1)", s.val));
   if (s.early_stop > 0 && s.val == 0) throw Error("--early-stop needs a validation set: add --val FRACTION");
   TrainOptions& opt = p.opt;
   opt = {.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed, .report_every = s.report_every};
@@ -156,22 +164,42 @@ TrainData load_train_data(const std::string& spec, Plan& p) {
   return d;
 }
 
-Network<float> build_network(const Plan& p) {
-  Network<float> net(p.arch);
+// SHA-256 of every example of every part: a resumed run must train on the very same data.
+std::string data_digest(const TrainData& d) {
+  Bytes all;
+  for (const Dataset* part : {&d.split.train, &d.split.test, &d.val}) {
+    all.insert(all.end(), part->pixels.begin(), part->pixels.end());
+    all.insert(all.end(), part->labels.begin(), part->labels.end());
+  }
+  return digest(all, "sha256");
+}
+
+void build_network(const Plan& p, Network<float>& net) {
   Rng init_rng(p.s.seed, kInitStream);
   net.init(p.init, init_rng);
   if (std::any_of(p.dropout.begin(), p.dropout.end(), [](double v) { return v > 0; }))
     net.set_dropout(p.dropout, p.s.seed);
   net.set_label_smoothing(p.s.label_smoothing);
-  return net;
+}
+
+nlohmann::json report_json(const EpochReport& r, bool validating) {
+  const auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  nlohmann::json j = {{"epoch", r.epoch},
+                      {"loss", r.loss},
+                      {"train_accuracy", r.train_accuracy},
+                      {"test_accuracy", opt_json(r.test_accuracy)},
+                      {"seconds", r.seconds},
+                      {"lr", r.lr}};
+  if (validating) j["val_accuracy"] = opt_json(r.val_accuracy);
+  return j;
 }
 
 // What a run prints: a header, a line (or a JSON object) per report, a progress bar on a
-// terminal; it also keeps the history for the model file.
+// terminal.
 class TrainOutput {
  public:
-  TrainOutput(bool json, bool validating)
-      : json_(json), validating_(validating), live_(!json && stdout_is_terminal()) {}
+  TrainOutput(bool json, bool validating, int next_epoch)
+      : json_(json), validating_(validating), live_(!json && stdout_is_terminal()), epoch_(next_epoch) {}
 
   void header(const Plan& p, const TrainData& d) const {
     if (json_) return;
@@ -185,18 +213,9 @@ class TrainOutput {
   }
 
   void report(const EpochReport& r) {
-    const auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-    nlohmann::json j = {{"epoch", r.epoch},
-                        {"loss", r.loss},
-                        {"train_accuracy", r.train_accuracy},
-                        {"test_accuracy", opt_json(r.test_accuracy)},
-                        {"seconds", r.seconds},
-                        {"lr", r.lr}};
-    if (validating_) j["val_accuracy"] = opt_json(r.val_accuracy);
-    history_.push_back(j);
     epoch_ = r.epoch + 1;
     if (json_) {
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", report_json(r, validating_).dump());
     } else {
       if (live_) clear_line();
       fmt::print("epoch {:>4}  loss {:.4f}  train {:>7}{}  test {:>7}  {:.2f}s\n", r.epoch, r.loss,
@@ -221,64 +240,239 @@ class TrainOutput {
     if (!saved.empty()) fmt::print("model saved to {}\n", saved);
   }
 
-  const nlohmann::json& history() const { return history_; }
-
  private:
   bool json_, validating_, live_;
-  int epoch_ = 1;
-  nlohmann::json history_ = nlohmann::json::array();
+  int epoch_;
 };
 
+// A run: what is trained and how, its data, network and trainer; new, or from a checkpoint.
+// (The trainer holds references to the network and normaliser, so a Run stays where it is made.)
+struct Run {
+  Plan plan;
+  TrainData data;
+  Normalizer norm;
+  std::unique_ptr<Network<float>> net;
+  std::unique_ptr<Trainer> trainer;
+  nlohmann::json description;  // what a checkpoint keeps of the run
+  std::string save, checkpoint;
+  std::string resumed_from;
+};
+
+// What a checkpoint records of a run, to resume it and to refuse a resume that would change it.
+nlohmann::json describe(const TrainArgs& a, const Plan& p, const TrainData& d) {
+  std::error_code ec;
+  const bool path = std::filesystem::exists(a.data, ec);  // else a dataset's name
+  return {{"data", path ? std::filesystem::absolute(a.data, ec).string() : a.data},
+          {"preset", a.preset},
+          {"layers_given", p.layers_given},
+          {"settings", settings_json(p.s)},
+          {"data_sha256", data_digest(d)},
+          {"save", a.save}};
+}
+
+void new_run(const TrainArgs& a, Run& run) {
+  if (a.data.empty()) throw Error("--data: required (a dataset name or path), unless --resume is given");
+  const TrainSettings base = a.preset.empty() ? TrainSettings{} : find_preset(a.preset).settings;
+  run.plan = plan_from(settings_from(a, base), a.given("--layers"));
+  run.data = load_train_data(a.data, run.plan);
+  run.norm = Normalizer::fit(run.plan.norm, run.data.split.train);
+  run.net = std::make_unique<Network<float>>(run.plan.arch);
+  build_network(run.plan, *run.net);
+  run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.plan.opt);
+  if (!a.checkpoint.empty()) run.description = describe(a, run.plan, run.data);
+}
+
+// The flags given with --resume that would change the run, by name ("--epochs" may grow).
+std::vector<std::string> changed_flags(const TrainArgs& a, const TrainSettings& stored) {
+  const nlohmann::json before = settings_json(stored), after = settings_json(settings_from(a, stored));
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : before.items()) {
+    if (key == "epochs" || after[key] == value) continue;
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    changed.push_back(flag);
+  }
+  return changed;
+}
+
+void resumed_run(const TrainArgs& a, Run& run) {
+  const Checkpoint ck = read_checkpoint(a.resume);
+  const nlohmann::json& r = ck.run;
+  const auto text = [&](const char* key) {
+    if (!r.contains(key) || !r[key].is_string())
+      throw Error(fmt::format("{}: the run's '{}' is missing", a.resume, key));
+    return r[key].get<std::string>();
+  };
+  const TrainSettings stored = settings_from_json(r.value("settings", nlohmann::json()), a.resume);
+  std::vector<std::string> changed = changed_flags(a, stored);
+  if (a.given("--data") && a.data != text("data")) {
+    std::error_code ec;
+    if (!std::filesystem::exists(a.data, ec) || std::filesystem::absolute(a.data, ec).string() != text("data"))
+      changed.insert(changed.begin(), "--data");
+  }
+  if (a.given("--preset") && a.preset != text("preset")) changed.insert(changed.begin(), "--preset");
+  if (!changed.empty())
+    throw Error(
+        fmt::format("--resume: {} would change the run {} was made by; a resumed run keeps its settings "
+                    "(only --epochs may grow)",
+                    fmt::join(changed, ", "), a.resume));
+  TrainSettings s = stored;
+  if (a.given("--epochs")) {
+    if (a.s.epochs < stored.epochs)
+      throw Error(fmt::format("--epochs: {} is fewer than the resumed run's {}", a.s.epochs, stored.epochs));
+    s.epochs = a.s.epochs;
+  }
+  run.plan = plan_from(s, r.value("layers_given", false));
+  run.data = load_train_data(text("data"), run.plan);
+  if (data_digest(run.data) != text("data_sha256"))
+    throw Error(fmt::format("--resume: the data at {} is not the data {} was trained on (its SHA-256 differs)",
+                            text("data"), a.resume));
+  if (run.plan.arch.sizes != ck.layers)
+    throw Error(fmt::format("{}: its network {} does not match its settings", a.resume, layers_to_string(ck.layers)));
+  run.norm = Normalizer::fit(run.plan.norm, run.data.split.train);
+  run.net = std::make_unique<Network<float>>(run.plan.arch);
+  build_network(run.plan, *run.net);
+  for (std::size_t l = 0; l < ck.params.size(); ++l) {
+    run.net->layers[l].Wt = ck.params[l].Wt;
+    run.net->layers[l].b = ck.params[l].b;
+  }
+  run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.plan.opt);
+  try {
+    run.trainer->restore(ck.state, run.data.split.train.size());
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", a.resume, e.what()));
+  }
+  run.description = r;
+  run.description["settings"] = settings_json(s);
+  if (run.save.empty()) run.save = text("save");
+  run.resumed_from = a.resume;
+}
+
 // The model file: the weights, and in its config how it was trained and what it scored.
-void save_trained(const std::string& path, const TrainArgs& a, const Plan& p, const TrainData& d,
-                  const Network<float>& net, const Normalizer& norm, const nlohmann::json& history, double test_acc) {
-  const TrainSettings& s = p.s;
-  const Dataset& train = d.split.train;
+void save_trained(const std::string& path, const Run& run, const std::string& preset,
+                  const std::vector<EpochReport>& reports, double test_acc) {
+  const TrainSettings& s = run.plan.s;
+  const Dataset& train = run.data.split.train;
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : reports) history.push_back(report_json(r, s.val > 0));
   const nlohmann::json extra = {{"dataset", train.name},
-                                {"preset", a.preset.empty() ? nlohmann::json() : nlohmann::json(a.preset)},
+                                {"preset", preset.empty() ? nlohmann::json() : nlohmann::json(preset)},
                                 {"training",
                                  {{"init", s.init},
                                   {"batch", s.batch == 0 ? nlohmann::json("full") : nlohmann::json(s.batch)},
                                   {"epochs", s.epochs},
                                   {"lr", s.lr},
                                   {"seed", s.seed},
-                                  {"split", d.split.split},
+                                  {"split", run.data.split.split},
                                   {"optimizer", s.optimizer},
                                   {"weight_decay", s.weight_decay},
-                                  {"schedule", to_string(p.opt.schedule)},
+                                  {"schedule", to_string(run.plan.opt.schedule)},
                                   {"warmup", s.warmup},
                                   {"dropout", s.dropout},
                                   {"label_smoothing", s.label_smoothing},
                                   {"l2", s.l2},
                                   {"clip_norm", s.clip_norm},
-                                  {"augment", to_string(p.opt.augment)},
+                                  {"augment", to_string(run.plan.opt.augment)},
                                   {"val", s.val},
                                   {"early_stop", s.early_stop},
                                   {"train_examples", train.size()},
-                                  {"test_examples", d.split.test.size()}}},
+                                  {"test_examples", run.data.split.test.size()}}},
                                 {"history", history},
                                 {"test_accuracy", test_acc}};
-  save_model(path, net, norm, train.height, train.width, extra);
+  save_model(path, *run.net, run.norm, train.height, train.width, extra);
 }
 
-void run_train(const TrainArgs& a) {
-  Plan plan = plan_from(a);
-  const TrainData data = load_train_data(a.data, plan);
-  const Normalizer norm = Normalizer::fit(plan.norm, data.split.train);
-  Network<float> net = build_network(plan);
-  Trainer trainer(net, norm, plan.opt);
+// SIGINT and SIGTERM ask the run to stop after its current step; a second one ends it at once.
+std::atomic<int> stop_signal{0};
+extern "C" void on_stop_signal(int sig) {
+  stop_signal.store(sig);
+  std::signal(sig, SIG_DFL);
+}
 
-  TrainOutput out(a.json, plan.s.val > 0);
-  out.header(plan, data);
+// Checkpoints: every `every` epochs, and every `seconds` seconds mid-epoch; and when asked
+// to stop. Writing one makes the run's description complete (its data digest) if it is not.
+class Checkpointer {
+ public:
+  Checkpointer(const TrainArgs& a, Run& run) : a_(a), run_(run), every_(a.checkpoint_every) {
+    seconds_ = a.checkpoint_seconds;
+    last_ = std::chrono::steady_clock::now();
+  }
+
+  // Trainer::Pause: true to stop the run.
+  bool operator()(bool epoch_end) {
+    const int sig = stop_signal.load();
+    const auto now = std::chrono::steady_clock::now();
+    const bool due =
+        !run_.checkpoint.empty() && ((epoch_end && run_.trainer->epoch() % every_ == 0) ||
+                                     (seconds_ > 0 && std::chrono::duration<double>(now - last_).count() >= seconds_));
+    if (due || sig != 0) write(sig != 0);
+    return sig != 0;
+  }
+
+ private:
+  void write(bool stopping) {
+    if (run_.checkpoint.empty() && stopping) {
+      // Not asked for, but a stopped run should not be lost: next to the model, or here.
+      run_.checkpoint = run_.save.empty() ? "digitnet-train.ckpt" : run_.save + ".ckpt";
+    }
+    if (run_.description.is_null()) run_.description = describe(a_, run_.plan, run_.data);
+    save_checkpoint(run_.checkpoint, run_.description, *run_.net, run_.trainer->state());
+    last_ = std::chrono::steady_clock::now();
+  }
+
+  const TrainArgs& a_;
+  Run& run_;
+  int every_;
+  double seconds_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+void run_train(const TrainArgs& a) {
+  if ((a.given("--checkpoint-every") || a.given("--checkpoint-seconds")) && a.checkpoint.empty() && a.resume.empty())
+    throw Error("--checkpoint-every and --checkpoint-seconds need --checkpoint FILE");
+  Run run;
+  run.save = a.save;
+  run.checkpoint = !a.checkpoint.empty() ? a.checkpoint : a.resume;  // a resumed run goes on checkpointing there
+  // Where results go is checked first: a run should not fail at its end for want of a directory.
+  if (!run.save.empty()) check_writable(run.save, "--save");
+  if (!a.checkpoint.empty()) check_writable(a.checkpoint, "--checkpoint");
+  if (a.resume.empty()) new_run(a, run);
+  else resumed_run(a, run);
+  if (!run.save.empty()) check_writable(run.save, "--save");
+  Trainer& trainer = *run.trainer;
+  const Plan& plan = run.plan;
+  const TrainerState start = trainer.state();
+
+  TrainOutput out(a.json, plan.s.val > 0, start.epoch + (start.batch == 0 ? 1 : 0));
+  out.header(plan, run.data);
+  if (!run.resumed_from.empty() && !a.json)
+    fmt::print("  resumed from {}: {} epochs done{}\n", run.resumed_from, start.epoch - (start.batch > 0 ? 1 : 0),
+               start.batch > 0 ? fmt::format(", and {} batches of epoch {}", start.batch, start.epoch) : "");
+  stop_signal.store(0);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  Checkpointer checkpointer(a, run);
   const auto reports = trainer.fit(
-      data.split.train, &data.split.test, [&](const EpochReport& r) { out.report(r); },
-      [&](std::size_t done, std::size_t total) { out.progress(done, total); }, plan.s.val > 0 ? &data.val : nullptr);
-  const double test_acc = reports.back().test_accuracy.value_or(0.0);
+      run.data.split.train, &run.data.split.test, [&](const EpochReport& r) { out.report(r); },
+      [&](std::size_t done, std::size_t total) { out.progress(done, total); }, plan.s.val > 0 ? &run.data.val : nullptr,
+      std::ref(checkpointer));
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (const int sig = stop_signal.load(); sig != 0) {
+    std::fflush(stdout);
+    const TrainerState at = trainer.state();
+    fmt::print(stderr,
+               "digitnet: stopped by {} in epoch {}; checkpoint written to {}; resume with: digitnet train "
+               "--resume {}\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", at.epoch, run.checkpoint, run.checkpoint);
+    throw ExitStatus{128 + sig};
+  }
+  const double test_acc = reports.empty() ? 0.0 : reports.back().test_accuracy.value_or(0.0);
   if (!a.json && plan.s.early_stop > 0)
     fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());
-
-  if (!a.save.empty()) save_trained(a.save, a, plan, data, net, norm, out.history(), test_acc);
-  out.result(test_acc, data.split.test.size(), a.save);
+  const std::string preset = run.description.is_object() ? run.description.value("preset", a.preset) : a.preset;
+  if (!run.save.empty()) save_trained(run.save, run, preset, reports, test_acc);
+  out.result(test_acc, run.data.split.test.size(), run.save);
 }
 
 }  // namespace
@@ -289,8 +483,7 @@ void add_train_command(CLI::App& app) {
   a->cmd = cmd;
   TrainSettings& s = a->s;
   cmd->add_option("--data", a->data,
-                  "Dataset name (mnist, fashion-mnist, digits, mnist-10k) or path: IDX directory, CSV, image folders")
-      ->required();
+                  "Dataset name (mnist, fashion-mnist, digits, mnist-10k) or path: IDX directory, CSV, image folders");
   cmd->add_option("--preset", a->preset, "Settings of a seed write-up or a best-* network (see 'digitnet presets')");
   cmd->add_option_function<std::string>(
       "--layers", [a](const std::string& v) { a->s.layers = parse_layers(v); }, "Layer sizes, e.g. 784,128,64,10");
@@ -300,7 +493,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--batch", a->batch, "Batch size N, or 'full'");
   cmd->add_option("--epochs", s.epochs, "Passes over the training set");
   cmd->add_option("--lr", s.lr, "Learning rate for the batch-mean gradient (the schedule's peak)");
-  cmd->add_option("--seed", s.seed, "Seed for init, shuffling, splits, dropout and augmentation");
+  cmd->add_option_function<std::string>(
+      "--seed", [a](const std::string& v) { a->s.seed = parse_seed("--seed", v); },
+      "Seed for init, shuffling, splits, dropout and augmentation (0 to 2^64-1)");
   cmd->add_option("--normalize", s.normalize, "scale (to [0,1]) | zscore (per feature)");
   cmd->add_option("--split", s.split, "official | random:FRACTION | dev:COUNT");
   cmd->add_option("--report-every", s.report_every, "Epochs between report lines");
@@ -321,6 +516,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--early-stop", s.early_stop, "Stop after this many epochs without a better validation accuracy");
   cmd->add_option("--augment", s.augment, "shift:PIXELS,rotate:DEGREES,elastic,flip (28x28 images)");
   cmd->add_option("--save", a->save, "Write the trained model to this .npz file");
+  cmd->add_option("--checkpoint", a->checkpoint, "Write a checkpoint to this file (every epoch by default)");
+  cmd->add_option("--checkpoint-every", a->checkpoint_every, "Epochs between checkpoints (default 1)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--checkpoint-seconds", a->checkpoint_seconds, "Also write one every S seconds, mid-epoch")
+      ->check(CLI::Range(1e-3, 1e9));
+  cmd->add_option("--resume", a->resume, "Go on with the run a checkpoint stopped (same settings; --epochs may grow)");
   cmd->add_flag("--json", a->json, "JSON lines on stdout instead of text");
   add_threads_option(cmd);
   cmd->callback([a] { run_train(*a); });

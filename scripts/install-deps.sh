@@ -12,7 +12,7 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   # fuzzers; the browser test (Chromium driven by Playwright from npm)
-  packages+=(clang libclang-rt-14-dev chromium)
+  packages+=(clang libclang-rt-14-dev clang-format clang-tidy chromium)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()

@@ -11,8 +11,11 @@ jobs=$(nproc)
 # playwright-core for the browser test (the browser itself is Debian's Chromium)
 (cd tests/apps/browser && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will be skipped"
 
-echo "== build and test (release)"
-cmake -S . -B build -DDIGITNET_TESTS=ON >/dev/null
+echo "== style (clang-format)"
+bash scripts/lint.sh --format
+
+echo "== build and test (release, warnings are errors)"
+cmake -S . -B build -DDIGITNET_TESTS=ON -DDIGITNET_WERROR=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 (cd build && ctest -j"$jobs" --output-on-failure)
 if [[ "${QUICK:-0}" == 1 ]]; then
@@ -20,8 +23,11 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   exit 0
 fi
 
+echo "== install, and build a project against the installed package"
+bash scripts/check-install.sh build
+
 echo "== build and test (-fsanitize=address,undefined)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON -DDIGITNET_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
@@ -34,4 +40,4 @@ bash bench/run.sh --smoke
 
 # Everything above passed (set -e stops at the first failure): one closing line for CI.
 tests=$(cd build && ctest -N | awk '/Total Tests/ {print $3}')
-echo "all: $((2 * tests + 6)) passed, 0 failed (ctest twice, 5 fuzz targets, benchmark smoke)"
+echo "all: $((2 * tests + 9)) passed, 0 failed (format, ctest twice, install, 6 fuzz targets, benchmark smoke)"

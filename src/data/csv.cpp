@@ -34,6 +34,7 @@ bool parse_number(std::string_view f, double& v) {
 }  // namespace
 
 Dataset parse_csv(std::string_view text, const std::string& what) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // the UTF-8 byte order mark Excel writes
   std::vector<std::string_view> lines;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t nl = text.find('\n', pos);

@@ -49,13 +49,21 @@ bool is_image_folder_set(const std::string& dir) {
 }  // namespace
 
 Dataset load_image_folders(const std::string& dir) {
+  // Every sub-folder is a class: one that is not 0..9 is a mistake to point out, not to skip
+  // (hidden ones, like .ipynb_checkpoints, are not the user's).
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && !name.starts_with(".") && !(name.size() == 1 && name[0] >= '0' && name[0] < '0' + kClasses))
+      throw Error(fmt::format("{}: the folder '{}' is not a class; image folders must be named 0 to {}", dir, name,
+                              kClasses - 1));
+  }
   Dataset d;
   d.name = dataset_name(dir);
   d.height = d.width = 28;
   d.pixel_max = 255;
   for (int label = 0; label < kClasses; ++label) {
     const auto sub = std::filesystem::path(dir) / std::to_string(label);
-    std::error_code ec;
     if (!std::filesystem::is_directory(sub, ec)) continue;
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(sub, ec))

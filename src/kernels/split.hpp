@@ -23,9 +23,10 @@ constexpr double kWorkPerCore = 3e4;
 namespace cost {
 constexpr double kMultiplyAdd = 1;
 constexpr double kByteToFloat = 3;   // a pixel converted to an input (Normalizer::gather)
-constexpr double kElementwise = 4;   // a unit through an activation, its derivative, dropout or softmax
-constexpr double kTransposed = 4;    // an element moved by a transpose
-constexpr double kUpdate = 16;       // a parameter through an optimizer step (Adam, momentum)
+constexpr double kElementwise = 4;   // a hidden unit through its activation, its derivative, dropout
+constexpr double kSoftmax = 300;     // a class through softmax and the loss (an exponential)
+constexpr double kTransposed = 8;    // an element moved by a transpose
+constexpr double kUpdate = 24;       // a parameter through an optimizer step (Adam, momentum)
 constexpr double kAugmented = 1000;  // a pixel of a distorted image (bilinear resampling)
 }  // namespace cost
 
@@ -68,14 +69,12 @@ void split_first_layer(std::span<const int> sizes, int B, F&& f) {
 }
 
 // Phase 2: f(r0, r1) for each core's rows. A row's work: the products of layers 2..D forward
-// and back, and its units' elementwise steps.
+// and back, its hidden units' elementwise steps, and the softmax.
 template <class F>
 void split_rows(std::span<const int> sizes, int B, F&& f) {
-  double per_row = 0;
-  for (std::size_t l = 1; l < sizes.size(); ++l) {
-    if (l >= 2) per_row += 2.0 * sizes[l - 1] * sizes[l];
-    per_row += cost::kElementwise * sizes[l];
-  }
+  const std::size_t D = sizes.size() - 1;
+  double per_row = cost::kSoftmax * sizes[D];
+  for (std::size_t l = 1; l < D; ++l) per_row += 2.0 * sizes[l] * sizes[l + 1] + cost::kElementwise * sizes[l];
   run_shares(cores_for(B * per_row, B), B, f);
 }
 

@@ -10,7 +10,7 @@ namespace digitnet {
 
 // Threads used by the products; 0 = one per core (the default). Returns the count in use.
 // With the default, small jobs go back to one core for a while when the others keep
-// finishing late (see src/parallel.cpp); a count given here is always used.
+// finishing late (src/core/parallel.cpp); a count given here is always used.
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
 // The pool thread running the caller: 0 for the thread that called run_parallel (and for any

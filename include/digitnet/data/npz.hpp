@@ -31,8 +31,11 @@ using NpzArchive = std::map<std::string, NpyArray>;  // "w1" -> array (".npy" dr
 NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what);
 std::vector<std::uint8_t> serialize_npy(const NpyArray& array);
 
+// Every member is checked against its CRC-32 and its declared size, and what the headers
+// declare is bounded by the size of the archive, before anything is allocated.
 NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& what);
 NpzArchive read_npz(const std::string& path);
-void write_npz(const std::string& path, const NpzArchive& archive);  // atomic: temp file + rename
+std::vector<std::uint8_t> serialize_npz(const NpzArchive& archive);  // stored (uncompressed), as np.savez
+void write_npz(const std::string& path, const NpzArchive& archive);  // durable and atomic (file.hpp)
 
 }  // namespace digitnet

@@ -51,6 +51,9 @@ class Network {
   void set_dropout(std::vector<double> p, std::uint64_t seed);
   // Label smoothing s in [0, 1) for the cross-entropy loss while training (loss.hpp).
   void set_label_smoothing(double s);
+  // The dropout masks' generator, to store it in a checkpoint and go on with the same masks.
+  Rng& dropout_rng() { return dropout_rng_; }
+  const Rng& dropout_rng() const { return dropout_rng_; }
 
   // Inference: the output activations (B, classes), valid until the next call.
   Matrix<const T> forward(Matrix<const T> X);
