@@ -116,7 +116,7 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
 Model& ServeApi::model_of_this_thread() {
   thread_local std::uint64_t owner = 0;
   thread_local Model* mine = nullptr;
-  if (owner != id_) {
+  if (owner != id_ || !mine) {
     std::lock_guard lock(copies_mutex_);
     copies_.push_back(std::make_unique<Model>(model_));
     mine = copies_.back().get();
