@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libstb-dev libhwy-dev
-  libcurl4-openssl-dev libssl-dev libarchive-dev libcpp-httplib-dev librsvg2-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev libcpp-httplib-dev libmicrohttpd-dev librsvg2-dev
   libgtest-dev
   dataset-fashion-mnist python3-sklearn python3-numpy
 )
