@@ -470,6 +470,8 @@ void run_train(const TrainArgs& a) {
                sig == SIGINT ? "SIGINT" : "SIGTERM", at.epoch, run.checkpoint, run.checkpoint);
     throw ExitStatus{128 + sig};
   }
+  // A killed run may have left a half-written checkpoint behind that no later write replaced.
+  if (!run.checkpoint.empty()) remove_stale_temp_files(run.checkpoint);
   const double test_acc = reports.empty() ? 0.0 : reports.back().test_accuracy.value_or(0.0);
   if (!a.json && plan.s.early_stop > 0)
     fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());
