@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   digitnet::cli::add_data_command(app);
   digitnet::cli::add_report_command(app);
   digitnet::cli::add_serve_command(app);
+  digitnet::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
