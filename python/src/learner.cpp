@@ -40,8 +40,18 @@ void use_threads(int n) {
   requested_threads = n;
 }
 
+namespace {
+std::vector<int> checked_sizes(std::vector<int> sizes) {
+  if (sizes.size() < 2) throw py::value_error("layers: needs at least an input and an output size");
+  for (int s : sizes)
+    if (s < 1 || s > 1'000'000) throw py::value_error(fmt::format("layers: {} is not a layer size (1 to 1,000,000)", s));
+  return sizes;
+}
+}  // namespace
+
 Learner::Learner(std::vector<int> sizes, const std::string& activation, const std::string& loss, int height, int width)
-    : net_(std::make_unique<Network<float>>(Architecture{std::move(sizes), parse_activation(activation), parse_loss(loss)})),
+    : net_(std::make_unique<Network<float>>(
+          Architecture{checked_sizes(std::move(sizes)), parse_activation(activation), parse_loss(loss)})),
       norm_(std::make_unique<Normalizer>()),
       height_(height),
       width_(width) {
