@@ -262,14 +262,14 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return learner
 
     def _start(self, learner, s):
-        _digitnet.set_threads(int(self.n_threads or 0))
+        learner.threads = int(self.n_threads or 0)
         _call(learner.start, epochs=s["epochs"], batch=s["batch"], lr=s["lr"], seed=s["seed"],
               optimizer=s["optimizer"], momentum=s["momentum"], weight_decay=s["weight_decay"],
               schedule=s["schedule"], warmup=s["warmup"], l2=s["l2"], clip_norm=s["clip_norm"],
               label_smoothing=s["label_smoothing"], augment=s["augment"], dropout=s["dropout"])
 
     def _epoch(self, X, y_idx):
-        _digitnet.set_threads(int(self.n_threads or 0))
+        self._learner.threads = int(self.n_threads or 0)
         main = threading.current_thread() is threading.main_thread()
         report = _call(self._learner.train_epoch, X, y_idx, main)  # the learner records it
         if self.verbose:
@@ -326,7 +326,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         sigmoid outputs divided by their sum (so that each row sums to 1)."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        _digitnet.set_threads(int(self.n_threads or 0))
+        self._learner.threads = int(self.n_threads or 0)
         p = _call(self._learner.predict_proba, X)
         if self._learner.loss == "mse":
             p /= np.maximum(p.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)

@@ -10,8 +10,10 @@ namespace digitnet::python {
 Dataset borrow_features(const py::array& X, int height, int width) {
   if (X.ndim() != 2)
     throw py::value_error(fmt::format("X: expected a 2-D array (examples, features), got {} dimensions", X.ndim()));
-  const bool bytes = X.dtype().is(py::dtype::of<std::uint8_t>());
-  if (!bytes && !X.dtype().is(py::dtype::of<float>()))
+  // Equivalent dtypes, not the same object: arrays that joblib memory-maps or unpickles carry
+  // their own dtype objects.
+  const bool bytes = py::isinstance<py::array_t<std::uint8_t>>(X);
+  if (!bytes && !py::isinstance<py::array_t<float>>(X))
     throw py::type_error(fmt::format("X: dtype {} is not supported here (uint8 or float32)",
                                      py::str(X.dtype()).cast<std::string>()));
   if (!(X.flags() & py::array::c_style))
@@ -38,7 +40,7 @@ Dataset borrow_features(const py::array& X, int height, int width) {
 
 Dataset borrow_labelled(const py::array& X, const py::array& y, int height, int width, int classes) {
   Dataset d = borrow_features(X, height, width);
-  if (y.ndim() != 1 || !y.dtype().is(py::dtype::of<std::uint8_t>()))
+  if (y.ndim() != 1 || !py::isinstance<py::array_t<std::uint8_t>>(y))
     throw py::type_error("y: expected a 1-D uint8 array of class indices");
   if (static_cast<std::size_t>(y.shape(0)) != d.size())
     throw py::value_error(fmt::format("y has {} labels but X has {} examples", y.shape(0), d.size()));

@@ -19,15 +19,14 @@ namespace {
 // digitnet's thread pool serves one caller at a time: Python threads that train or predict
 // at once take turns here, with the GIL released so that other Python code runs meanwhile.
 std::mutex engine;
-int requested_threads = 0;
 
-// f() holding the engine, without the GIL (f must not touch Python objects unless it takes
-// the GIL back itself).
+// f() holding the engine with `threads` cores, without the GIL (f must not touch Python
+// objects unless it takes the GIL back itself).
 template <class F>
-auto with_engine(F&& f) {
+auto with_engine(int threads, F&& f) {
   py::gil_scoped_release release;
   std::lock_guard lock(engine);
-  set_threads(requested_threads);
+  digitnet::set_threads(threads);
   return f();
 }
 
@@ -35,9 +34,9 @@ struct Interrupted {};  // a Python signal handler raised; its exception is pend
 
 }  // namespace
 
-void use_threads(int n) {
+void Learner::set_threads(int n) {
   if (n < 0) throw py::value_error(fmt::format("n_threads: {} is negative (0 or None = one per core)", n));
-  requested_threads = n;
+  threads_ = n;
 }
 
 namespace {
@@ -68,7 +67,7 @@ Learner::Learner(Network<float> net, Normalizer norm, int height, int width)
 
 void Learner::init(const std::string& init, std::uint64_t seed) {
   const Init how = parse_init(init);
-  with_engine([&] {
+  with_engine(threads_, [&] {
     trainer_.reset();
     Rng rng(seed, kInitStream);
     net_->init(how, rng);
@@ -78,7 +77,7 @@ void Learner::init(const std::string& init, std::uint64_t seed) {
 void Learner::fit_normalizer(const std::string& kind, const py::array& X) {
   const Normalizer::Kind k = Normalizer::parse_kind(kind);
   const Dataset d = borrow_features(X, height_, width_);
-  with_engine([&] {
+  with_engine(threads_, [&] {
     trainer_.reset();  // it refers to the normaliser
     *norm_ = Normalizer::fit(k, d);
   });
@@ -91,7 +90,7 @@ void Learner::set_normalizer(const Normalizer& norm) {
     throw py::value_error(fmt::format("normaliser: mean and std need {} values each", F));
   for (float s : norm.std)
     if (!(s > 0)) throw py::value_error("normaliser: std must be positive");
-  with_engine([&] {
+  with_engine(threads_, [&] {
     trainer_.reset();
     *norm_ = norm;
   });
@@ -109,7 +108,7 @@ void Learner::start(const TrainSpec& s) {
   if (opt.augment.any() && height_ < 2)
     throw Error("--augment: needs image data (the examples have no 2-D shape; set image_shape)");
   check_label_smoothing(s.label_smoothing, net_->arch().loss);
-  with_engine([&] {
+  with_engine(threads_, [&] {
     // As the CLI: dropout only when asked for, then label smoothing.
     if (std::any_of(s.dropout.begin(), s.dropout.end(), [](double p) { return p != 0; }))
       net_->set_dropout(s.dropout, s.seed);
@@ -122,7 +121,7 @@ EpochReport Learner::train_epoch(const py::array& X, const py::array& y, bool ch
   if (!trainer_) throw py::value_error("the learner has no trainer: call start() first");
   const Dataset d = borrow_labelled(X, y, height_, width_, net_->arch().classes());
   bool interrupted = false;
-  const EpochReport r = with_engine([&] {
+  const EpochReport r = with_engine(threads_, [&] {
     // The state after the last complete epoch, to go back to if this one stops half-way.
     const Network<float> net_before = *net_;
     const Trainer trainer_before = *trainer_;
@@ -157,12 +156,12 @@ EpochReport Learner::train_epoch(const py::array& X, const py::array& y, bool ch
 
 py::array_t<float> Learner::predict_proba(const py::array& X) {
   const Dataset d = borrow_features(X, height_, width_);
-  const Predictions p = with_engine([&] { return predict_dataset(*net_, *norm_, d); });
+  const Predictions p = with_engine(threads_, [&] { return predict_dataset(*net_, *norm_, d); });
   return to_numpy(p.probs.data(), d.size(), static_cast<std::size_t>(net_->arch().classes()));
 }
 
 std::vector<LayerWeights> Learner::weights() {
-  return with_engine([&] {
+  return with_engine(threads_, [&] {
     std::vector<LayerWeights> w;
     for (const auto& layer : net_->layers) w.push_back({layer.W(), {layer.b.storage.begin(), layer.b.storage.end()}});
     return w;
@@ -178,7 +177,7 @@ void Learner::set_weights(const std::vector<LayerWeights>& w) {
     if (w[l].W.size() != out * in || w[l].b.size() != out)
       throw py::value_error(fmt::format("weights: layer {} needs W ({}, {}) and b ({})", l + 1, out, in, out));
   }
-  with_engine([&] {
+  with_engine(threads_, [&] {
     trainer_.reset();
     for (int l = 0; l < a.depth(); ++l) {
       net_->layers[l].set_W(w[l].W);
@@ -188,23 +187,23 @@ void Learner::set_weights(const std::vector<LayerWeights>& w) {
 }
 
 void Learner::save(const std::string& path, const nlohmann::json& extra) {
-  with_engine([&] { save_model(path, *net_, *norm_, height_, width_, extra); });
+  with_engine(threads_, [&] { save_model(path, *net_, *norm_, height_, width_, extra); });
 }
 
 void Learner::save_onnx(const std::string& path, const OnnxInfo& info) {
-  with_engine([&] { digitnet::save_onnx(path, *net_, *norm_, info); });
+  with_engine(threads_, [&] { digitnet::save_onnx(path, *net_, *norm_, info); });
 }
 
 std::vector<EpochReport> Learner::history() {
-  return with_engine([&] { return history_; });
+  return with_engine(threads_, [&] { return history_; });
 }
 
 void Learner::set_history(std::vector<EpochReport> h) {
-  with_engine([&] { history_ = std::move(h); });
+  with_engine(threads_, [&] { history_ = std::move(h); });
 }
 
 Normalizer Learner::normalizer() {
-  return with_engine([&] { return *norm_; });
+  return with_engine(threads_, [&] { return *norm_; });
 }
 
 }  // namespace digitnet::python

@@ -5,6 +5,7 @@
 // state after its last complete epoch, so it stays usable and partial_fit can continue.
 // Every method takes the learner's engine lock with the GIL released, so Python threads that
 // share a learner (or train several at once) take turns instead of racing.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -65,6 +66,11 @@ class Learner {
   void save(const std::string& path, const nlohmann::json& extra);
   void save_onnx(const std::string& path, const OnnxInfo& info);
 
+  // Cores for this learner's work: 0 = one per core (the pool's default). Results do not
+  // depend on it.
+  void set_threads(int n);
+  int threads() const { return threads_; }
+
   const Architecture& arch() const { return net_->arch(); }  // fixed at construction
   Normalizer normalizer();
   int height() const { return height_; }
@@ -77,9 +83,7 @@ class Learner {
   std::optional<Trainer> trainer_;
   std::vector<EpochReport> history_;
   int height_, width_;
+  std::atomic<int> threads_{0};
 };
-
-// Threads for digitnet's work from Python: 0 = one per core (the pool's default).
-void use_threads(int n);
 
 }  // namespace digitnet::python

@@ -177,6 +177,8 @@ PYBIND11_MODULE(_digitnet, m) {
           py::arg("momentum"), py::arg("weight_decay"), py::arg("schedule"), py::arg("warmup"), py::arg("l2"),
           py::arg("clip_norm"), py::arg("label_smoothing"), py::arg("augment"), py::arg("dropout"))
       .def_property_readonly("started", &Learner::started)
+      .def_property("threads", &Learner::threads, &Learner::set_threads,
+                    "Cores for training and prediction (0: one per core); results do not depend on it")
       .def(
           "train_epoch",
           [](Learner& l, const py::array& X, const py::array& y, bool check_signals) {
@@ -270,7 +272,6 @@ PYBIND11_MODULE(_digitnet, m) {
         return py::make_tuple(std::move(learner), config);
       },
       py::arg("path"), "A model file the CLI or the package wrote: (Learner, config as JSON text)");
-  m.def("set_threads", &python::use_threads, py::arg("n"), "Threads for training and prediction (0: one per core)");
   m.def(
       "presets",
       [] {

@@ -174,8 +174,10 @@ def test_pipeline_grid_search_cross_val_score(digits):
     assert pipe.fit(X, y).score(digits.X_test, digits.y_test) > 0.9
     scores = cross_val_score(MLPClassifier(hidden_layer_sizes=(32,), epochs=10, normalize="zscore"), X, y, cv=3)
     assert len(scores) == 3 and min(scores) > 0.85
+    # n_jobs=2: the estimator goes to joblib's worker processes, the data memory-mapped
     grid = GridSearchCV(MLPClassifier(epochs=10, normalize="zscore"),
-                        {"hidden_layer_sizes": [(16,), (64,)], "learning_rate": [0.05, 0.3]}, cv=2)
+                        {"hidden_layer_sizes": [(16,), (64,)], "learning_rate": [0.05, 0.3]}, cv=2, n_jobs=2,
+                        pre_dispatch=4)
     grid.fit(X, y)
     assert set(grid.best_params_) == {"hidden_layer_sizes", "learning_rate"} and grid.best_score_ > 0.85
 
@@ -327,6 +329,8 @@ def test_low_level_learner_refuses_what_it_cannot_borrow():
         learner.predict_proba(np.zeros((4, 5), np.float32).T)
     with pytest.raises(TypeError, match="dtype float64 is not supported here"):
         learner.predict_proba(good.astype(np.float64))
+    with pytest.raises(TypeError, match="dtype >f4 is not supported here"):
+        learner.predict_proba(good.astype(">f4"))
     with pytest.raises(ValueError, match="expected a 2-D array"):
         learner.predict_proba(good[0])
     with pytest.raises(ValueError, match="empty"):

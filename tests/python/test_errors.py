@@ -63,6 +63,7 @@ def test_non_contiguous_and_read_only_arrays_work(digits, fitted):
     ro.setflags(write=False)
     np.testing.assert_array_equal(fitted.predict_proba(ro), expected)
     np.testing.assert_array_equal(fitted.predict_proba(ro[::-1])[::-1], expected)
+    np.testing.assert_array_equal(fitted.predict_proba(X.astype(">f4")), expected)  # big-endian
 
 
 @pytest.mark.parametrize("params, error, message", [
