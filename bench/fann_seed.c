@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
   fann_set_learning_rate(ann, 0.1f);
   fann_set_learning_momentum(ann, 0.0f);
 
-  printf("{\"name\": \"FANN 2.2 (float32, 1 thread, tanh/MSE, batch 1)\", \"epoch_seconds\": [");
+  printf("{\"name\": \"FANN 2.2 (tanh+MSE, batch 1)\", \"epoch_seconds\": [");
   for (int e = 0; e < epochs; ++e) {
     const double start = now();
     fann_shuffle_train_data(train);
