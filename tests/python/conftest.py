@@ -11,6 +11,10 @@ pytest.importorskip("sklearn", reason="scikit-learn is missing (apt-get install 
 import digitnet  # noqa: E402  (the build tree's python/, put on the path by run_pytest.py)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: whole datasets or subprocesses; the sanitizer build leaves them out")
+
+
 @pytest.fixture(scope="session")
 def cli():
     """Runs the digitnet command: cli("train", ...) -> stdout; fails the test on a non-zero exit."""

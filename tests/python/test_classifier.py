@@ -98,6 +98,7 @@ def test_uint8_is_scaled_as_the_cli_scales_it(fashion_small):
         assert clf.predict(Xd).shape == (300,)
 
 
+@pytest.mark.slow
 def test_same_as_the_cli_bit_for_bit(cli, fashion, tmp_path):
     """fit on the arrays digitnet.datasets gives = `digitnet train` on the same dataset."""
     cli("train", "--data", "fashion-mnist", "--epochs", 1, "--optimizer", "momentum", "--lr", 0.05,
@@ -190,6 +191,7 @@ def test_pickle_round_trip(digits):
     assert copy.n_iter_ == 4
 
 
+@pytest.mark.slow
 def test_arrays_are_not_copied(fashion):
     """C-contiguous uint8 and float32 arrays are read in place: tracemalloc sees every NumPy
     allocation, and none the size of X happens while fitting or predicting."""
@@ -220,6 +222,7 @@ def test_arrays_are_not_copied(fashion):
     assert fortran_peak >= Xt.nbytes, fortran_peak
 
 
+@pytest.mark.slow
 def test_gil_is_released_while_fitting(fashion):
     """A Python thread keeps running while another one fits. With the GIL held through each
     epoch, it could only run in the moments between epochs: a handful of ticks."""
@@ -257,12 +260,15 @@ CTRL_C = textwrap.dedent("""
     import digitnet
     X, y, _, _ = digitnet.datasets.load("fashion-mnist")
     X, y = X[:20000], y[:20000]
+    start = time.perf_counter()
+    digitnet.MLPClassifier(epochs=1).fit(X, y)
+    epoch = time.perf_counter() - start
     clf = digitnet.MLPClassifier(epochs=10000)
     sent = []
     def interrupt():
         sent.append(time.perf_counter())
         os.kill(os.getpid(), signal.SIGINT)
-    threading.Timer(1.5, interrupt).start()
+    threading.Timer(max(1.0, 2.5 * epoch), interrupt).start()  # in the third epoch or so
     try:
         clf.fit(X, y)
         print(json.dumps({"interrupted": False}))
@@ -279,6 +285,7 @@ CTRL_C = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_a_fit_cleanly():
     import json
     r = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True, timeout=120,

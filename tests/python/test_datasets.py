@@ -14,6 +14,7 @@ def test_names_and_info():
     assert os.path.isabs(digitnet.datasets.cache_dir())
 
 
+@pytest.mark.slow
 def test_fashion_mnist_is_the_cli_data(cli, fashion, tmp_path):
     X, y, Xt, yt = fashion
     assert X.shape == (60000, 784) and X.dtype == np.uint8 and X.flags["C_CONTIGUOUS"]

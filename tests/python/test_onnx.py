@@ -13,6 +13,7 @@ import digitnet
 from digitnet import MLPClassifier
 
 onnx = pytest.importorskip("onnx", reason="python3-onnx is missing (apt-get install python3-onnx)")
+pytestmark = pytest.mark.slow  # ONNX Runtime in Node.js, on 10,000 images
 RUNNER = os.path.join(os.path.dirname(__file__), "..", "data", "onnx")
 
 
