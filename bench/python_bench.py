@@ -116,6 +116,14 @@ def main():
     print(f"\nfit() against the CLI's training time, run for run: "
           f"{', '.join(f'{100 * o:+.1f}%' for o in overheads)} (median {100 * statistics.median(overheads):+.1f}%); "
           f"fastest against fastest: {100 * best:+.1f}% (target under +5%)")
+    # The same, measured inside each fit(): time outside Trainer::train_epoch (validation, labels,
+    # set-up, the state kept for Ctrl-C each epoch) against the epochs' own. Immune to the
+    # machine's phases, which move whole runs.
+    outside = [p["fit_seconds"] - sum(p["epoch_seconds"]) for p in py]
+    share = [o / sum(p["epoch_seconds"]) for o, p in zip(outside, py)]
+    print(f"fit() outside digitnet's epochs: median {1000 * statistics.median(outside):.1f} ms, "
+          f"{100 * statistics.median(share):.2f}% of the epochs' time (runs: "
+          f"{', '.join(f'{100 * x:.2f}%' for x in share)})")
     print(f"inside fit(), digitnet's own epochs: {py_inner:.3f} s (CLI {cli_epoch:.3f} s); "
           f"scikit-learn / MLPClassifier: {statistics.median(peers['sklearn']['epoch_seconds']) / py_epoch:.1f}x "
           "(target at least 5x)")
