@@ -50,6 +50,7 @@ def check_file(path, ops):
 
 def assert_agrees(ours, theirs, labels):
     assert theirs.shape == ours.shape
+    print(f"largest difference from ONNX Runtime: {np.abs(theirs - ours).max():.2e} on {len(ours)} rows")
     assert np.abs(theirs - ours).max() <= 1e-5, np.abs(theirs - ours).max()
     top2 = np.sort(ours, axis=1)[:, -2:]
     clear = top2[:, 1] - top2[:, 0] > 1e-5  # not a near-tie

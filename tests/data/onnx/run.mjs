@@ -9,7 +9,7 @@ const [model, input, features, out] = process.argv.slice(2);
 const bytes = readFileSync(input);
 const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 const F = Number(features);
-const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: "disabled" });
+const session = await ort.InferenceSession.create(model);  // default options, as a user runs it
 const result = await session.run({ input: new ort.Tensor("float32", values, [values.length / F, F]) });
 const probs = result.probabilities, label = result.label;
 writeFileSync(`${out}.probabilities.f32`, Buffer.from(probs.data.buffer, probs.data.byteOffset, probs.data.byteLength));
