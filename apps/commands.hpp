@@ -3,9 +3,9 @@
 // Errors are thrown as digitnet::Error and printed by main as one line.
 #include <CLI/CLI.hpp>
 
+#include "digitnet/core/parallel.hpp"
 #include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
-#include "digitnet/core/parallel.hpp"
 
 namespace digitnet::cli {
 
@@ -17,6 +17,16 @@ struct ModelData {
 };
 ModelData load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg = "",
                               const std::uint64_t* seed_arg = nullptr);
+
+// Thrown by a command to end digitnet with this exit status (it has printed why already).
+struct ExitStatus {
+  int code;
+};
+
+// A seed: 0 to 2^64-1 in decimal, and nothing else (no sign, no overflow, not empty).
+std::uint64_t parse_seed(const std::string& flag, const std::string& text);
+// Makes every option of app and its commands refuse an empty value, naming the option.
+void refuse_empty_values(CLI::App& app);
 
 // --threads N on a command: 0 (the default) uses every core. Results do not depend on it.
 inline void add_threads_option(CLI::App* cmd) {

@@ -1,14 +1,15 @@
-// digitnet data list | fetch NAME | info PATH_OR_NAME | export NAME --format F -o DIR
+// digitnet data list | fetch NAME | verify [NAME] | info PATH_OR_NAME | export NAME --format F -o DIR
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/fetch/export.hpp"
 #include "terminal.hpp"
 
@@ -31,9 +32,38 @@ void run_list() {
   fmt::print("\ncache: {} (set DIGITNET_DATA to change it)\n", cache_dir());
 }
 
+// Fetches what is missing, and fetches again (or rebuilds) what fails its checksums.
 void run_fetch(const DataArgs& a) {
-  const std::string path = fetch_dataset(a.name, cli_fetch_options());
+  FetchOptions options = cli_fetch_options();
+  options.repair = true;
+  const std::string path = fetch_dataset(a.name, options);
   fmt::print("{}: {}\n", a.name, path);
+}
+
+// Checks every cached dataset (or the one named) against its recorded checksums.
+void run_verify(const DataArgs& a) {
+  int failed = 0, checked = 0;
+  for (const auto& d : known_datasets()) {
+    if (!a.name.empty() && d.name != a.name) continue;
+    if (local_path(d.name).empty()) {
+      fmt::print("{:<14} not cached\n", d.name);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      const std::size_t bytes = verify_dataset(d.name);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      fmt::print("{:<14} ok ({:.1f} MB checked in {:.0f} ms)\n", d.name, bytes / 1e6, ms);
+      ++checked;
+    } catch (const Error& e) {
+      fmt::print("{:<14} FAILED: {}\n", d.name, e.what());
+      ++failed;
+    }
+  }
+  if (!a.name.empty() && !is_known_dataset(a.name))
+    throw Error(fmt::format("data verify: unknown dataset '{}'", a.name));
+  if (failed > 0)
+    throw Error(fmt::format("data verify: {} of {} cached datasets failed their checksums", failed, failed + checked));
 }
 
 void run_info(const DataArgs& a) {
@@ -65,7 +95,8 @@ void run_info(const DataArgs& a) {
   for (int s = 0; s < std::min<int>(a.samples, static_cast<int>(t.size())); ++s) {
     const std::size_t i = s * (t.size() / std::max(1, a.samples));
     for (int f = 0; f < t.features(); ++f) px[f] = t.image(i)[f] / t.pixel_max;
-    fmt::print("\n{}", draw_digit(px, t.height, t.width, {fmt::format("example {}", i), fmt::format("label {}", t.labels[i])}));
+    fmt::print("\n{}",
+               draw_digit(px, t.height, t.width, {fmt::format("example {}", i), fmt::format("label {}", t.labels[i])}));
   }
 }
 
@@ -81,13 +112,16 @@ void run_export(const DataArgs& a) {
 
 void add_data_command(CLI::App& app) {
   auto a = std::make_shared<DataArgs>();
-  CLI::App* cmd = app.add_subcommand("data", "Datasets by name: list, fetch, info, export");
+  CLI::App* cmd = app.add_subcommand("data", "Datasets by name: list, fetch, verify, info, export");
   cmd->require_subcommand(1);
   cmd->add_subcommand("list", "Known datasets, their size, source, licence, and whether they are cached")
       ->callback(run_list);
   CLI::App* fetch = cmd->add_subcommand("fetch", "Download, verify and cache a dataset");
   fetch->add_option("name", a->name, "mnist, fashion-mnist, digits or mnist-10k")->required();
   fetch->callback([a] { run_fetch(*a); });
+  CLI::App* verify = cmd->add_subcommand("verify", "Check the cached datasets against their recorded checksums");
+  verify->add_option("name", a->name, "One dataset (default: every cached one)");
+  verify->callback([a] { run_verify(*a); });
   CLI::App* info = cmd->add_subcommand("info", "Counts, class balance, pixel statistics and samples");
   info->add_option("data", a->name, "A dataset name or path")->required();
   info->add_option("--split", a->split, "official | random:F | dev:N");
@@ -98,7 +132,8 @@ void add_data_command(CLI::App& app) {
   exp->add_option("--format", a->format, "csv | idx | png-folders")->required();
   exp->add_option("-o,--out", a->out, "Output directory")->required();
   exp->add_option("--split", a->split, "official | random:F | dev:N");
-  exp->add_option("--seed", a->seed, "Seed of a random split");
+  exp->add_option_function<std::string>(
+      "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); }, "Seed of a random split");
   exp->callback([a] { run_export(*a); });
 }
 

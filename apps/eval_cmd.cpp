@@ -7,11 +7,11 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
-#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 
@@ -99,8 +99,7 @@ void run_eval(const EvalArgs& a) {
     if (static_cast<int>(shown.size()) >= want) break;
     if (!mistakes || pred.label[i] != test.labels[i]) shown.push_back(i);
   }
-  if (want > 0)
-    fmt::print("\n{} {}\n", shown.size(), mistakes ? "misclassified examples" : "sample predictions");
+  if (want > 0) fmt::print("\n{} {}\n", shown.size(), mistakes ? "misclassified examples" : "sample predictions");
   std::vector<float> px(test.features());
   for (std::size_t i : shown) {
     for (int f = 0; f < test.features(); ++f) px[f] = test.image(i)[f] / test.pixel_max;
@@ -121,7 +120,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
   cmd->add_option("--data", a->data, "Dataset name or path (as for train)")->required();
   a->o_split = cmd->add_option("--split", a->split, "Test part: official | random:F | dev:N (default: the model's)");
-  a->o_seed = cmd->add_option("--seed", a->seed, "Seed of a random split (default: the model's)");
+  a->o_seed = cmd->add_option_function<std::string>(
+      "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); },
+      "Seed of a random split (default: the model's)");
   cmd->add_option("--samples", a->samples, "Sample predictions to draw")->check(CLI::NonNegativeNumber);
   cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
       ->check(CLI::NonNegativeNumber);

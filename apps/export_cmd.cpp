@@ -27,10 +27,11 @@ nlohmann::json class_names(const Model& m) {
 void run_export(const ExportArgs& a) {
   const Model m = load_model(a.model);
   OnnxInfo info;
-  info.doc = fmt::format("digitnet {} {}/{} network; input: the values of a {}x{} image as the model's data holds them "
-                         "(pixel_max {}), output: class probabilities and the label index",
-                         layers_to_string(m.net.arch().sizes), to_string(m.net.arch().hidden),
-                         to_string(m.net.arch().loss), m.height, m.width, m.norm.pixel_max);
+  info.doc = fmt::format(
+      "digitnet {} {}/{} network; input: the values of a {}x{} image as the model's data holds them "
+      "(pixel_max {}), output: class probabilities and the label index",
+      layers_to_string(m.net.arch().sizes), to_string(m.net.arch().hidden), to_string(m.net.arch().loss), m.height,
+      m.width, m.norm.pixel_max);
   info.metadata = {{"classes", class_names(m).dump()},
                    {"input_shape", nlohmann::json{m.height, m.width}.dump()},
                    {"normalization", m.norm.kind_name()},

@@ -8,7 +8,8 @@
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
 
-int main(int argc, char** argv) {
+// Every error is caught below and printed as one line; only printing that line could throw.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   CLI::App app{"digitnet: neural networks for handwritten digits, from scratch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "digitnet 0.1.0");
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   digitnet::cli::add_report_command(app);
   digitnet::cli::add_serve_command(app);
   digitnet::cli::add_export_command(app);
+  digitnet::cli::refuse_empty_values(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -32,6 +34,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     fmt::print(stderr, "digitnet: error: {} (see digitnet --help)\n", e.what());
     return 2;
+  } catch (const digitnet::cli::ExitStatus& e) {
+    return e.code;
   } catch (const digitnet::Error& e) {
     std::fflush(stdout);
     fmt::print(stderr, "digitnet: error: {}\n", e.what());

@@ -7,8 +7,8 @@
 
 #include "commands.hpp"
 #include "digitnet/data/image.hpp"
-#include "digitnet/train/metrics.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {

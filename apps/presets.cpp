@@ -8,6 +8,8 @@ namespace digitnet {
 
 const std::vector<Preset>& presets() {
   // lr is always for the batch-mean gradient (PyTorch's convention).
+  // A table, one preset to a few lines.
+  // clang-format off
   static const std::vector<Preset> all = {
       {"relu-128-64", "000",
        "784-128-64-10 ReLU, softmax+CE, He init, batch 32, lr 0.32 (the notebook's summed-gradient lr 0.01), 50 epochs",
@@ -54,7 +56,36 @@ const std::vector<Preset>& presets() {
         .optimizer = "adamw", .weight_decay = 0.02, .dropout = "0.2", .label_smoothing = 0.1, .schedule = "onecycle",
         .augment = "shift:2,rotate:8"}},
   };
+  // clang-format on
   return all;
+}
+
+// Every field, in one list for both directions.
+// clang-format off
+#define DIGITNET_SETTINGS(X)                                                                              \
+  X(layers) X(activation) X(loss) X(init) X(normalize) X(split) X(batch) X(epochs) X(lr) X(seed)          \
+  X(report_every) X(optimizer) X(momentum) X(beta1) X(beta2) X(eps) X(weight_decay) X(dropout)           \
+  X(label_smoothing) X(l2) X(clip_norm) X(schedule) X(warmup) X(val) X(early_stop) X(augment)
+// clang-format on
+
+nlohmann::json settings_json(const TrainSettings& s) {
+  nlohmann::json j;
+#define DIGITNET_PUT(field) j[#field] = s.field;
+  DIGITNET_SETTINGS(DIGITNET_PUT)
+#undef DIGITNET_PUT
+  return j;
+}
+
+TrainSettings settings_from_json(const nlohmann::json& j, const std::string& what) {
+  TrainSettings s;
+  try {
+#define DIGITNET_GET(field) j.at(#field).get_to(s.field);
+    DIGITNET_SETTINGS(DIGITNET_GET)
+#undef DIGITNET_GET
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: the run's settings are missing or wrong ({})", what, e.what()));
+  }
+  return s;
 }
 
 const Preset& find_preset(std::string_view name) {

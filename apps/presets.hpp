@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace digitnet {
 
 struct TrainSettings {
@@ -40,6 +42,11 @@ struct Preset {
   std::string summary;  // one line for `digitnet presets`
   TrainSettings settings;
 };
+
+// Settings as JSON (a checkpoint keeps them), and back; the keys are the flags' names
+// without "--" and with '_' for '-'. Throws Error naming `what` on a missing or wrong value.
+nlohmann::json settings_json(const TrainSettings& s);
+TrainSettings settings_from_json(const nlohmann::json& j, const std::string& what);
 
 const std::vector<Preset>& presets();
 const Preset& find_preset(std::string_view name);  // throws Error listing the names

@@ -20,8 +20,12 @@ namespace digitnet {
 nlohmann::json evaluation_json(const Metrics& m, std::size_t examples, const std::string& split) {
   nlohmann::json per_class = nlohmann::json::array();
   for (std::size_t c = 0; c < m.precision.size(); ++c)
-    per_class.push_back({{"class", c}, {"precision", m.precision[c]}, {"recall", m.recall[c]}, {"support", m.support[c]}});
-  return {{"accuracy", m.accuracy}, {"examples", examples}, {"split", split}, {"confusion", m.confusion},
+    per_class.push_back(
+        {{"class", c}, {"precision", m.precision[c]}, {"recall", m.recall[c]}, {"support", m.support[c]}});
+  return {{"accuracy", m.accuracy},
+          {"examples", examples},
+          {"split", split},
+          {"confusion", m.confusion},
           {"per_class", per_class}};
 }
 
@@ -59,7 +63,8 @@ std::vector<double> ticks(double lo, double hi, int want = 5) {
   const double raw = span / want, mag = std::pow(10, std::floor(std::log10(raw)));
   const double step = raw / mag < 2 ? 2 * mag : raw / mag < 5 ? 5 * mag : 10 * mag;
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(v);
+  const double first = std::ceil(lo / step);
+  for (int k = 0; (first + k) * step <= hi + 1e-9 * span; ++k) t.push_back((first + k) * step);
   return t;
 }
 
@@ -109,10 +114,11 @@ std::string svg_line_chart(const std::string& title, const std::vector<Series>& 
     for (std::size_t i = 0; i < ser.x.size(); ++i) pts += fmt::format("{:.1f},{:.1f} ", px(ser.x[i]), py(ser.y[i]));
     s += fmt::format(R"~(<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>)~", ser.colour, pts);
     for (std::size_t i = 0; i < ser.x.size(); ++i)
-      s += fmt::format(R"~(<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="{}"/>)~", px(ser.x[i]), py(ser.y[i]), ser.colour);
+      s += fmt::format(R"~(<circle cx="{:.1f}" cy="{:.1f}" r="2.5" fill="{}"/>)~", px(ser.x[i]), py(ser.y[i]),
+                       ser.colour);
     const int ly = T + 10 + 18 * row++;
-    s += fmt::format(R"~(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"/>)~", W - R + 12, W - R + 32,
-                     ly, ly, ser.colour);
+    s += fmt::format(R"~(<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="3"/>)~", W - R + 12,
+                     W - R + 32, ly, ly, ser.colour);
     s += fmt::format(R"~(<text x="{}" y="{}">{}</text>)~", W - R + 38, ly + 4, escape(ser.name));
   }
   return s + "</svg>";
@@ -124,7 +130,9 @@ std::string svg_confusion(const std::vector<std::vector<std::size_t>>& confusion
   std::size_t top = 1;
   for (const auto& row : confusion) top = std::max(top, *std::max_element(row.begin(), row.end()));
   std::string s = svg_open(W, H);
-  s += fmt::format(R"~(<text x="{}" y="18" font-weight="bold" font-size="14">Confusion matrix (rows: true, columns: predicted)</text>)~", 10);
+  s += fmt::format(
+      R"~(<text x="{}" y="18" font-weight="bold" font-size="14">Confusion matrix (rows: true, columns: predicted)</text>)~",
+      10);
   for (int c = 0; c < K; ++c) {
     s += fmt::format(R"~(<text x="{}" y="{}" text-anchor="middle">{}</text>)~", L + c * cell + cell / 2, T - 8, c);
     s += fmt::format(R"~(<text x="{}" y="{}" text-anchor="end">{}</text>)~", L - 8, T + c * cell + cell / 2 + 4, c);
@@ -135,10 +143,11 @@ std::string svg_confusion(const std::vector<std::vector<std::size_t>>& confusion
       const double v = std::sqrt(double(confusion[t][p]) / double(top));
       std::uint8_t rgb[3];
       heat(v, rgb);
-      s += fmt::format(R"~(<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},{})" stroke="#fff"/>)~", L + p * cell,
-                       T + t * cell, cell, cell, rgb[0], rgb[1], rgb[2]);
-      s += fmt::format(R"~(<text x="{}" y="{}" text-anchor="middle" font-size="10" fill="{}">{}</text>)~",
-                       L + p * cell + cell / 2, T + t * cell + cell / 2 + 4, v > 0.6 ? "#fff" : "#222", confusion[t][p]);
+      s += fmt::format(R"~(<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},{})" stroke="#fff"/>)~",
+                       L + p * cell, T + t * cell, cell, cell, rgb[0], rgb[1], rgb[2]);
+      s +=
+          fmt::format(R"~(<text x="{}" y="{}" text-anchor="middle" font-size="10" fill="{}">{}</text>)~",
+                      L + p * cell + cell / 2, T + t * cell + cell / 2 + 4, v > 0.6 ? "#fff" : "#222", confusion[t][p]);
     }
   return s + "</svg>";
 }
@@ -158,8 +167,8 @@ std::string svg_bars(const std::string& title, const std::vector<double>& values
   }
   for (int c = 0; c < K; ++c) {
     const double y = py(values[c]);
-    s += fmt::format(R"~(<rect x="{}" y="{:.1f}" width="{}" height="{:.1f}" fill="#2a7ab9"/>)~", L + c * bw + 4, y, bw - 8,
-                     T + Hc - y);
+    s += fmt::format(R"~(<rect x="{}" y="{:.1f}" width="{}" height="{:.1f}" fill="#2a7ab9"/>)~", L + c * bw + 4, y,
+                     bw - 8, T + Hc - y);
     s += fmt::format(R"~(<text x="{}" y="{}" text-anchor="middle">{}</text>)~", L + c * bw + bw / 2, T + Hc + 16, c);
   }
   s += fmt::format(R"~(<text x="14" y="{}" text-anchor="middle" transform="rotate(-90 14 {})">{}</text>)~", T + Hc / 2,
@@ -182,7 +191,8 @@ std::vector<std::uint8_t> digit_rgb(std::span<const float> px, int h, int w, int
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(h * zoom) * w * zoom * 3);
   for (int y = 0; y < h * zoom; ++y)
     for (int x = 0; x < w * zoom; ++x) {
-      const auto v = static_cast<std::uint8_t>(255 - std::lround(std::clamp(px[(y / zoom) * w + x / zoom], 0.0f, 1.0f) * 255));
+      const auto v =
+          static_cast<std::uint8_t>(255 - std::lround(std::clamp(px[(y / zoom) * w + x / zoom], 0.0f, 1.0f) * 255));
       for (int c = 0; c < 3; ++c) rgb[(static_cast<std::size_t>(y) * w * zoom + x) * 3 + c] = v;
     }
   return rgb;
@@ -205,8 +215,8 @@ std::vector<std::uint8_t> weight_rgb(const std::vector<float>& w, int h, int wd,
   return rgb;
 }
 
-// Images of one size in a grid, 8 to a row, as one PNG file.
-void write_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int w, const std::string& path) {
+// Images of one size in a grid, 8 to a row, as PNG bytes.
+Bytes png_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int w) {
   const int cols = 8, rows = std::max(1, (static_cast<int>(images.size()) + cols - 1) / cols), gap = 2;
   const int GW = cols * (w + gap), GH = rows * (h + gap);
   std::vector<std::uint8_t> rgb(static_cast<std::size_t>(GW) * GH * 3, 255);
@@ -216,10 +226,19 @@ void write_grid(const std::vector<std::vector<std::uint8_t>>& images, int h, int
       std::copy_n(&images[k][static_cast<std::size_t>(y) * w * 3], w * 3,
                   &rgb[(static_cast<std::size_t>(oy + y) * GW + ox) * 3]);
   }
-  write_file_atomic(path, encode_png(rgb.data(), GW, GH, 3));
+  return encode_png(rgb.data(), GW, GH, 3);
 }
 
-void svg_to_png(const std::string& svg, const std::string& path) {
+#ifdef DIGITNET_HAVE_RSVG
+cairo_status_t append_png(void* out, const unsigned char* data, unsigned int length) {
+  auto* bytes = static_cast<Bytes*>(out);
+  bytes->insert(bytes->end(), data, data + length);
+  return CAIRO_STATUS_SUCCESS;
+}
+#endif
+
+// An SVG figure rendered to PNG bytes by librsvg.
+Bytes svg_to_png(const std::string& svg, const std::string& path) {
 #ifdef DIGITNET_HAVE_RSVG
   GError* err = nullptr;
   RsvgHandle* handle = rsvg_handle_new_from_data(reinterpret_cast<const guint8*>(svg.data()), svg.size(), &err);
@@ -231,17 +250,14 @@ void svg_to_png(const std::string& svg, const std::string& path) {
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   RsvgRectangle viewport{0, 0, w, h};
-  const bool ok = rsvg_handle_render_document(handle, cr, &viewport, &err);
-  const std::string temp = temp_path_for(path);
-  const bool written = ok && cairo_surface_write_to_png(surface, temp.c_str()) == CAIRO_STATUS_SUCCESS;
+  Bytes png;
+  const bool ok = rsvg_handle_render_document(handle, cr, &viewport, &err) &&
+                  cairo_surface_write_to_png_stream(surface, append_png, &png) == CAIRO_STATUS_SUCCESS;
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
   g_object_unref(handle);
-  if (!written) {
-    std::remove(temp.c_str());
-    throw Error(fmt::format("{}: cannot write the figure", path));
-  }
-  commit_temp(temp, path);
+  if (!ok) throw Error(fmt::format("{}: cannot render the figure", path));
+  return png;
 #else
   (void)svg;
   throw Error(fmt::format("{}: this build cannot write PNG figures (librsvg was not found when it was built)", path));
@@ -250,68 +266,95 @@ void svg_to_png(const std::string& svg, const std::string& path) {
 
 }  // namespace
 
-void write_report(Model& model, const std::string& model_path, const DataSplit& data, const std::string& html_path,
-                  const std::string& png_dir) {
-  const Dataset& test = data.test;
-  const int K = model.net.arch().classes();
-  const Predictions pred = predict_dataset(model.net, model.norm, test);
-  const Metrics metrics = compute_metrics(test.labels, pred.label, K);
-  const nlohmann::json eval = evaluation_json(metrics, test.size(), data.split);
+namespace {
 
-  // Training curves from the history the model file keeps.
+// The figures, as SVG: training curves from the history the model file keeps, the confusion
+// matrix, and the accuracy of each class.
+struct Figures {
+  std::string loss, accuracy, confusion, per_class;
+};
+Figures figures(const nlohmann::json& history, const Metrics& metrics) {
   std::vector<Series> loss{{"training loss", "#c0392b", {}, {}}};
   std::vector<Series> acc{{"train", "#e67e22", {}, {}}, {"test", "#2a7ab9", {}, {}}, {"validation", "#27ae60", {}, {}}};
-  for (const auto& h : model.config.value("history", nlohmann::json::array())) {
+  for (const auto& h : history) {
     const double e = h.value("epoch", 0);
     if (h.contains("loss") && h["loss"].is_number()) loss[0].x.push_back(e), loss[0].y.push_back(h["loss"]);
     const char* keys[] = {"train_accuracy", "test_accuracy", "val_accuracy"};
     for (int k = 0; k < 3; ++k)
       if (h.contains(keys[k]) && h[keys[k]].is_number()) acc[k].x.push_back(e), acc[k].y.push_back(h[keys[k]]);
   }
-  std::vector<double> per_class(metrics.recall.begin(), metrics.recall.end());
-  const std::string fig_loss = svg_line_chart("Loss per epoch", loss, "epoch", "mean loss per example");
-  const std::string fig_acc = svg_line_chart("Accuracy per epoch", acc, "epoch", "accuracy");
-  const std::string fig_conf = svg_confusion(metrics.confusion);
-  const std::string fig_class = svg_bars("Accuracy per class (recall)", per_class, "accuracy");
+  const std::vector<double> per_class(metrics.recall.begin(), metrics.recall.end());
+  return {svg_line_chart("Loss per epoch", loss, "epoch", "mean loss per example"),
+          svg_line_chart("Accuracy per epoch", acc, "epoch", "accuracy"), svg_confusion(metrics.confusion),
+          svg_bars("Accuracy per class (recall)", per_class, "accuracy")};
+}
 
-  // The most confident mistakes.
+// Images in the page (HTML) and the same images as RGB, for the PNG grid.
+struct Gallery {
+  std::string html;
+  std::vector<std::vector<std::uint8_t>> images;
+};
+
+// The most confident mistakes, at most 24.
+Gallery confident_mistakes(const Dataset& test, const Predictions& pred, int zoom) {
   std::vector<std::size_t> wrong;
   for (std::size_t i = 0; i < test.size(); ++i)
     if (pred.label[i] != test.labels[i]) wrong.push_back(i);
   const auto confidence = [&](std::size_t i) { return pred.probs(static_cast<int>(i), pred.label[i]); };
   std::sort(wrong.begin(), wrong.end(), [&](std::size_t a, std::size_t b) { return confidence(a) > confidence(b); });
   wrong.resize(std::min<std::size_t>(wrong.size(), 24));
-  const int zoom = test.height <= 8 ? 8 : 3;
-  std::string mistakes;
-  std::vector<std::vector<std::uint8_t>> mistake_images, tile_images;
+  Gallery g;
   std::vector<float> px(test.features());
   for (std::size_t i : wrong) {
     for (int f = 0; f < test.features(); ++f) px[f] = test.image(i)[f] / test.pixel_max;
-    mistake_images.push_back(digit_rgb(px, test.height, test.width, zoom));
-    mistakes += fmt::format(
+    g.images.push_back(digit_rgb(px, test.height, test.width, zoom));
+    g.html += fmt::format(
         R"~(<figure><img src="{}" alt="example {}"><figcaption>true {} &middot; predicted {} ({:.1f}%)</figcaption></figure>)~",
-        png_data_uri(mistake_images.back(), test.width * zoom, test.height * zoom), i, test.labels[i], pred.label[i],
+        png_data_uri(g.images.back(), test.width * zoom, test.height * zoom), i, test.labels[i], pred.label[i],
         100 * confidence(i));
   }
+  if (g.html.empty()) g.html = "<p>None.</p>";
+  return g;
+}
 
-  // First-layer weights: one tile per hidden unit (at most 64), shaped like the input image.
-  std::string tiles;
+// First-layer weights: one tile per hidden unit (at most 64), shaped like the input image.
+Gallery weight_tiles(const Model& model, int zoom) {
+  Gallery g;
+  const int F = model.height * model.width;
   const auto W1 = model.net.layers[0].W();  // (out, in)
   const int units = std::min(64, model.net.layers[0].out());
   for (int u = 0; u < units; ++u) {
-    std::vector<float> w(W1.begin() + static_cast<std::ptrdiff_t>(u) * test.features(),
-                         W1.begin() + static_cast<std::ptrdiff_t>(u + 1) * test.features());
-    tile_images.push_back(weight_rgb(w, model.height, model.width, zoom));
-    tiles += fmt::format(R"~(<img class="tile" src="{}" alt="unit {}" title="unit {}">)~",
-                         png_data_uri(tile_images.back(), model.width * zoom, model.height * zoom), u, u);
+    const std::vector<float> w(W1.begin() + static_cast<std::ptrdiff_t>(u) * F,
+                               W1.begin() + static_cast<std::ptrdiff_t>(u + 1) * F);
+    g.images.push_back(weight_rgb(w, model.height, model.width, zoom));
+    g.html += fmt::format(R"~(<img class="tile" src="{}" alt="unit {}" title="unit {}">)~",
+                          png_data_uri(g.images.back(), model.width * zoom, model.height * zoom), u, u);
   }
+  return g;
+}
 
+std::string class_table_rows(const Metrics& m) {
   std::string rows;
-  for (int c = 0; c < K; ++c)
-    rows += fmt::format("<tr><td>{}</td><td>{:.2f}%</td><td>{:.2f}%</td><td>{}</td></tr>", c, 100 * metrics.precision[c],
-                        100 * metrics.recall[c], metrics.support[c]);
-  const auto& cfg = model.config;
-  const std::string html = fmt::format(
+  for (std::size_t c = 0; c < m.precision.size(); ++c)
+    rows += fmt::format("<tr><td>{}</td><td>{:.2f}%</td><td>{:.2f}%</td><td>{}</td></tr>", c, 100 * m.precision[c],
+                        100 * m.recall[c], m.support[c]);
+  return rows;
+}
+
+struct Page {
+  std::string model_name, split;
+  std::size_t examples;
+  const Metrics& metrics;
+  const Figures& figs;
+  const Gallery& mistakes;
+  const Gallery& tiles;
+  const nlohmann::json& config;
+  const nlohmann::json& eval;
+};
+
+std::string page_html(const Page& p) {
+  const auto& cfg = p.config;
+  return fmt::format(
       R"~(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>digitnet report: {model}</title>
 <style>
@@ -334,26 +377,50 @@ table {{ border-collapse: collapse; }} td, th {{ padding: 2px 10px; text-align: 
 <script type="application/json" id="metrics">{json}</script>
 </body></html>
 )~",
-      fmt::arg("model", escape(std::filesystem::path(model_path).filename().string())),
+      fmt::arg("model", escape(p.model_name)),
       fmt::arg("layers", escape(cfg.contains("layers") ? cfg["layers"].dump() : "")),
       fmt::arg("act", escape(cfg.value("hidden_activation", ""))), fmt::arg("loss", escape(cfg.value("loss", ""))),
-      fmt::arg("dataset", escape(cfg.value("dataset", "?"))), fmt::arg("n", test.size()),
-      fmt::arg("split", escape(data.split)), fmt::arg("acc", 100 * metrics.accuracy), fmt::arg("fig_loss", fig_loss),
-      fmt::arg("fig_acc", fig_acc), fmt::arg("fig_conf", fig_conf), fmt::arg("fig_class", fig_class),
-      fmt::arg("rows", rows), fmt::arg("mistakes", mistakes.empty() ? "<p>None.</p>" : mistakes),
-      fmt::arg("tiles", tiles), fmt::arg("json", script_safe(eval.dump())));
-  write_file_atomic(html_path, {reinterpret_cast<const std::uint8_t*>(html.data()), html.size()});
+      fmt::arg("dataset", escape(cfg.value("dataset", "?"))), fmt::arg("n", p.examples),
+      fmt::arg("split", escape(p.split)), fmt::arg("acc", 100 * p.metrics.accuracy), fmt::arg("fig_loss", p.figs.loss),
+      fmt::arg("fig_acc", p.figs.accuracy), fmt::arg("fig_conf", p.figs.confusion),
+      fmt::arg("fig_class", p.figs.per_class), fmt::arg("rows", class_table_rows(p.metrics)),
+      fmt::arg("mistakes", p.mistakes.html), fmt::arg("tiles", p.tiles.html),
+      fmt::arg("json", script_safe(p.eval.dump())));
+}
+
+}  // namespace
+
+void write_report(Model& model, const std::string& model_path, const DataSplit& data, const std::string& html_path,
+                  const std::string& png_dir) {
+  const Dataset& test = data.test;
+  const Predictions pred = predict_dataset(model.net, model.norm, test);
+  const Metrics metrics = compute_metrics(test.labels, pred.label, model.net.arch().classes());
+  const nlohmann::json eval = evaluation_json(metrics, test.size(), data.split);
+  const Figures figs = figures(model.config.value("history", nlohmann::json::array()), metrics);
+  const int zoom = test.height <= 8 ? 8 : 3;
+  const Gallery mistakes = confident_mistakes(test, pred, zoom), tiles = weight_tiles(model, zoom);
+  const std::string html = page_html({std::filesystem::path(model_path).filename().string(), data.split, test.size(),
+                                      metrics, figs, mistakes, tiles, model.config, eval});
+  // Every file is made before any is written, and the page comes last: a report that fails
+  // leaves no page behind (each file is written whole or not at all).
+  std::vector<std::pair<std::string, Bytes>> pngs;
   if (!png_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(png_dir, ec);
-    if (ec) throw Error(fmt::format("{}: cannot create ({})", png_dir, ec.message()));
-    svg_to_png(fig_loss, png_dir + "/loss.png");
-    svg_to_png(fig_acc, png_dir + "/accuracy.png");
-    svg_to_png(fig_conf, png_dir + "/confusion.png");
-    svg_to_png(fig_class, png_dir + "/per_class.png");
-    write_grid(mistake_images, test.height * zoom, test.width * zoom, png_dir + "/mistakes.png");
-    write_grid(tile_images, model.height * zoom, model.width * zoom, png_dir + "/weights.png");
+    if (ec || !std::filesystem::is_directory(png_dir, ec))
+      throw Error(
+          fmt::format("--png: {}: cannot create the directory ({})", png_dir, ec ? ec.message() : "a file is there"));
+    const auto path = [&](const char* name) { return (std::filesystem::path(png_dir) / name).string(); };
+    pngs = {{path("loss.png"), svg_to_png(figs.loss, path("loss.png"))},
+            {path("accuracy.png"), svg_to_png(figs.accuracy, path("accuracy.png"))},
+            {path("confusion.png"), svg_to_png(figs.confusion, path("confusion.png"))},
+            {path("per_class.png"), svg_to_png(figs.per_class, path("per_class.png"))},
+            {path("mistakes.png"), png_grid(mistakes.images, test.height * zoom, test.width * zoom)},
+            {path("weights.png"), png_grid(tiles.images, model.height * zoom, model.width * zoom)}};
+    for (const auto& [file, bytes] : pngs) check_writable(file, "--png");
   }
+  for (const auto& [file, bytes] : pngs) write_file_atomic(file, bytes);
+  write_file_atomic(html_path, {reinterpret_cast<const std::uint8_t*>(html.data()), html.size()});
 }
 
 }  // namespace digitnet

@@ -7,9 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "digitnet/data/model.hpp"
 #include "digitnet/data/split.hpp"
 #include "digitnet/train/metrics.hpp"
-#include "digitnet/data/model.hpp"
 
 namespace digitnet {
 

@@ -4,8 +4,9 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/data/file.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 
@@ -17,6 +18,7 @@ struct ReportArgs {
 };
 
 void run_report(const ReportArgs& a) {
+  check_writable(a.out, "-o");  // before the model and data are read
   Model m = load_model(a.model);
   const DataSplit data = load_data_for_model(m, a.data).data;
   write_report(m, a.model, data, a.out, a.png);

@@ -19,8 +19,8 @@
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
 #include "digitnet/data/image.hpp"
-#include "digitnet/train/metrics.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/train/metrics.hpp"
 
 namespace digitnet::cli {
 namespace {
@@ -75,8 +75,9 @@ void run_serve(const ServeArgs& a) {
         if (!j.is_object() || !j.contains("pixels") || !j["pixels"].is_array())
           return json_reply(res, 400, {{"error", "expected {\"pixels\": [...]}"}});
         if (j["pixels"].size() != static_cast<std::size_t>(F))
-          return json_reply(res, 400, {{"error", fmt::format("pixels has {} values; this model takes {} ({}x{})",
-                                                             j["pixels"].size(), F, model.height, model.width)}});
+          return json_reply(res, 400,
+                            {{"error", fmt::format("pixels has {} values; this model takes {} ({}x{})",
+                                                   j["pixels"].size(), F, model.height, model.width)}});
         for (const auto& v : j["pixels"]) {
           if (!v.is_number() || !(v.get<double>() >= 0 && v.get<double>() <= 1))
             return json_reply(res, 400, {{"error", "pixels must be numbers in 0..1"}});
@@ -94,7 +95,9 @@ void run_serve(const ServeArgs& a) {
       probs = predict_one(model, x01);
     }
     json_reply(res, 200,
-               {{"label", argmax(probs)}, {"probabilities", probs}, {"input", x01},
+               {{"label", argmax(probs)},
+                {"probabilities", probs},
+                {"input", x01},
                 {"input_shape", {model.height, model.width}}});
   });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -113,7 +116,8 @@ void run_serve(const ServeArgs& a) {
   // --port 0 takes any free port (tests use it); the line below says which.
   const int port = a.port == 0 ? server.bind_to_any_port(a.host) : (server.bind_to_port(a.host, a.port) ? a.port : -1);
   if (port <= 0)
-    throw Error(fmt::format("--port: cannot listen on {}:{} (in use, or not an address of this machine)", a.host, a.port));
+    throw Error(
+        fmt::format("--port: cannot listen on {}:{} (in use, or not an address of this machine)", a.host, a.port));
   if (listening >= 0) ::listen(listening, SOMAXCONN);
   running = &server;
   std::signal(SIGINT, stop_server);

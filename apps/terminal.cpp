@@ -1,6 +1,7 @@
 #include "terminal.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -17,7 +18,7 @@ std::string draw_digit(std::span<const float> px, int height, int width, const s
     for (int x = 0; x < width; ++x) {
       float v = px[static_cast<std::size_t>(y) * width + x];
       if (y + 1 < height) v = 0.5f * (v + px[static_cast<std::size_t>(y + 1) * width + x]);
-      const auto level = static_cast<std::size_t>(std::clamp(v, 0.0f, 1.0f) * (shades.size() - 1) + 0.5f);
+      const auto level = static_cast<std::size_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * (shades.size() - 1)));
       out += shades[level];
     }
     out += "|";
@@ -54,8 +55,7 @@ FetchOptions cli_fetch_options() {
       const std::string name = url.substr(url.rfind('/') + 1);
       if (total > 0)
         fmt::print(stderr, "\r  {} {:>5.1f} of {:.1f} MB {:>3}%", name, done / 1e6, total / 1e6, 100 * done / total);
-      else
-        fmt::print(stderr, "\r  {} {:>5.1f} MB", name, done / 1e6);
+      else fmt::print(stderr, "\r  {} {:>5.1f} MB", name, done / 1e6);
     };
   return o;
 }

@@ -10,7 +10,8 @@ namespace digitnet::cli {
 
 // One character per pixel column and one line per two pixel rows (terminal cells are
 // about twice as tall as wide). `notes` are printed to the right of the first lines.
-std::string draw_digit(std::span<const float> pixels01, int height, int width, const std::vector<std::string>& notes = {});
+std::string draw_digit(std::span<const float> pixels01, int height, int width,
+                       const std::vector<std::string>& notes = {});
 
 bool stdout_is_terminal();
 // "\r  epoch 3 [=========>          ]  45%" without a newline; clear_line() erases it.

@@ -1,31 +1,40 @@
-// digitnet train --data NAME|PATH [--preset NAME] [flags] [--save model.npz] [--json]
+// digitnet train --data NAME|PATH [--preset NAME] [flags] [--save model.npz] [--checkpoint F] [--json]
+// digitnet train --resume F [--epochs N] [--save model.npz]
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
-#include <numeric>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "digitnet/fetch/catalog.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/checkpoint.hpp"
+#include "digitnet/data/file.hpp"
+#include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/fetch/download.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
-#include "presets.hpp"
 #include "digitnet/train/trainer.hpp"
+#include "presets.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
 namespace {
 
 struct TrainArgs {
-  std::string data, preset, save, batch;
-  TrainSettings s;  // values of the flags given; the rest are the preset's
+  std::string data, preset, save, batch, checkpoint, resume;
+  TrainSettings s;  // values of the flags given; the rest are the preset's (or the checkpoint's)
   bool json = false;
+  int checkpoint_every = 1;
+  double checkpoint_seconds = 0;
   CLI::App* cmd = nullptr;
   bool given(const std::string& flag) const { return cmd->count(flag) > 0; }
 };
@@ -57,12 +66,12 @@ std::vector<double> parse_dropout(const std::string& text) {
 
 std::string percent(double a) { return fmt::format("{:.2f}%", 100.0 * a); }
 
-// The settings: the preset's, then every flag given on the command line.
-TrainSettings settings_from(const TrainArgs& a) {
-  TrainSettings s = a.preset.empty() ? TrainSettings{} : find_preset(a.preset).settings;
+// The settings: `base` (the preset's, or a resumed run's), then every flag given.
+TrainSettings settings_from(const TrainArgs& a, TrainSettings s) {
   const TrainSettings& f = a.s;
 #define DIGITNET_OVERRIDE(flag, field) \
   if (a.given(flag)) s.field = f.field;
+  DIGITNET_OVERRIDE("--layers", layers)
   DIGITNET_OVERRIDE("--activation", activation)
   DIGITNET_OVERRIDE("--loss", loss)
   DIGITNET_OVERRIDE("--init", init)
@@ -92,18 +101,30 @@ TrainSettings settings_from(const TrainArgs& a) {
   return s;
 }
 
-void run_train(const TrainArgs& a) {
-  const TrainSettings s = settings_from(a);
-  const bool layers_given = a.given("--layers");
-  // Check every value before the (slow) data load.
-  Architecture arch{layers_given ? a.s.layers : s.layers,
-                    parse_activation(s.activation), parse_loss(s.loss)};
-  const Init init = parse_init(s.init);
-  const auto norm_kind = Normalizer::parse_kind(s.normalize);
-  const SplitSpec split = parse_split(s.split);
-  if (!(s.val >= 0 && s.val < 1)) throw Error("--val: must be a fraction in [0, 1)");
+// Everything the flags say, each value checked, before the (slow) data load.
+struct Plan {
+  TrainSettings s;
+  Architecture arch;
+  bool layers_given = false;  // else the preset's network takes the data's input size
+  Init init;
+  Normalizer::Kind norm = Normalizer::scale;
+  SplitSpec split;
+  TrainOptions opt;
+  std::vector<double> dropout;
+};
+
+Plan plan_from(const TrainSettings& s, bool layers_given) {
+  Plan p;
+  p.s = s;
+  p.layers_given = layers_given;
+  p.arch = {s.layers, parse_activation(s.activation), parse_loss(s.loss)};
+  p.init = parse_init(s.init);
+  p.norm = Normalizer::parse_kind(s.normalize);
+  p.split = parse_split(s.split);
+  if (!(s.val >= 0 && s.val < 1)) throw Error(fmt::format("--val: {} is not a fraction in [0, 1)", s.val));
   if (s.early_stop > 0 && s.val == 0) throw Error("--early-stop needs a validation set: add --val FRACTION");
-  TrainOptions opt{.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed, .report_every = s.report_every};
+  TrainOptions& opt = p.opt;
+  opt = {.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed, .report_every = s.report_every};
   opt.optimizer = {parse_optimizer(s.optimizer), s.momentum, s.beta1, s.beta2, s.eps, s.weight_decay};
   opt.schedule = parse_schedule(s.schedule);
   opt.schedule.warmup_epochs = s.warmup;
@@ -111,106 +132,347 @@ void run_train(const TrainArgs& a) {
   opt.clip_norm = s.clip_norm;
   opt.augment = s.augment == "none" ? Augment{} : parse_augment(s.augment);
   opt.early_stop = s.early_stop;
-  const std::vector<double> dropout = parse_dropout(s.dropout);
+  p.dropout = parse_dropout(s.dropout);
   check_options(opt);
-  check_label_smoothing(s.label_smoothing, arch.loss);
+  check_label_smoothing(s.label_smoothing, p.arch.loss);
+  return p;
+}
 
-  DataSplit data = load_data(resolve_data(a.data, cli_fetch_options()), split, s.seed);
-  const int features = data.train.features();
-  if (!layers_given) {
-    arch.sizes.front() = features;  // a preset's network adapts to the data's image size
-  } else if (arch.inputs() != features) {
-    throw Error(fmt::format("--layers: input size {} does not match the data ({} values per example, {}x{} images)",
-                            arch.inputs(), features, data.train.height, data.train.width));
-  }
-  if (arch.classes() != kClasses)
-    throw Error(fmt::format("--layers: output size {} does not match the data's {} classes", arch.classes(), kClasses));
-  if (opt.augment.any() && data.train.height < 2)
-    throw Error("--augment: needs image data (the examples have no 2-D shape)");
+// The data: its training and test parts, a validation share when asked for; the network's
+// input and output sizes are checked against it (a preset's input size adapts to it).
+struct TrainData {
+  DataSplit split;
   Dataset val;
-  if (s.val > 0) {  // a seeded share of the training part, never the test part
-    std::vector<std::size_t> order(data.train.size());
-    std::iota(order.begin(), order.end(), 0);
-    Rng rng(s.seed, kSplitStream + 1);
-    rng.shuffle(std::span<std::size_t>(order));
-    const auto held = static_cast<std::size_t>(std::llround(s.val * double(order.size())));
-    if (held == 0 || held >= order.size()) throw Error("--val: leaves no training or no validation examples");
-    val = data.train.subset(std::span<const std::size_t>(order).first(held));
-    Dataset rest = data.train.subset(std::span<const std::size_t>(order).subspan(held));
-    data.train = std::move(rest);
+};
+
+TrainData load_train_data(const std::string& spec, Plan& p) {
+  TrainData d{load_data(resolve_data(spec, cli_fetch_options()), p.split, p.s.seed)};
+  const Dataset& train = d.split.train;
+  const int features = train.features();
+  if (!p.layers_given) {
+    p.arch.sizes.front() = features;
+  } else if (p.arch.inputs() != features) {
+    throw Error(fmt::format("--layers: input size {} does not match the data ({} values per example, {}x{} images)",
+                            p.arch.inputs(), features, train.height, train.width));
+  }
+  if (p.arch.classes() != kClasses)
+    throw Error(
+        fmt::format("--layers: output size {} does not match the data's {} classes", p.arch.classes(), kClasses));
+  if (p.opt.augment.any() && train.height < 2)
+    throw Error("--augment: needs image data (the examples have no 2-D shape)");
+  if (p.s.val > 0) d.val = hold_out(d.split.train, p.s.val, p.s.seed);  // never from the test part
+  return d;
+}
+
+// SHA-256 of every example of every part: a resumed run must train on the very same data.
+std::string data_digest(const TrainData& d) {
+  Bytes all;
+  for (const Dataset* part : {&d.split.train, &d.split.test, &d.val}) {
+    all.insert(all.end(), part->pixels.begin(), part->pixels.end());
+    all.insert(all.end(), part->labels.begin(), part->labels.end());
+  }
+  return digest(all, "sha256");
+}
+
+void build_network(const Plan& p, Network<float>& net) {
+  Rng init_rng(p.s.seed, kInitStream);
+  net.init(p.init, init_rng);
+  if (std::any_of(p.dropout.begin(), p.dropout.end(), [](double v) { return v > 0; }))
+    net.set_dropout(p.dropout, p.s.seed);
+  net.set_label_smoothing(p.s.label_smoothing);
+}
+
+nlohmann::json report_json(const EpochReport& r, bool validating) {
+  const auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  nlohmann::json j = {{"epoch", r.epoch},
+                      {"loss", r.loss},
+                      {"train_accuracy", r.train_accuracy},
+                      {"test_accuracy", opt_json(r.test_accuracy)},
+                      {"seconds", r.seconds},
+                      {"lr", r.lr}};
+  if (validating) j["val_accuracy"] = opt_json(r.val_accuracy);
+  return j;
+}
+
+// What a run prints: a header, a line (or a JSON object) per report, a progress bar on a
+// terminal.
+class TrainOutput {
+ public:
+  TrainOutput(bool json, bool validating, int next_epoch)
+      : json_(json), validating_(validating), live_(!json && stdout_is_terminal()), epoch_(next_epoch) {}
+
+  void header(const Plan& p, const TrainData& d) const {
+    if (json_) return;
+    const TrainSettings& s = p.s;
+    fmt::print(
+        "training {} {}/{} on {} ({} train, {}{} test, split {})\n  batch {}, {} lr {}, {} epochs, seed {}, {} "
+        "threads\n",
+        layers_to_string(p.arch.sizes), s.activation, s.loss, d.split.train.name, d.split.train.size(),
+        s.val > 0 ? fmt::format("{} validation, ", d.val.size()) : "", d.split.test.size(), d.split.split,
+        s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed, threads());
   }
 
-  const Normalizer norm = Normalizer::fit(norm_kind, data.train);
-  Network<float> net(arch);
-  Rng init_rng(s.seed, kInitStream);
-  net.init(init, init_rng);
-  if (std::any_of(dropout.begin(), dropout.end(), [](double p) { return p > 0; })) net.set_dropout(dropout, s.seed);
-  net.set_label_smoothing(s.label_smoothing);
-  Trainer trainer(net, norm, opt);
-
-  const bool live = !a.json && stdout_is_terminal();
-  if (!a.json) {
-    fmt::print("training {} {}/{} on {} ({} train, {}{} test, split {})\n  batch {}, {} lr {}, {} epochs, seed {}, {} threads\n",
-               layers_to_string(arch.sizes), s.activation, s.loss, data.train.name, data.train.size(),
-               s.val > 0 ? fmt::format("{} validation, ", val.size()) : "", data.test.size(), data.split,
-               s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed,
-               threads());
-  }
-  nlohmann::json history = nlohmann::json::array();
-  int current_epoch = 1;
-  const auto on_report = [&](const EpochReport& r) {
-    const auto opt_json = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-    nlohmann::json j = {{"epoch", r.epoch},
-                        {"loss", r.loss},
-                        {"train_accuracy", r.train_accuracy},
-                        {"test_accuracy", opt_json(r.test_accuracy)},
-                        {"seconds", r.seconds},
-                        {"lr", r.lr}};
-    if (s.val > 0) j["val_accuracy"] = opt_json(r.val_accuracy);
-    history.push_back(j);
-    current_epoch = r.epoch + 1;
-    if (a.json) {
-      fmt::print("{}\n", j.dump());
+  void report(const EpochReport& r) {
+    epoch_ = r.epoch + 1;
+    if (json_) {
+      fmt::print("{}\n", report_json(r, validating_).dump());
     } else {
-      if (live) clear_line();
+      if (live_) clear_line();
       fmt::print("epoch {:>4}  loss {:.4f}  train {:>7}{}  test {:>7}  {:.2f}s\n", r.epoch, r.loss,
                  percent(r.train_accuracy), r.val_accuracy ? "  val " + percent(*r.val_accuracy) : "",
                  r.test_accuracy ? percent(*r.test_accuracy) : "-", r.seconds);
     }
     std::fflush(stdout);
-  };
-  const auto on_progress = [&](std::size_t done, std::size_t total) {
-    if (live && total > 1) show_progress(current_epoch, done, total);
-  };
-  const auto reports = trainer.fit(data.train, &data.test, on_report, on_progress, s.val > 0 ? &val : nullptr);
-  const double test_acc = reports.back().test_accuracy.value_or(0.0);
-  if (!a.json && s.early_stop > 0)
-    fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());
+  }
 
-  if (!a.save.empty()) {
-    nlohmann::json extra = {
-        {"dataset", data.train.name},
-        {"preset", a.preset.empty() ? nlohmann::json() : nlohmann::json(a.preset)},
-        {"training",
-         {{"init", s.init}, {"batch", s.batch == 0 ? nlohmann::json("full") : nlohmann::json(s.batch)},
-          {"epochs", s.epochs}, {"lr", s.lr}, {"seed", s.seed}, {"split", data.split},
-          {"optimizer", s.optimizer}, {"weight_decay", s.weight_decay}, {"schedule", to_string(opt.schedule)},
-          {"warmup", s.warmup}, {"dropout", s.dropout},
-          {"label_smoothing", s.label_smoothing}, {"l2", s.l2}, {"clip_norm", s.clip_norm},
-          {"augment", to_string(opt.augment)}, {"val", s.val}, {"early_stop", s.early_stop},
-          {"train_examples", data.train.size()}, {"test_examples", data.test.size()}}},
-        {"history", history},
-        {"test_accuracy", test_acc}};
-    save_model(a.save, net, norm, data.train.height, data.train.width, extra);
+  void progress(std::size_t done, std::size_t total) const {
+    if (live_ && total > 1) show_progress(epoch_, done, total);
   }
-  if (a.json) {
-    fmt::print("{}\n", nlohmann::json{{"test_accuracy", test_acc},
-                                      {"model", a.save.empty() ? nlohmann::json() : nlohmann::json(a.save)}}
-                           .dump());
-  } else {
-    fmt::print("test accuracy {} on {} examples\n", percent(test_acc), data.test.size());
-    if (!a.save.empty()) fmt::print("model saved to {}\n", a.save);
+
+  void result(double test_acc, std::size_t examples, const std::string& saved) const {
+    if (json_) {
+      fmt::print("{}\n", nlohmann::json{{"test_accuracy", test_acc},
+                                        {"model", saved.empty() ? nlohmann::json() : nlohmann::json(saved)}}
+                             .dump());
+      return;
+    }
+    fmt::print("test accuracy {} on {} examples\n", percent(test_acc), examples);
+    if (!saved.empty()) fmt::print("model saved to {}\n", saved);
   }
+
+ private:
+  bool json_, validating_, live_;
+  int epoch_;
+};
+
+// A run: what is trained and how, its data, network and trainer; new, or from a checkpoint.
+// (The trainer holds references to the network and normaliser, so a Run stays where it is made.)
+struct Run {
+  Plan plan;
+  TrainData data;
+  Normalizer norm;
+  std::unique_ptr<Network<float>> net;
+  std::unique_ptr<Trainer> trainer;
+  nlohmann::json description;  // what a checkpoint keeps of the run
+  std::string save, checkpoint;
+  std::string resumed_from;
+};
+
+// What a checkpoint records of a run, to resume it and to refuse a resume that would change it.
+nlohmann::json describe(const TrainArgs& a, const Plan& p, const TrainData& d) {
+  std::error_code ec;
+  const bool path = std::filesystem::exists(a.data, ec);  // else a dataset's name
+  return {{"data", path ? std::filesystem::absolute(a.data, ec).string() : a.data},
+          {"preset", a.preset},
+          {"layers_given", p.layers_given},
+          {"settings", settings_json(p.s)},
+          {"data_sha256", data_digest(d)},
+          {"save", a.save}};
+}
+
+void new_run(const TrainArgs& a, Run& run) {
+  if (a.data.empty()) throw Error("--data: required (a dataset name or path), unless --resume is given");
+  const TrainSettings base = a.preset.empty() ? TrainSettings{} : find_preset(a.preset).settings;
+  run.plan = plan_from(settings_from(a, base), a.given("--layers"));
+  run.data = load_train_data(a.data, run.plan);
+  run.norm = Normalizer::fit(run.plan.norm, run.data.split.train);
+  run.net = std::make_unique<Network<float>>(run.plan.arch);
+  build_network(run.plan, *run.net);
+  run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.plan.opt);
+  if (!a.checkpoint.empty()) run.description = describe(a, run.plan, run.data);
+}
+
+// The flags given with --resume that would change the run, by name ("--epochs" may grow).
+std::vector<std::string> changed_flags(const TrainArgs& a, const TrainSettings& stored) {
+  const nlohmann::json before = settings_json(stored), after = settings_json(settings_from(a, stored));
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : before.items()) {
+    if (key == "epochs" || after[key] == value) continue;
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    changed.push_back(flag);
+  }
+  return changed;
+}
+
+void resumed_run(const TrainArgs& a, Run& run) {
+  const Checkpoint ck = read_checkpoint(a.resume);
+  const nlohmann::json& r = ck.run;
+  const auto text = [&](const char* key) {
+    if (!r.contains(key) || !r[key].is_string())
+      throw Error(fmt::format("{}: the run's '{}' is missing", a.resume, key));
+    return r[key].get<std::string>();
+  };
+  const TrainSettings stored = settings_from_json(r.value("settings", nlohmann::json()), a.resume);
+  std::vector<std::string> changed = changed_flags(a, stored);
+  if (a.given("--data") && a.data != text("data")) {
+    std::error_code ec;
+    if (!std::filesystem::exists(a.data, ec) || std::filesystem::absolute(a.data, ec).string() != text("data"))
+      changed.insert(changed.begin(), "--data");
+  }
+  if (a.given("--preset") && a.preset != text("preset")) changed.insert(changed.begin(), "--preset");
+  if (!changed.empty())
+    throw Error(
+        fmt::format("--resume: {} would change the run {} was made by; a resumed run keeps its settings "
+                    "(only --epochs may grow)",
+                    fmt::join(changed, ", "), a.resume));
+  TrainSettings s = stored;
+  if (a.given("--epochs")) {
+    if (a.s.epochs < stored.epochs)
+      throw Error(fmt::format("--epochs: {} is fewer than the resumed run's {}", a.s.epochs, stored.epochs));
+    s.epochs = a.s.epochs;
+  }
+  run.plan = plan_from(s, r.value("layers_given", false));
+  run.data = load_train_data(text("data"), run.plan);
+  if (data_digest(run.data) != text("data_sha256"))
+    throw Error(fmt::format("--resume: the data at {} is not the data {} was trained on (its SHA-256 differs)",
+                            text("data"), a.resume));
+  if (run.plan.arch.sizes != ck.layers)
+    throw Error(fmt::format("{}: its network {} does not match its settings", a.resume, layers_to_string(ck.layers)));
+  run.norm = Normalizer::fit(run.plan.norm, run.data.split.train);
+  run.net = std::make_unique<Network<float>>(run.plan.arch);
+  build_network(run.plan, *run.net);
+  for (std::size_t l = 0; l < ck.params.size(); ++l) {
+    run.net->layers[l].Wt = ck.params[l].Wt;
+    run.net->layers[l].b = ck.params[l].b;
+  }
+  run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.plan.opt);
+  try {
+    run.trainer->restore(ck.state, run.data.split.train.size());
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", a.resume, e.what()));
+  }
+  run.description = r;
+  run.description["settings"] = settings_json(s);
+  if (run.save.empty()) run.save = text("save");
+  run.resumed_from = a.resume;
+}
+
+// The model file: the weights, and in its config how it was trained and what it scored.
+void save_trained(const std::string& path, const Run& run, const std::string& preset,
+                  const std::vector<EpochReport>& reports, double test_acc) {
+  const TrainSettings& s = run.plan.s;
+  const Dataset& train = run.data.split.train;
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : reports) history.push_back(report_json(r, s.val > 0));
+  const nlohmann::json extra = {{"dataset", train.name},
+                                {"preset", preset.empty() ? nlohmann::json() : nlohmann::json(preset)},
+                                {"training",
+                                 {{"init", s.init},
+                                  {"batch", s.batch == 0 ? nlohmann::json("full") : nlohmann::json(s.batch)},
+                                  {"epochs", s.epochs},
+                                  {"lr", s.lr},
+                                  {"seed", s.seed},
+                                  {"split", run.data.split.split},
+                                  {"optimizer", s.optimizer},
+                                  {"weight_decay", s.weight_decay},
+                                  {"schedule", to_string(run.plan.opt.schedule)},
+                                  {"warmup", s.warmup},
+                                  {"dropout", s.dropout},
+                                  {"label_smoothing", s.label_smoothing},
+                                  {"l2", s.l2},
+                                  {"clip_norm", s.clip_norm},
+                                  {"augment", to_string(run.plan.opt.augment)},
+                                  {"val", s.val},
+                                  {"early_stop", s.early_stop},
+                                  {"train_examples", train.size()},
+                                  {"test_examples", run.data.split.test.size()}}},
+                                {"history", history},
+                                {"test_accuracy", test_acc}};
+  save_model(path, *run.net, run.norm, train.height, train.width, extra);
+}
+
+// SIGINT and SIGTERM ask the run to stop after its current step; a second one ends it at once.
+std::atomic<int> stop_signal{0};
+extern "C" void on_stop_signal(int sig) {
+  stop_signal.store(sig);
+  std::signal(sig, SIG_DFL);
+}
+
+// Checkpoints: every `every` epochs, and every `seconds` seconds mid-epoch; and when asked
+// to stop. Writing one makes the run's description complete (its data digest) if it is not.
+class Checkpointer {
+ public:
+  Checkpointer(const TrainArgs& a, Run& run) : a_(a), run_(run), every_(a.checkpoint_every) {
+    seconds_ = a.checkpoint_seconds;
+    last_ = std::chrono::steady_clock::now();
+  }
+
+  // Trainer::Pause: true to stop the run.
+  bool operator()(bool epoch_end) {
+    const int sig = stop_signal.load();
+    const auto now = std::chrono::steady_clock::now();
+    const bool due =
+        !run_.checkpoint.empty() && ((epoch_end && run_.trainer->epoch() % every_ == 0) ||
+                                     (seconds_ > 0 && std::chrono::duration<double>(now - last_).count() >= seconds_));
+    if (due || sig != 0) write(sig != 0);
+    return sig != 0;
+  }
+
+ private:
+  void write(bool stopping) {
+    if (run_.checkpoint.empty() && stopping) {
+      // Not asked for, but a stopped run should not be lost: next to the model, or here.
+      run_.checkpoint = run_.save.empty() ? "digitnet-train.ckpt" : run_.save + ".ckpt";
+    }
+    if (run_.description.is_null()) run_.description = describe(a_, run_.plan, run_.data);
+    save_checkpoint(run_.checkpoint, run_.description, *run_.net, run_.trainer->state());
+    last_ = std::chrono::steady_clock::now();
+  }
+
+  const TrainArgs& a_;
+  Run& run_;
+  int every_;
+  double seconds_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+void run_train(const TrainArgs& a) {
+  if ((a.given("--checkpoint-every") || a.given("--checkpoint-seconds")) && a.checkpoint.empty() && a.resume.empty())
+    throw Error("--checkpoint-every and --checkpoint-seconds need --checkpoint FILE");
+  Run run;
+  run.save = a.save;
+  run.checkpoint = !a.checkpoint.empty() ? a.checkpoint : a.resume;  // a resumed run goes on checkpointing there
+  // Where results go is checked first: a run should not fail at its end for want of a directory.
+  if (!run.save.empty()) check_writable(run.save, "--save");
+  if (!a.checkpoint.empty()) check_writable(a.checkpoint, "--checkpoint");
+  if (a.resume.empty()) new_run(a, run);
+  else resumed_run(a, run);
+  if (!run.save.empty()) check_writable(run.save, "--save");
+  Trainer& trainer = *run.trainer;
+  const Plan& plan = run.plan;
+  const TrainerState start = trainer.state();
+
+  TrainOutput out(a.json, plan.s.val > 0, start.epoch + (start.batch == 0 ? 1 : 0));
+  out.header(plan, run.data);
+  if (!run.resumed_from.empty() && !a.json)
+    fmt::print("  resumed from {}: {} epochs done{}\n", run.resumed_from, start.epoch - (start.batch > 0 ? 1 : 0),
+               start.batch > 0 ? fmt::format(", and {} batches of epoch {}", start.batch, start.epoch) : "");
+  stop_signal.store(0);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  Checkpointer checkpointer(a, run);
+  const auto reports = trainer.fit(
+      run.data.split.train, &run.data.split.test, [&](const EpochReport& r) { out.report(r); },
+      [&](std::size_t done, std::size_t total) { out.progress(done, total); }, plan.s.val > 0 ? &run.data.val : nullptr,
+      std::ref(checkpointer));
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (const int sig = stop_signal.load(); sig != 0) {
+    std::fflush(stdout);
+    const TrainerState at = trainer.state();
+    fmt::print(stderr,
+               "digitnet: stopped by {} in epoch {}; checkpoint written to {}; resume with: digitnet train "
+               "--resume {}\n",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", at.epoch, run.checkpoint, run.checkpoint);
+    throw ExitStatus{128 + sig};
+  }
+  const double test_acc = reports.empty() ? 0.0 : reports.back().test_accuracy.value_or(0.0);
+  if (!a.json && plan.s.early_stop > 0)
+    fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());
+  const std::string preset = run.description.is_object() ? run.description.value("preset", a.preset) : a.preset;
+  if (!run.save.empty()) save_trained(run.save, run, preset, reports, test_acc);
+  out.result(test_acc, run.data.split.test.size(), run.save);
 }
 
 }  // namespace
@@ -220,17 +482,20 @@ void add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report test accuracy");
   a->cmd = cmd;
   TrainSettings& s = a->s;
-  cmd->add_option("--data", a->data, "Dataset name (mnist, fashion-mnist, digits, mnist-10k) or path: IDX directory, CSV, image folders")->required();
+  cmd->add_option("--data", a->data,
+                  "Dataset name (mnist, fashion-mnist, digits, mnist-10k) or path: IDX directory, CSV, image folders");
   cmd->add_option("--preset", a->preset, "Settings of a seed write-up or a best-* network (see 'digitnet presets')");
-  cmd->add_option_function<std::string>("--layers", [a](const std::string& v) { a->s.layers = parse_layers(v); },
-                                        "Layer sizes, e.g. 784,128,64,10");
+  cmd->add_option_function<std::string>(
+      "--layers", [a](const std::string& v) { a->s.layers = parse_layers(v); }, "Layer sizes, e.g. 784,128,64,10");
   cmd->add_option("--activation", s.activation, "Hidden activation: relu|sigmoid|tanh");
   cmd->add_option("--loss", s.loss, "ce (softmax + cross-entropy) | mse (sigmoid + squared error)");
   cmd->add_option("--init", s.init, "he|xavier|lecun|normal:SIGMA|uniform:A");
   cmd->add_option("--batch", a->batch, "Batch size N, or 'full'");
   cmd->add_option("--epochs", s.epochs, "Passes over the training set");
   cmd->add_option("--lr", s.lr, "Learning rate for the batch-mean gradient (the schedule's peak)");
-  cmd->add_option("--seed", s.seed, "Seed for init, shuffling, splits, dropout and augmentation");
+  cmd->add_option_function<std::string>(
+      "--seed", [a](const std::string& v) { a->s.seed = parse_seed("--seed", v); },
+      "Seed for init, shuffling, splits, dropout and augmentation (0 to 2^64-1)");
   cmd->add_option("--normalize", s.normalize, "scale (to [0,1]) | zscore (per feature)");
   cmd->add_option("--split", s.split, "official | random:FRACTION | dev:COUNT");
   cmd->add_option("--report-every", s.report_every, "Epochs between report lines");
@@ -239,7 +504,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--beta1", s.beta1, "Adam's beta1");
   cmd->add_option("--beta2", s.beta2, "Adam's beta2");
   cmd->add_option("--eps", s.eps, "Adam's epsilon");
-  cmd->add_option("--weight-decay", s.weight_decay, "Weight decay (PyTorch's: coupled for sgd/adam, decoupled for adamw)");
+  cmd->add_option("--weight-decay", s.weight_decay,
+                  "Weight decay (PyTorch's: coupled for sgd/adam, decoupled for adamw)");
   cmd->add_option("--dropout", s.dropout, "Dropout probability for the hidden layers, or one per layer: 0.3,0.2");
   cmd->add_option("--label-smoothing", s.label_smoothing, "Cross-entropy label smoothing in [0, 1), as PyTorch's");
   cmd->add_option("--l2", s.l2, "L2 penalty l2/2 * sum of squared weights");
@@ -250,6 +516,12 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--early-stop", s.early_stop, "Stop after this many epochs without a better validation accuracy");
   cmd->add_option("--augment", s.augment, "shift:PIXELS,rotate:DEGREES,elastic,flip (28x28 images)");
   cmd->add_option("--save", a->save, "Write the trained model to this .npz file");
+  cmd->add_option("--checkpoint", a->checkpoint, "Write a checkpoint to this file (every epoch by default)");
+  cmd->add_option("--checkpoint-every", a->checkpoint_every, "Epochs between checkpoints (default 1)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--checkpoint-seconds", a->checkpoint_seconds, "Also write one every S seconds, mid-epoch")
+      ->check(CLI::Range(1e-3, 1e9));
+  cmd->add_option("--resume", a->resume, "Go on with the run a checkpoint stopped (same settings; --epochs may grow)");
   cmd->add_flag("--json", a->json, "JSON lines on stdout instead of text");
   add_threads_option(cmd);
   cmd->callback([a] { run_train(*a); });

@@ -9,14 +9,14 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <nlohmann/json.hpp>
 
-#include "digitnet/data/load.hpp"
-#include "kernels/gemm.hpp"
-#include "digitnet/train/metrics.hpp"
 #include "digitnet/core/parallel.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "digitnet/train/trainer.hpp"
+#include "kernels/gemm.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;
@@ -41,7 +41,9 @@ nlohmann::json train(const DataSplit& data, const Normalizer& norm, int batch, i
   for (int e = 0; e < epochs; ++e) secs.push_back(trainer.train_epoch(data.train).seconds);
   const double acc = trainer.accuracy(data.test);
   std::vector<float> w1 = net.layers[0].W();
-  return {{"batch", batch}, {"epoch_seconds", secs}, {"test_accuracy", acc},
+  return {{"batch", batch},
+          {"epoch_seconds", secs},
+          {"test_accuracy", acc},
           {"w1_checksum", std::accumulate(w1.begin(), w1.end(), 0.0)}};
 }
 
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);
 
   nlohmann::json out = {{"name", fmt::format("digitnet ({}, {} threads)", simd_target(), threads)},
-                        {"simd", simd_target()}, {"threads", threads}};
+                        {"simd", simd_target()},
+                        {"threads", threads}};
   out["fma_peak_gflops"] = digitnet_bench::measure_fma_peak(threads);
   out["fma_peak_gflops_1thread"] = digitnet_bench::measure_fma_peak(1);
   const nlohmann::json b32 = train(data, norm, 32, epochs, 0.32);

@@ -1,10 +1,20 @@
 // GFLOP/s of each product at the seed network's shapes, 1 and all threads, against the FMA peak.
+//   gemm_bench           the products
+//   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, and
+//                        one item of each kernel, in multiply-adds of a product on one core
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <numeric>
 
-#include "kernels/gemm.hpp"
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/core/rng.hpp"
+#include "digitnet/nn/activation.hpp"
+#include "digitnet/nn/loss.hpp"
+#include "digitnet/train/augment.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/split.hpp"
+#include "kernels/vector_ops.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;
@@ -21,7 +31,74 @@ double gflops(double flop, F f) {
   return flop / best / 1e9;
 }
 
-int main() {
+// Nanoseconds per call of f, the best of 9 runs of `iters` calls.
+template <class F>
+double best_ns(int iters, F f) {
+  double best = 1e30;
+  for (int rep = 0; rep < 9; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) f();
+    best =
+        std::min(best, std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / iters);
+  }
+  return best;
+}
+
+static int costs() {
+  Rng rng(1);
+  const auto rnd = [&](int r, int c, double zeros = 0) {
+    Tensor<float> t(r, c);
+    for (auto& v : t.storage) v = rng.uniform() < zeros ? 0.0f : float(rng.normal());
+    return t;
+  };
+  set_threads(2);
+  const double handoff = best_ns(20000, [] { run_parallel(2, [](int) {}); });
+  set_threads(1);
+  // A multiply-add: the seed network's layer-2 product at batch 32 (its inputs half zeros,
+  // as ReLU outputs are), all terms counted.
+  auto A = rnd(32, 128, 0.5), B = rnd(128, 64), C = rnd(32, 64);
+  const double fma = best_ns(2000, [&] { matmul_ab<float>(A.view(), B.view(), C.view()); }) / (32.0 * 128 * 64);
+  std::printf("a hand-off to a second core and back: %.0f ns = %.0f multiply-adds; kWorkPerCore = %.0f\n", handoff,
+              handoff / fma, kWorkPerCore);
+  std::printf("a multiply-add (32x128x64 product, one core): %.4f ns\n\n", fma);
+  std::printf("%-44s %10s %12s %10s\n", "item (one core)", "ns", "measured", "split.hpp");
+  const auto row = [&](const char* name, double ns, double constant) {
+    std::printf("%-44s %10.4f %12.1f %10.1f\n", name, ns, ns / fma, constant);
+  };
+  std::vector<std::uint8_t> bytes(100352);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng.below(256));
+  std::vector<float> f(bytes.size());
+  row("a byte to a float (Normalizer::gather)",
+      best_ns(500, [&] { bytes_to_floats(bytes.size(), bytes.data(), 1.0f / 255, f.data()); }) / bytes.size(),
+      cost::kByteToFloat);
+  auto Z = rnd(32, 128), Aout = rnd(32, 128), P = rnd(32, 10), Zc = rnd(32, 10);
+  const double relu =
+      best_ns(2000, [&] { activation_forward<float>(Activation::relu, Z.view(), Aout.view()); }) / Z.size();
+  const double softmax =
+      best_ns(2000, [&] { output_forward<float>(Loss::cross_entropy, Zc.view(), P.view()); }) / Zc.size();
+  row("a unit through ReLU", relu, cost::kElementwise);
+  row("a class through softmax", softmax, cost::kSoftmax);
+  auto T = rnd(256, 256), out = rnd(32, 256), in = rnd(32, 256);
+  const double abt = best_ns(200, [&] { matmul_abt<float>(in.view(), T.view(), out.view()); });
+  const double ab = best_ns(200, [&] { matmul_ab<float>(in.view(), T.view(), out.view()); });
+  row("an element transposed (A B^T less A B)", (abt - ab) / T.size(), cost::kTransposed);
+  const std::size_t n = 65536;
+  std::vector<float> p(n, 1.0f), g(n, 0.01f), m(n, 0.0f), v(n, 0.0f);
+  const AdamStep s{1, 0, 0.9f, 0.999f, 1e-3f, 0.03f, 1e-8f};
+  row("a parameter through Adam", best_ns(200, [&] { adam_update(n, p.data(), g.data(), m.data(), v.data(), s); }) / n,
+      cost::kUpdate);
+  std::vector<float> image(784, 0.5f);
+  Rng arng(2);
+  const Augment aug = parse_augment("shift:2,rotate:8");
+  row("a pixel shifted and rotated (augment)", best_ns(500, [&] { augment_image(aug, image, 28, 28, arng); }) / 784,
+      cost::kAugmented);
+  std::printf("\n'measured' is in multiply-adds; split.hpp's constants are rounded from runs in good phases.\n");
+  set_threads(0);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--costs") == 0) return costs();
   Rng rng(1);
   const auto rnd = [&](int r, int c) {
     Tensor<float> t(r, c);
@@ -31,18 +108,25 @@ int main() {
   std::printf("SIMD target: %s\n", simd_target().c_str());
   const double peak1 = digitnet_bench::measure_fma_peak(1), peak2 = digitnet_bench::measure_fma_peak(2);
   std::printf("FMA peak: %.0f GFLOP/s (1 thread), %.0f GFLOP/s (2 threads)\n", peak1, peak2);
-  struct Shape { const char* name; int B, in, out; };
-  for (const Shape s : {Shape{"layer1 b32", 32, 784, 128}, {"layer2 b32", 32, 128, 64}, {"layer1 b128", 128, 784, 128},
-                        {"layer1 b10000", 10000, 784, 128}, {"layer1 b1", 1, 784, 128}}) {
-    auto X = rnd(s.B, s.in), Wt = rnd(s.in, s.out), Z = rnd(s.B, s.out), dZ = rnd(s.B, s.out),
-         dWt = rnd(s.in, s.out), dX = rnd(s.B, s.in);
+  struct Shape {
+    const char* name;
+    int B, in, out;
+  };
+  for (const Shape s : {Shape{"layer1 b32", 32, 784, 128},
+                        {"layer2 b32", 32, 128, 64},
+                        {"layer1 b128", 128, 784, 128},
+                        {"layer1 b10000", 10000, 784, 128},
+                        {"layer1 b1", 1, 784, 128}}) {
+    auto X = rnd(s.B, s.in), Wt = rnd(s.in, s.out), Z = rnd(s.B, s.out), dZ = rnd(s.B, s.out), dWt = rnd(s.in, s.out),
+         dX = rnd(s.B, s.in);
     const double flop = 2.0 * s.B * s.in * s.out;
     for (int t : {1, 2}) {
       set_threads(t);
       const double f = gflops(flop, [&] { matmul_ab<float>(X.view(), Wt.view(), Z.view()); });
       const double g = gflops(flop, [&] { matmul_atb<float>(X.view(), dZ.view(), dWt.view()); });
       const double h = gflops(flop, [&] { matmul_abt<float>(dZ.view(), Wt.view(), dX.view()); });
-      std::printf("%-14s threads %d:  Z=X Wt %6.1f   dWt=X^T dZ %6.1f   dX=dZ Wt^T %6.1f GFLOP/s\n", s.name, t, f, g, h);
+      std::printf("%-14s threads %d:  Z=X Wt %6.1f   dWt=X^T dZ %6.1f   dX=dZ Wt^T %6.1f GFLOP/s\n", s.name, t, f, g,
+                  h);
     }
   }
   // One image: the layer-1 product skips zero pixels, so its time is that of reading the
@@ -57,11 +141,14 @@ int main() {
     }
     for (int t : {1, 2}) {
       set_threads(t);
-      const double us = 2.0 * rows * 128 / gflops(2.0 * rows * 128, [&] {
-                          for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
-                        }) / 1e3 / 100;
-      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t, us,
-                  rows * 128 * 4 / us / 1e3);
+      const double us = 2.0 * rows * 128 /
+                        gflops(2.0 * rows * 128,
+                               [&] {
+                                 for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
+                               }) /
+                        1e3 / 100;
+      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t,
+                  us, rows * 128 * 4 / us / 1e3);
     }
   }
 }

@@ -26,10 +26,18 @@ static double FmaLoop(long iterations, float seed) {
     c4 = hn::Set(d, seed + 4), c5 = hn::Set(d, seed + 5), c6 = hn::Set(d, seed + 6), c7 = hn::Set(d, seed + 7),
     c8 = hn::Set(d, seed + 8), c9 = hn::Set(d, seed + 9), c10 = hn::Set(d, seed + 10), c11 = hn::Set(d, seed + 11);
   for (long i = 0; i < iterations; ++i) {
-    c0 = hn::MulAdd(c0, m, a); c1 = hn::MulAdd(c1, m, a); c2 = hn::MulAdd(c2, m, a);
-    c3 = hn::MulAdd(c3, m, a); c4 = hn::MulAdd(c4, m, a); c5 = hn::MulAdd(c5, m, a);
-    c6 = hn::MulAdd(c6, m, a); c7 = hn::MulAdd(c7, m, a); c8 = hn::MulAdd(c8, m, a);
-    c9 = hn::MulAdd(c9, m, a); c10 = hn::MulAdd(c10, m, a); c11 = hn::MulAdd(c11, m, a);
+    c0 = hn::MulAdd(c0, m, a);
+    c1 = hn::MulAdd(c1, m, a);
+    c2 = hn::MulAdd(c2, m, a);
+    c3 = hn::MulAdd(c3, m, a);
+    c4 = hn::MulAdd(c4, m, a);
+    c5 = hn::MulAdd(c5, m, a);
+    c6 = hn::MulAdd(c6, m, a);
+    c7 = hn::MulAdd(c7, m, a);
+    c8 = hn::MulAdd(c8, m, a);
+    c9 = hn::MulAdd(c9, m, a);
+    c10 = hn::MulAdd(c10, m, a);
+    c11 = hn::MulAdd(c11, m, a);
   }
   V s = hn::Add(hn::Add(hn::Add(c0, c1), hn::Add(c2, c3)), hn::Add(hn::Add(c4, c5), hn::Add(c6, c7)));
   s = hn::Add(s, hn::Add(hn::Add(c8, c9), hn::Add(c10, c11)));

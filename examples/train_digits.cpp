@@ -2,10 +2,10 @@
 // evaluate it, save it. Usage: example_train [path/to/digits.csv.gz]
 #include <cstdio>
 
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
-#include "digitnet/train/metrics.hpp"
+#include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "digitnet/train/trainer.hpp"
 
 int main(int argc, char** argv) {
@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
     Predictions p = predict_dataset(net, norm, data.test);
     Metrics m = compute_metrics(data.test.labels, p.label, 10);
     std::printf("test accuracy %.2f%%\n", 100 * m.accuracy);
-    save_model(argc > 2 ? argv[2] : "digits-mlp.npz", net, norm, data.train.height, data.train.width, {{"dataset", "digits"}});
+    save_model(argc > 2 ? argv[2] : "digits-mlp.npz", net, norm, data.train.height, data.train.width,
+               {{"dataset", "digits"}});
   } catch (const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,8 +1,8 @@
 // libFuzzer target: CSV parsing must only ever return a dataset or throw Error.
 #include <string_view>
 
-#include "digitnet/data/csv.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/csv.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -13,7 +13,8 @@ packages=(
 )
 if [[ "${1:-}" == "--test" ]]; then
   # fuzzers; the browser test (Chromium driven by Playwright from npm)
-  packages+=(clang libclang-rt-14-dev chromium python3-pytest python3-onnx python3-pandas libfann-dev)
+  packages+=(clang libclang-rt-14-dev clang-format clang-tidy chromium python3-pytest python3-onnx python3-pandas
+             libfann-dev)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()

@@ -14,8 +14,11 @@ jobs=$(nproc)
 (cd tests/data/onnx && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
   echo "npm ci failed: the ONNX Runtime comparison will be skipped"
 
-echo "== build and test (release)"
-cmake -S . -B build -DDIGITNET_TESTS=ON >/dev/null
+echo "== style (clang-format)"
+bash scripts/lint.sh --format
+
+echo "== build and test (release, warnings are errors)"
+cmake -S . -B build -DDIGITNET_TESTS=ON -DDIGITNET_WERROR=ON >/dev/null
 cmake --build build -j"$jobs" >/dev/null
 (cd build && ctest -j"$jobs" --output-on-failure)
 if [[ "${QUICK:-0}" == 1 ]]; then
@@ -23,8 +26,11 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   exit 0
 fi
 
+echo "== install, and build a project against the installed package"
+bash scripts/check-install.sh build
+
 echo "== build and test (-fsanitize=address,undefined)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON -DDIGITNET_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1 ctest -j"$jobs" --output-on-failure)
@@ -37,4 +43,4 @@ bash bench/run.sh --smoke
 
 # Everything above passed (set -e stops at the first failure): one closing line for CI.
 tests=$(cd build && ctest -N | awk '/Total Tests/ {print $3}')
-echo "all: $((2 * tests + 5)) passed, 0 failed (ctest twice, 4 fuzz targets, benchmark smoke)"
+echo "all: $((2 * tests + 8)) passed, 0 failed (format, ctest twice, install, 5 fuzz targets, benchmark smoke)"

@@ -14,8 +14,8 @@ Dataset borrow_features(const py::array& X, int height, int width) {
   // their own dtype objects.
   const bool bytes = py::isinstance<py::array_t<std::uint8_t>>(X);
   if (!bytes && !py::isinstance<py::array_t<float>>(X))
-    throw py::type_error(fmt::format("X: dtype {} is not supported here (uint8 or float32)",
-                                     py::str(X.dtype()).cast<std::string>()));
+    throw py::type_error(
+        fmt::format("X: dtype {} is not supported here (uint8 or float32)", py::str(X.dtype()).cast<std::string>()));
   if (!(X.flags() & py::array::c_style))
     throw py::value_error("X: the array is not C-contiguous (np.ascontiguousarray(X) makes a contiguous copy)");
   const auto n = static_cast<std::size_t>(X.shape(0)), F = static_cast<std::size_t>(X.shape(1));
@@ -50,7 +50,8 @@ Dataset borrow_labelled(const py::array& X, const py::array& y, int height, int 
   for (std::size_t i = 0; i < d.size(); ++i) {
     const std::uint8_t label = base[static_cast<py::ssize_t>(i) * stride];
     if (label >= classes)
-      throw py::value_error(fmt::format("y: label {} at index {} is not below the network's {} classes", label, i, classes));
+      throw py::value_error(
+          fmt::format("y: label {} at index {} is not below the network's {} classes", label, i, classes));
     d.labels[i] = label;
   }
   return d;

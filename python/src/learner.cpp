@@ -43,7 +43,8 @@ namespace {
 std::vector<int> checked_sizes(std::vector<int> sizes) {
   if (sizes.size() < 2) throw py::value_error("layers: needs at least an input and an output size");
   for (int s : sizes)
-    if (s < 1 || s > 1'000'000) throw py::value_error(fmt::format("layers: {} is not a layer size (1 to 1,000,000)", s));
+    if (s < 1 || s > 1'000'000)
+      throw py::value_error(fmt::format("layers: {} is not a layer size (1 to 1,000,000)", s));
   return sizes;
 }
 }  // namespace
@@ -55,8 +56,8 @@ Learner::Learner(std::vector<int> sizes, const std::string& activation, const st
       height_(height),
       width_(width) {
   if (height < 1 || width < 1 || height * width != net_->arch().inputs())
-    throw py::value_error(fmt::format("image_shape: {}x{} does not hold the network's {} inputs", height, width,
-                                      net_->arch().inputs()));
+    throw py::value_error(
+        fmt::format("image_shape: {}x{} does not hold the network's {} inputs", height, width, net_->arch().inputs()));
 }
 
 Learner::Learner(Network<float> net, Normalizer norm, int height, int width)

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <pybind11/numpy.h>
+#include <nlohmann/json.hpp>
 
 #include "digitnet/data/onnx.hpp"
 #include "digitnet/nn/network.hpp"

@@ -168,9 +168,19 @@ PYBIND11_MODULE(_digitnet, m) {
           [](Learner& l, int epochs, int batch, double lr, std::uint64_t seed, const std::string& optimizer,
              double momentum, double weight_decay, const std::string& schedule, double warmup, double l2,
              double clip_norm, double label_smoothing, const std::string& augment, std::vector<double> dropout) {
-            l.start({.epochs = epochs, .batch = batch, .lr = lr, .seed = seed, .optimizer = optimizer,
-                     .momentum = momentum, .weight_decay = weight_decay, .schedule = schedule, .warmup = warmup,
-                     .l2 = l2, .clip_norm = clip_norm, .label_smoothing = label_smoothing, .augment = augment,
+            l.start({.epochs = epochs,
+                     .batch = batch,
+                     .lr = lr,
+                     .seed = seed,
+                     .optimizer = optimizer,
+                     .momentum = momentum,
+                     .weight_decay = weight_decay,
+                     .schedule = schedule,
+                     .warmup = warmup,
+                     .l2 = l2,
+                     .clip_norm = clip_norm,
+                     .label_smoothing = label_smoothing,
+                     .augment = augment,
                      .dropout = std::move(dropout)});
           },
           py::kw_only(), py::arg("epochs"), py::arg("batch"), py::arg("lr"), py::arg("seed"), py::arg("optimizer"),
@@ -217,8 +227,8 @@ PYBIND11_MODULE(_digitnet, m) {
             std::vector<python::LayerWeights> w;
             const auto& sizes = l.arch().sizes;
             if (py::len(layers) != sizes.size() - 1)
-              throw py::value_error(fmt::format("weights: {} layers given for a network of {}", py::len(layers),
-                                                sizes.size() - 1));
+              throw py::value_error(
+                  fmt::format("weights: {} layers given for a network of {}", py::len(layers), sizes.size() - 1));
             for (std::size_t i = 0; i < py::len(layers); ++i) {
               const auto pair = layers[i].cast<py::tuple>();
               const auto out_n = static_cast<std::size_t>(sizes[i + 1]), in_n = static_cast<std::size_t>(sizes[i]);
@@ -241,7 +251,8 @@ PYBIND11_MODULE(_digitnet, m) {
           py::arg("path"), py::arg("config_json") = "{}")
       .def(
           "to_onnx",
-          [](Learner& l, const std::string& path, const std::string& doc, const std::map<std::string, std::string>& meta) {
+          [](Learner& l, const std::string& path, const std::string& doc,
+             const std::map<std::string, std::string>& meta) {
             OnnxInfo info{doc, {meta.begin(), meta.end()}};
             l.save_onnx(path, info);
           },
@@ -255,8 +266,12 @@ PYBIND11_MODULE(_digitnet, m) {
         py::dict d;
         d["kind"] = n.kind_name();
         d["pixel_max"] = n.pixel_max;
-        d["mean"] = n.kind == Normalizer::zscore ? py::object(python::to_numpy(n.mean.data(), 1, n.mean.size()).attr("reshape")(-1)) : py::none();
-        d["std"] = n.kind == Normalizer::zscore ? py::object(python::to_numpy(n.std.data(), 1, n.std.size()).attr("reshape")(-1)) : py::none();
+        d["mean"] = n.kind == Normalizer::zscore
+                        ? py::object(python::to_numpy(n.mean.data(), 1, n.mean.size()).attr("reshape")(-1))
+                        : py::none();
+        d["std"] = n.kind == Normalizer::zscore
+                       ? py::object(python::to_numpy(n.std.data(), 1, n.std.size()).attr("reshape")(-1))
+                       : py::none();
         return d;
       });
 
@@ -268,7 +283,8 @@ PYBIND11_MODULE(_digitnet, m) {
           return load_model(path);
         }();
         const std::string config = model.config.dump();
-        auto learner = std::make_unique<Learner>(std::move(model.net), std::move(model.norm), model.height, model.width);
+        auto learner =
+            std::make_unique<Learner>(std::move(model.net), std::move(model.norm), model.height, model.width);
         return py::make_tuple(std::move(learner), config);
       },
       py::arg("path"), "A model file the CLI or the package wrote: (Learner, config as JSON text)");
@@ -287,9 +303,11 @@ PYBIND11_MODULE(_digitnet, m) {
         return out;
       },
       "The CLI's presets: name, seed write-up, summary, settings");
-  m.def("default_settings", [] { return settings_dict(TrainSettings{}); }, "The CLI's settings without a preset");
-  m.def("find_preset", [](const std::string& name) { return find_preset(name).name; }, py::arg("name"),
-        "The preset's name (seed000 ... are aliases); ValueError listing the names if unknown");
+  m.def(
+      "default_settings", [] { return settings_dict(TrainSettings{}); }, "The CLI's settings without a preset");
+  m.def(
+      "find_preset", [](const std::string& name) { return find_preset(name).name; }, py::arg("name"),
+      "The preset's name (seed000 ... are aliases); ValueError listing the names if unknown");
   m.def("load_dataset", &load_dataset, py::arg("spec"), py::arg("split") = "auto", py::arg("seed") = 1,
         "A dataset by name or path, fetched into the cache if needed and split as the CLI splits it");
   m.def(
@@ -309,6 +327,7 @@ PYBIND11_MODULE(_digitnet, m) {
         return out;
       },
       "The datasets known by name");
-  m.def("cache_dir", &cache_dir, "Where datasets are cached ($DIGITNET_DATA, else $XDG_CACHE_HOME/digitnet, else ~/.cache/digitnet)");
+  m.def("cache_dir", &cache_dir,
+        "Where datasets are cached ($DIGITNET_DATA, else $XDG_CACHE_HOME/digitnet, else ~/.cache/digitnet)");
   m.attr("onnx_opset") = kOnnxOpset;
 }

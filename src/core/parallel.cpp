@@ -12,6 +12,7 @@ namespace {
 
 // Set while a thread runs a pool task: products inside it run on that thread alone.
 thread_local bool in_task = false;
+thread_local int core_index = 0;  // the worker's index in the pool; 0 off the pool
 
 // Workers spin briefly between jobs (a batch's products come microseconds apart), then
 // sleep on the atomic so an idle pool costs nothing.
@@ -91,6 +92,7 @@ class Pool {
 
   void loop(int t) {
     in_task = true;
+    core_index = t;
     std::uint64_t seen = 0;
     while (true) {
       std::uint64_t g = generation_.load(std::memory_order_acquire);
@@ -163,6 +165,8 @@ int threads() {
   std::lock_guard lock(pool_mutex);
   return get_pool().size();
 }
+
+int current_core() { return core_index; }
 
 void run_parallel(int tasks, TaskRef task) {
   if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all

@@ -34,6 +34,7 @@ bool parse_number(std::string_view f, double& v) {
 }  // namespace
 
 Dataset parse_csv(std::string_view text, const std::string& what) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // the UTF-8 byte order mark Excel writes
   std::vector<std::string_view> lines;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t nl = text.find('\n', pos);
@@ -57,8 +58,7 @@ Dataset parse_csv(std::string_view text, const std::string& what) {
     label_col = cols;
     for (std::size_t c = 0; c < cols; ++c)
       if (first[c] == "label" || first[c] == "Label" || first[c] == "target" || first[c] == "class") label_col = c;
-    if (label_col == cols)
-      throw Error(fmt::format("{}: header has no 'label' column", what));
+    if (label_col == cols) throw Error(fmt::format("{}: header has no 'label' column", what));
   } else if (cols == 65) {  // scikit-learn's digits.csv: 64 pixels 0..16, then the label
     label_col = 64;
     pixel_max = 16;
@@ -84,7 +84,8 @@ Dataset parse_csv(std::string_view text, const std::string& what) {
         throw Error(fmt::format("{}: line {}, column {}: '{}' is not a number", what, li + 1, c + 1, fields[c]));
       if (c == label_col) {
         if (v != std::floor(v) || v < 0 || v >= kClasses)
-          throw Error(fmt::format("{}: line {}: label {} is out of range 0..{}", what, li + 1, fields[c], kClasses - 1));
+          throw Error(
+              fmt::format("{}: line {}: label {} is out of range 0..{}", what, li + 1, fields[c], kClasses - 1));
         d.labels.push_back(static_cast<std::uint8_t>(v));
       } else {
         if (v != std::floor(v) || v < 0 || v > pixel_max)

@@ -60,7 +60,8 @@ std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int 
 }
 
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what) {
-  if (bytes.empty() || bytes.size() > (std::size_t(1) << 30)) throw Error(fmt::format("{}: empty or oversized image", what));
+  if (bytes.empty() || bytes.size() > (std::size_t(1) << 30))
+    throw Error(fmt::format("{}: empty or oversized image", what));
   int w = 0, h = 0, channels = 0;
   const int len = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &channels))
@@ -138,7 +139,8 @@ std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& wha
   const int oy = std::clamp(static_cast<int>(std::lround(13.5 - cy / mass)), 0, 28 - nh);
   std::vector<float> out(28 * 28, 0.0f);
   for (int y = 0; y < nh; ++y)
-    for (int x = 0; x < nw; ++x) out[static_cast<std::size_t>(y + oy) * 28 + x + ox] = fitted[static_cast<std::size_t>(y) * nw + x];
+    for (int x = 0; x < nw; ++x)
+      out[static_cast<std::size_t>(y + oy) * 28 + x + ox] = fitted[static_cast<std::size_t>(y) * nw + x];
   return out;
 }
 

@@ -2,15 +2,15 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 
 #include <fmt/format.h>
 
-#include "digitnet/data/csv.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/csv.hpp"
 #include "digitnet/data/idx.hpp"
 #include "digitnet/data/image.hpp"
 
@@ -41,20 +41,29 @@ Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
 bool is_image_folder_set(const std::string& dir) {
   std::error_code ec;
   int found = 0;
-  for (int d = 0; d < kClasses; ++d) found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
+  for (int d = 0; d < kClasses; ++d)
+    found += std::filesystem::is_directory(std::filesystem::path(dir) / std::to_string(d), ec);
   return found >= 2;
 }
 
 }  // namespace
 
 Dataset load_image_folders(const std::string& dir) {
+  // Every sub-folder is a class: one that is not 0..9 is a mistake to point out, not to skip
+  // (hidden ones, like .ipynb_checkpoints, are not the user's).
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_directory() && !name.starts_with(".") && !(name.size() == 1 && name[0] >= '0' && name[0] < '0' + kClasses))
+      throw Error(fmt::format("{}: the folder '{}' is not a class; image folders must be named 0 to {}", dir, name,
+                              kClasses - 1));
+  }
   Dataset d;
   d.name = dataset_name(dir);
   d.height = d.width = 28;
   d.pixel_max = 255;
   for (int label = 0; label < kClasses; ++label) {
     const auto sub = std::filesystem::path(dir) / std::to_string(label);
-    std::error_code ec;
     if (!std::filesystem::is_directory(sub, ec)) continue;
     std::vector<std::string> files;
     for (const auto& e : std::filesystem::directory_iterator(sub, ec))
@@ -88,12 +97,14 @@ DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64
   DataSplit out;
   out.train = load_any(path);
   SplitSpec s = split;
-  if (s.kind == SplitSpec::automatic) s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
+  if (s.kind == SplitSpec::automatic)
+    s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
   if (s.kind == SplitSpec::official) {
     if (!has_official)
-      throw Error(fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
-                              "use --split random:0.2 or dev:N",
-                              path));
+      throw Error(
+          fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
+                      "use --split random:0.2 or dev:N",
+                      path));
     out.test = load_idx_dir(path, "t10k");
     if (out.test.height != out.train.height || out.test.width != out.train.width)
       throw Error(fmt::format("{}: test images are {}x{} but training images are {}x{}", path, out.test.height,

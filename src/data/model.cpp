@@ -26,8 +26,8 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
   NpzArchive npz;
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const auto& layer = net.layers[l];
-    npz[fmt::format("w{}", l + 1)] = NpyArray::from_floats(
-        layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
+    npz[fmt::format("w{}", l + 1)] =
+        NpyArray::from_floats(layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
     npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.storage, {static_cast<std::size_t>(layer.out())});
   }
   if (norm.kind == Normalizer::zscore) {
@@ -48,7 +48,12 @@ std::vector<float> take(const NpzArchive& npz, const std::string& key, std::vect
   if (it->second.shape != shape)
     throw Error(fmt::format("{}: array '{}' has shape ({}) but the config's layers need ({})", path, key,
                             fmt::join(it->second.shape, ", "), fmt::join(shape, ", ")));
-  auto values = it->second.to_floats();
+  std::vector<float> values;
+  try {
+    values = it->second.to_floats();
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: array '{}': {}", path, key, e.what()));
+  }
   for (float v : values)
     if (!std::isfinite(v)) throw Error(fmt::format("{}: array '{}' contains nan or inf", path, key));
   return values;
@@ -73,20 +78,34 @@ Model load_model(const std::string& path) {
   int height = 0, width = 0;
   try {
     if (!config.is_object()) throw Error("config is not a JSON object");
-    const int version = config.at("format_version").get<int>();
+    // Each field read on its own, so an error names it.
+    const auto field = [&]<class T>(const char* key, T fallback, bool required) {
+      if (!config.contains(key)) {
+        if (required) throw Error(fmt::format("config has no '{}'", key));
+        return fallback;
+      }
+      try {
+        return config[key].get<T>();
+      } catch (const nlohmann::json::exception&) {
+        throw Error(fmt::format("config '{}' is {}, not the value expected", key, config[key].dump()));
+      }
+    };
+    const int version = field("format_version", 0, true);
     if (version > kModelFormatVersion)
       throw Error(fmt::format("written by a newer digitnet (model format {}); this build reads format {} and older",
                               version, kModelFormatVersion));
     if (version < 1) throw Error(fmt::format("unknown model format {}", version));
-    arch.sizes = config.at("layers").get<std::vector<int>>();
+    arch.sizes = field("layers", std::vector<int>{}, true);
     if (arch.sizes.size() < 2) throw Error("config 'layers' needs at least two sizes");
     for (int s : arch.sizes)
       if (s < 1 || s > 1'000'000) throw Error(fmt::format("config 'layers' has an invalid size {}", s));
-    arch.hidden = parse_activation(config.at("hidden_activation").get<std::string>());
-    arch.loss = parse_loss(config.at("loss").get<std::string>());
-    norm.kind = Normalizer::parse_kind(config.at("normalization").get<std::string>());
-    norm.pixel_max = config.value("pixel_max", 255.0f);
-    const auto shape = config.at("input_shape").get<std::vector<int>>();
+    arch.hidden = parse_activation(field("hidden_activation", std::string(), true));
+    arch.loss = parse_loss(field("loss", std::string(), true));
+    norm.kind = Normalizer::parse_kind(field("normalization", std::string(), true));
+    norm.pixel_max = field("pixel_max", 255.0f, false);
+    if (!(norm.pixel_max > 0) || !std::isfinite(norm.pixel_max))
+      throw Error(fmt::format("config 'pixel_max' is {}; it must be a positive number", norm.pixel_max));
+    const auto shape = field("input_shape", std::vector<int>{}, true);
     if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] * shape[1] != arch.inputs())
       throw Error(fmt::format("config 'input_shape' does not match {} inputs", arch.inputs()));
     height = shape[0];

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/data/file.hpp"
@@ -166,7 +167,8 @@ NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what)
     offset = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw Error(fmt::format("{}: truncated .npy header", what));
-    header_len = bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
+    header_len =
+        bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
     offset = 12;
   } else {
     throw Error(fmt::format("{}: .npy format version {} is not supported", what, major));
@@ -253,18 +255,40 @@ NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& wha
   const zip_int64_t n = zip_get_num_entries(za, 0);
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
-    if (zip_stat_index(za, i, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE) || !(st.valid & ZIP_STAT_NAME))
+    constexpr auto kNeeded = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_CRC;
+    if (zip_stat_index(za, i, 0, &st) != 0 || (st.valid & kNeeded) != kNeeded)
       throw Error(fmt::format("{}: unreadable entry {}", what, i));
     std::string name = st.name;
     if (name.ends_with("/")) continue;
-    if (st.size > kMaxEntry) throw Error(fmt::format("{}: entry '{}' is implausibly large", what, name));
-    std::vector<std::uint8_t> buf(st.size);
+    // What the headers claim is bounded by the bytes there are: a stored entry is its own size,
+    // and deflate cannot expand more than about 1,032 times.
+    if (st.comp_size > bytes.size() || st.size > kMaxEntry || st.size > 1100 * st.comp_size + 1024)
+      throw Error(fmt::format("{}: entry '{}' claims {} bytes, more than the file can hold", what, name, st.size));
     zip_file_t* f = zip_fopen_index(za, i, 0);
     if (!f) throw Error(fmt::format("{}: cannot open entry '{}' ({})", what, name, zip_strerror(za)));
-    const zip_int64_t got = buf.empty() ? 0 : zip_fread(f, buf.data(), buf.size());
-    zip_fclose(f);
-    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
-      throw Error(fmt::format("{}: entry '{}' is corrupt or truncated", what, name));
+    std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(f, &zip_fclose);
+    // Read one byte more than declared: an entry longer than its header says is corrupt too.
+    std::vector<std::uint8_t> buf(st.size + 1);
+    zip_uint64_t got = 0;
+    while (got < buf.size()) {
+      const zip_int64_t r = zip_fread(f, buf.data() + got, buf.size() - got);
+      if (r < 0) {  // libzip checks the CRC-32 itself when it reaches the end of a member
+        const std::string why = zip_file_strerror(f);
+        throw Error(
+            fmt::format("{}: entry '{}' is corrupt ({})", what, name,
+                        why.find("CRC") != std::string::npos ? "its CRC-32 does not match the archive's" : why));
+      }
+      if (r == 0) break;
+      got += static_cast<zip_uint64_t>(r);
+    }
+    if (got != st.size)
+      throw Error(fmt::format("{}: entry '{}' holds {} bytes, its header says {}", what, name,
+                              got > st.size ? "more than" : std::to_string(got), st.size));
+    buf.resize(st.size);
+    const auto crc = static_cast<zip_uint32_t>(crc32(crc32(0, nullptr, 0), buf.data(), static_cast<uInt>(buf.size())));
+    if (crc != st.crc)
+      throw Error(fmt::format("{}: entry '{}' is corrupt (CRC-32 {:08x}, the archive records {:08x})", what, name, crc,
+                              st.crc));
     if (name.ends_with(".npy")) name.resize(name.size() - 4);
     out[name] = parse_npy(buf, fmt::format("{}[{}]", what, name));
   }
@@ -273,37 +297,44 @@ NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& wha
 
 NpzArchive read_npz(const std::string& path) { return parse_npz(read_file(path), path); }
 
-void write_npz(const std::string& path, const NpzArchive& archive) {
-  const std::string temp = temp_path_for(path);
-  int err = 0;
-  zip_t* za = zip_open(temp.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
-  if (!za) throw Error(fmt::format("{}: cannot write (libzip error {})", path, err));
+std::vector<std::uint8_t> serialize_npz(const NpzArchive& archive) {
+  zip_error_t zerr;
+  zip_error_init(&zerr);
+  zip_source_t* src = zip_source_buffer_create(nullptr, 0, 0, &zerr);
+  if (!src) throw Error("cannot build an .npz in memory");
+  zip_source_keep(src);  // read the finished archive back out of it after zip_close
+  std::unique_ptr<zip_source_t, decltype(&zip_source_free)> memory(src, &zip_source_free);
+  zip_t* za = zip_open_from_source(src, ZIP_TRUNCATE, &zerr);
+  if (!za) throw Error(fmt::format("cannot build an .npz in memory ({})", zip_error_strerror(&zerr)));
   // libzip reads the buffers at zip_close, so they must live until then.
   std::vector<std::vector<std::uint8_t>> buffers;
   buffers.reserve(archive.size());
-  const auto fail = [&](const std::string& msg) {
-    zip_discard(za);
-    std::remove(temp.c_str());
-    throw Error(fmt::format("{}: {}", path, msg));
-  };
   for (const auto& [name, array] : archive) {
     buffers.push_back(serialize_npy(array));
-    zip_source_t* src = zip_source_buffer(za, buffers.back().data(), buffers.back().size(), 0);
-    if (!src) fail("cannot add " + name);
-    const zip_int64_t idx = zip_file_add(za, (name + ".npy").c_str(), src, ZIP_FL_OVERWRITE);
+    zip_source_t* entry = zip_source_buffer(za, buffers.back().data(), buffers.back().size(), 0);
+    const zip_int64_t idx = entry ? zip_file_add(za, (name + ".npy").c_str(), entry, ZIP_FL_OVERWRITE) : -1;
     if (idx < 0) {
-      zip_source_free(src);
-      fail("cannot add " + name);
+      if (entry) zip_source_free(entry);
+      zip_discard(za);
+      throw Error(fmt::format("cannot add '{}' to an .npz", name));
     }
     zip_set_file_compression(za, static_cast<zip_uint64_t>(idx), ZIP_CM_STORE, 0);
   }
   if (zip_close(za) != 0) {
     const std::string msg = zip_strerror(za);
     zip_discard(za);
-    std::remove(temp.c_str());
-    throw Error(fmt::format("{}: cannot write ({})", path, msg));
+    throw Error(fmt::format("cannot build an .npz ({})", msg));
   }
-  commit_temp(temp, path);
+  zip_stat_t st;
+  if (zip_source_stat(src, &st) != 0 || zip_source_open(src) != 0)
+    throw Error("cannot read back an .npz built in memory");
+  std::vector<std::uint8_t> out(st.size);
+  const zip_int64_t got = zip_source_read(src, out.data(), out.size());
+  zip_source_close(src);
+  if (got < 0 || static_cast<zip_uint64_t>(got) != st.size) throw Error("cannot read back an .npz built in memory");
+  return out;
 }
+
+void write_npz(const std::string& path, const NpzArchive& archive) { write_file_atomic(path, serialize_npz(archive)); }
 
 }  // namespace digitnet

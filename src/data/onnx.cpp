@@ -6,23 +6,55 @@
 
 #include <fmt/format.h>
 
-#include "protobuf.hpp"
 #include "digitnet/data/file.hpp"
+#include "protobuf.hpp"
 
 namespace digitnet {
 namespace {
 
 // Field numbers and enum values from onnx/onnx.proto.
-namespace model { enum { ir_version = 1, producer_name = 2, producer_version = 3, doc_string = 6, graph = 7, opset_import = 8, metadata_props = 14 }; }
-namespace opset { enum { domain = 1, version = 2 }; }
-namespace entry { enum { key = 1, value = 2 }; }
-namespace graph { enum { node = 1, name = 2, initializer = 5, input = 11, output = 12 }; }
-namespace node { enum { input = 1, output = 2, name = 3, op_type = 4, attribute = 5 }; }
-namespace attribute { enum { name = 1, f = 2, i = 3, type = 20 }; enum { FLOAT = 1, INT = 2 }; }
-namespace tensor { enum { dims = 1, data_type = 2, name = 8, raw_data = 9 }; enum { FLOAT = 1, INT64 = 7 }; }
-namespace value_info { enum { name = 1, type = 2 }; }
-namespace type_proto { enum { tensor_type = 1 }; enum { elem_type = 1, shape = 2 }; }
-namespace shape { enum { dim = 1 }; enum { dim_value = 1, dim_param = 2 }; }
+namespace model {
+enum {
+  ir_version = 1,
+  producer_name = 2,
+  producer_version = 3,
+  doc_string = 6,
+  graph = 7,
+  opset_import = 8,
+  metadata_props = 14
+};
+}
+namespace opset {
+enum { domain = 1, version = 2 };
+}
+namespace entry {
+enum { key = 1, value = 2 };
+}
+namespace graph {
+enum { node = 1, name = 2, initializer = 5, input = 11, output = 12 };
+}
+namespace node {
+enum { input = 1, output = 2, name = 3, op_type = 4, attribute = 5 };
+}
+namespace attribute {
+enum { name = 1, f = 2, i = 3, type = 20 };
+enum { FLOAT = 1, INT = 2 };
+}  // namespace attribute
+namespace tensor {
+enum { dims = 1, data_type = 2, name = 8, raw_data = 9 };
+enum { FLOAT = 1, INT64 = 7 };
+}  // namespace tensor
+namespace value_info {
+enum { name = 1, type = 2 };
+}
+namespace type_proto {
+enum { tensor_type = 1 };
+enum { elem_type = 1, shape = 2 };
+}  // namespace type_proto
+namespace shape {
+enum { dim = 1 };
+enum { dim_value = 1, dim_param = 2 };
+}  // namespace shape
 
 using proto::Writer;
 
@@ -42,7 +74,8 @@ Writer value_info_of(std::string_view name, int elem_type, const std::vector<std
   Writer shape;
   for (const std::string& d : dims) {
     Writer dim;
-    if (!d.empty() && d.find_first_not_of("0123456789") == std::string::npos) dim.varint(shape::dim_value, std::stoll(d));
+    if (!d.empty() && d.find_first_not_of("0123456789") == std::string::npos)
+      dim.varint(shape::dim_value, std::stoll(d));
     else dim.string(shape::dim_param, d);
     shape.message(shape::dim, dim);
   }
@@ -65,8 +98,8 @@ struct Attribute {
 
 class Graph {
  public:
-  void add_node(std::string_view op, std::vector<std::string> inputs, std::string output,
-                std::vector<Attribute> attributes = {}) {
+  void add_node(std::string_view op, const std::vector<std::string>& inputs, const std::string& output,
+                const std::vector<Attribute>& attributes = {}) {
     Writer n;
     for (const auto& in : inputs) n.string(node::input, in);
     n.string(node::output, output);
@@ -148,9 +181,9 @@ std::vector<std::uint8_t> onnx_model(const Network<float>& net, const Normalizer
   g.add_node("ArgMax", {"probabilities"}, "label", {{.name = "axis", .i = 1}, {.name = "keepdims", .i = 0}});
 
   const auto classes = std::to_string(arch.classes());
-  const Writer graph = g.done({value_info_of("input", tensor::FLOAT, {"N", std::to_string(F)})},
-                              {value_info_of("probabilities", tensor::FLOAT, {"N", classes}),
-                               value_info_of("label", tensor::INT64, {"N"})});
+  const Writer graph = g.done(
+      {value_info_of("input", tensor::FLOAT, {"N", std::to_string(F)})},
+      {value_info_of("probabilities", tensor::FLOAT, {"N", classes}), value_info_of("label", tensor::INT64, {"N"})});
   Writer m;
   m.varint(model::ir_version, kOnnxIrVersion);
   m.string(model::producer_name, "digitnet");

@@ -42,7 +42,9 @@ class Writer {
   const std::vector<std::uint8_t>& data() const { return out_; }
 
  private:
-  void key(int field, int wire_type) { raw_varint(static_cast<std::uint64_t>(field) << 3 | static_cast<unsigned>(wire_type)); }
+  void key(int field, int wire_type) {
+    raw_varint(static_cast<std::uint64_t>(field) << 3 | static_cast<unsigned>(wire_type));
+  }
   void raw_varint(std::uint64_t v) {  // seven bits a byte, low first; the top bit says more follow
     for (; v >= 0x80; v >>= 7) out_.push_back(static_cast<std::uint8_t>(v | 0x80));
     out_.push_back(static_cast<std::uint8_t>(v));

@@ -62,9 +62,11 @@ std::vector<std::size_t> shuffled(std::size_t n, std::uint64_t seed, std::uint64
 
 DataSplit split_dataset(const Dataset& all, const SplitSpec& s, std::uint64_t seed) {
   const std::size_t n = all.size();
-  const std::size_t held = s.kind == SplitSpec::random ? static_cast<std::size_t>(std::llround(s.fraction * n)) : s.count;
+  const std::size_t held =
+      s.kind == SplitSpec::random ? static_cast<std::size_t>(std::llround(s.fraction * n)) : s.count;
   if (held == 0 || held >= n)
-    throw Error(fmt::format("--split {}: holds out {} of {} examples; both parts must be non-empty", to_string(s), held, n));
+    throw Error(
+        fmt::format("--split {}: holds out {} of {} examples; both parts must be non-empty", to_string(s), held, n));
   const std::vector<std::size_t> order = shuffled(n, seed, kSplitStream);
   // The first `held` shuffled examples are the test (dev) set, as in seed 003.
   DataSplit out;

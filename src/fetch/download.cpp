@@ -86,21 +86,20 @@ void fetch_file(const std::vector<std::string>& base_urls, const RemoteFile& fil
   std::filesystem::create_directories(dest_dir, ec);
   if (ec) throw Error(fmt::format("{}: cannot create directory ({})", dest_dir, ec.message()));
   const std::string dest = (std::filesystem::path(dest_dir) / file.name).string();
-  const std::string temp = temp_path_for(dest);
+  TempFile temp(dest);
   std::string tried;
   for (const std::string& base : base_urls) {
     const std::string url = base + (base.ends_with("/") ? "" : "/") + file.name;
     if (options.log) options.log(fmt::format("downloading {}", url));
-    std::string why = try_download(url, temp, options);
+    std::string why = try_download(url, temp.name(), options);
     if (why.empty()) {
-      const Bytes bytes = read_file(temp);
+      const Bytes bytes = read_file(temp.name());
       if (!file.md5.empty() && digest(bytes, "md5") != file.md5)
         why = fmt::format("MD5 {} does not match the published {}", digest(bytes, "md5"), file.md5);
       else if (!file.sha256.empty() && digest(bytes, "sha256") != file.sha256)
         why = fmt::format("SHA-256 does not match the published {}", file.sha256);
     }
-    if (why.empty()) return commit_temp(temp, dest);
-    std::remove(temp.c_str());
+    if (why.empty()) return temp.commit();
     tried += fmt::format("{}{} ({})", tried.empty() ? "" : ", ", url, why);
   }
   throw Error(fmt::format("could not download {}: tried {}", file.name, tried));

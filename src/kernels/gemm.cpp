@@ -28,7 +28,7 @@
 #include <hwy/foreach_target.h>  // must come before highway.h
 #include <hwy/highway.h>
 
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 
 // Defined once, outside the per-target namespaces (this file is compiled once per target).
 #ifndef DIGITNET_GEMM_OPERANDS
@@ -44,11 +44,11 @@ struct Operands {
   std::ptrdiff_t ldb;
   float* C;
   std::ptrdiff_t ldc;
-  bool accumulate;    // start from C instead of 0
+  bool accumulate;      // start from C instead of 0
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
-  bool c_transposed = false;  // C(i, j) lives at C[j * ldc + i] (no update)
-  bool sparse_a = true;       // A may hold many zeros (inputs, activations): skip their terms
+  bool c_transposed = false;    // C(i, j) lives at C[j * ldc + i] (no update)
+  bool sparse_a = true;         // A may hold many zeros (inputs, activations): skip their terms
   const float* bias = nullptr;  // start every row of C at bias (N) instead of 0 (no transpose)
 };
 }  // namespace digitnet::gemm_detail
@@ -58,8 +58,8 @@ HWY_BEFORE_NAMESPACE();
 namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-using gemm_detail::Operands;
 using gemm_detail::kTermsSpare;
+using gemm_detail::Operands;
 
 // Tile shape: MR rows x NV vectors of C live in registers while k runs.
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3
@@ -342,8 +342,8 @@ HWY_EXPORT(NonzeroInputs);
 
 namespace {
 
-using gemm_detail::Operands;
 using gemm_detail::kTermsSpare;
+using gemm_detail::Operands;
 using Index = std::ptrdiff_t;
 
 std::atomic<bool> plain_kernels{false};
@@ -400,26 +400,24 @@ void one_row(const Operands& o) {
     HWY_DYNAMIC_DISPATCH(SparseRow)(o, ks.data(), nk, j0, j1);
   };
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
-  const int n = std::min(threads(), o.N / grain);
-  if (n <= 1 || double(o.K) * o.N < 4e4) return columns(0, o.N);
+  const int n = cores_for(double(o.K) * o.N, o.N / grain);
+  if (n <= 1) return columns(0, o.N);
   run_parallel(n, [&](int t) {
     const auto [j0, j1] = block_share(o.N, grain, t, n);
     if (j0 < j1) columns(j0, j1);
   });
 }
 
-// Splits the product between threads when it is big enough to be worth waking a second
-// core: by columns on whole-tile boundaries (a layer's forward product), or by rows when
-// there are too few columns (inference on many images). (The network shares out the weight
-// sums itself, by rows of W^T: see Network::backward_pass.)
+// Splits the product between cores where that pays (kernels/split.hpp): by columns on
+// whole-tile boundaries (a layer's forward product), or by rows when there are too few
+// columns (inference on many images).
 void product(const Operands& operands) {
   if (plain_kernels.load(std::memory_order_relaxed)) return plain(operands);
   Operands o = operands;
   if (!zero_skipping.load(std::memory_order_relaxed)) o.sparse_a = false;
   if (o.M == 1) return one_row(o);
-  const double work = double(o.M) * o.N * o.K;
-  const int n = threads();
-  if (work < 6e4 || n == 1) return HWY_DYNAMIC_DISPATCH(Kernel)(o, 0, o.N);
+  const int n = cores_for(double(o.M) * o.N * o.K);
+  if (n == 1) return HWY_DYNAMIC_DISPATCH(Kernel)(o, 0, o.N);
   // Whole 4-vector tiles per core where there are columns enough; else single vectors, when
   // there are also too few rows to split (a small batch through a narrow layer).
   const int lanes = HWY_DYNAMIC_DISPATCH(Lanes)();
@@ -455,10 +453,11 @@ void transpose(Matrix<const T> src, T* dst) {
       for (int c0 = 0; c0 < src.cols; c0 += kTile)
         for (int r = r0; r < std::min(src.rows, r0 + kTile); ++r) {
           const T* in = src.row(r);
-          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c) dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
+          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c)
+            dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
         }
   };
-  run_shares(src.size() < 65536 ? 1 : std::min(threads(), row_tiles), row_tiles, tiles);
+  run_shares(cores_for(double(src.size()) * cost::kTransposed, row_tiles), row_tiles, tiles);
 }
 
 // C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A and C

@@ -18,9 +18,12 @@
 
 namespace digitnet {
 
-template <class T> void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
-template <class T> void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
-template <class T> void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+template <class T>
+void matmul_ab(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+template <class T>
+void matmul_atb(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
+template <class T>
+void matmul_abt(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate = false);
 
 // C = b + A B with the row vector b (N) added to every row: the forward product of a layer.
 // Each element starts at b[j] and adds its terms, as matmul_ab onto a C filled with b does.

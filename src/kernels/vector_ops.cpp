@@ -7,31 +7,23 @@
 #include <hwy/foreach_target.h>  // must come before highway.h
 #include <hwy/highway.h>
 
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace digitnet {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-static void AxpyKernel(std::size_t n, float alpha, const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
-  const hn::ScalableTag<float> d;
-  const hn::CappedTag<float, 1> d1;
-  const std::size_t L = hn::Lanes(d);
-  const auto a = hn::Set(d, alpha);
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) hn::StoreU(hn::MulAdd(a, hn::LoadU(d, x + i), hn::LoadU(d, y + i)), d, y + i);
-  for (; i < n; ++i) hn::StoreU(hn::MulAdd(hn::Set(d1, alpha), hn::LoadU(d1, x + i), hn::LoadU(d1, y + i)), d1, y + i);
-}
-
-static void BytesToFloatsKernel(std::size_t n, const std::uint8_t* HWY_RESTRICT src, float scale, float* HWY_RESTRICT dst) {
+static void BytesToFloatsKernel(std::size_t n, const std::uint8_t* HWY_RESTRICT src, float scale,
+                                float* HWY_RESTRICT dst) {
   const hn::ScalableTag<float> d;
   const hn::RebindToSigned<decltype(d)> di;
   const hn::Rebind<std::uint8_t, decltype(d)> du8;
   const std::size_t L = hn::Lanes(d);
   const auto s = hn::Set(d, scale);
   std::size_t i = 0;
-  for (; i + L <= n; i += L) hn::StoreU(hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(du8, src + i))), s), d, dst + i);
+  for (; i + L <= n; i += L)
+    hn::StoreU(hn::Mul(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(du8, src + i))), s), d, dst + i);
   for (; i < n; ++i) dst[i] = static_cast<float>(src[i]) * scale;
 }
 
@@ -56,7 +48,7 @@ static void ReluBackwardKernel(std::size_t n, const float* HWY_RESTRICT z, const
 
 // Adam/AdamW on n parameters; see optimizer.hpp for the formulas.
 static void AdamKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RESTRICT g, float* HWY_RESTRICT m,
-                float* HWY_RESTRICT v, const AdamStep& s) {
+                       float* HWY_RESTRICT v, const AdamStep& s) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const auto body = [&](auto tag, std::size_t i) {
@@ -79,7 +71,7 @@ static void AdamKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RE
 
 // SGD with momentum (nesterov optional) and coupled weight decay, PyTorch's formulas.
 static void MomentumKernel(std::size_t n, float* HWY_RESTRICT p, const float* HWY_RESTRICT g, float* HWY_RESTRICT buf,
-                    const MomentumStep& s) {
+                           const MomentumStep& s) {
   const hn::ScalableTag<float> d;
   const hn::CappedTag<float, 1> d1;
   const auto body = [&](auto tag, std::size_t i) {
@@ -102,7 +94,6 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 namespace digitnet {
-HWY_EXPORT(AxpyKernel);
 HWY_EXPORT(BytesToFloatsKernel);
 HWY_EXPORT(ReluForwardKernel);
 HWY_EXPORT(ReluBackwardKernel);
@@ -110,25 +101,28 @@ HWY_EXPORT(AdamKernel);
 HWY_EXPORT(MomentumKernel);
 
 namespace {
-// Long elementwise loops split between threads in 64-float pieces (whole cache lines).
+// An optimizer's update of n parameters, split between cores in whole cache lines (16 floats).
 template <class F>
 void split(std::size_t n, F&& f) {
-  constexpr std::size_t kChunk = 16384;  // below this a second thread costs more than it saves
-  const int tasks = static_cast<int>(std::min<std::size_t>(threads(), n / kChunk));
+  const int tasks = cores_for(double(n) * cost::kUpdate, static_cast<long>(n / kColumnGrain));
   if (tasks <= 1) return f(std::size_t(0), n);
   run_parallel(tasks, [&](int t) {
-    const std::size_t begin = n * t / tasks / 64 * 64, end = t + 1 == tasks ? n : n * (t + 1) / tasks / 64 * 64;
-    f(begin, end);
+    const auto [b, e] = block_share(static_cast<int>(n), kColumnGrain, t, tasks);
+    f(std::size_t(b), std::size_t(e));
   });
 }
 }  // namespace
 
 void adam_update(std::size_t n, float* p, const float* g, float* m, float* v, const AdamStep& s) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(AdamKernel)(e - b, p + b, g + b, m + b, v + b, s); });
+  split(n, [&](std::size_t b, std::size_t e) {
+    HWY_DYNAMIC_DISPATCH(AdamKernel)(e - b, p + b, g + b, m + b, v + b, s);
+  });
 }
 
 void momentum_update(std::size_t n, float* p, const float* g, float* buf, const MomentumStep& s) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(MomentumKernel)(e - b, p + b, g + b, buf + b, s); });
+  split(n, [&](std::size_t b, std::size_t e) {
+    HWY_DYNAMIC_DISPATCH(MomentumKernel)(e - b, p + b, g + b, buf + b, s);
+  });
 }
 
 void bytes_to_floats(std::size_t n, const std::uint8_t* src, float scale, float* dst) {
@@ -137,10 +131,6 @@ void bytes_to_floats(std::size_t n, const std::uint8_t* src, float scale, float*
 void relu_forward(std::size_t n, const float* z, float* a) { HWY_DYNAMIC_DISPATCH(ReluForwardKernel)(n, z, a); }
 void relu_backward(std::size_t n, const float* z, const float* da, float* dz) {
   HWY_DYNAMIC_DISPATCH(ReluBackwardKernel)(n, z, da, dz);
-}
-
-void axpy(std::size_t n, float alpha, const float* x, float* y) {
-  split(n, [&](std::size_t b, std::size_t e) { HWY_DYNAMIC_DISPATCH(AxpyKernel)(e - b, alpha, x + b, y + b); });
 }
 
 }  // namespace digitnet

@@ -84,9 +84,9 @@ template float sigmoid<float>(float);
 template double sigmoid<double>(double);
 template void activation_forward<float>(Activation, Matrix<const float>, Matrix<float>);
 template void activation_forward<double>(Activation, Matrix<const double>, Matrix<double>);
-template void activation_backward<float>(Activation, Matrix<const float>, Matrix<const float>,
-                                         Matrix<const float>, Matrix<float>);
-template void activation_backward<double>(Activation, Matrix<const double>, Matrix<const double>,
-                                          Matrix<const double>, Matrix<double>);
+template void activation_backward<float>(Activation, Matrix<const float>, Matrix<const float>, Matrix<const float>,
+                                         Matrix<float>);
+template void activation_backward<double>(Activation, Matrix<const double>, Matrix<const double>, Matrix<const double>,
+                                          Matrix<double>);
 
 }  // namespace digitnet

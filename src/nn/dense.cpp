@@ -8,6 +8,13 @@
 namespace digitnet {
 namespace {
 
+// A share's bounds with -1 made concrete.
+Units concrete(Units u, int in, int out) {
+  if (u.i1 < 0) u.i1 = in;
+  if (u.j1 < 0) u.j1 = out;
+  return u;
+}
+
 // db = sum over the batch of dZ (added to db with accumulate)
 template <class T>
 void column_sums(Matrix<const T> dZ, T* db, bool accumulate) {
@@ -18,18 +25,15 @@ void column_sums(Matrix<const T> dZ, T* db, bool accumulate) {
   }
 }
 
-// A share's bounds with -1 made concrete.
-Units concrete(Units u, int in, int out) {
-  if (u.i1 < 0) u.i1 = in;
-  if (u.j1 < 0) u.j1 = out;
-  return u;
-}
-
 }  // namespace
 
 template <class T>
-void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
-  matmul_ab_bias(X, Matrix<const T>(layer.Wt.view()), layer.b.data(), Z);  // Z = b + X W^T
+void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units) {
+  const Units u = concrete(units, layer.in(), layer.out());
+  const int n = u.j1 - u.j0;
+  if (n <= 0) return;
+  // Z = b + X Wt, columns j0 .. j1
+  matmul_ab_bias(X, Matrix<const T>(layer.Wt.view()).cols_view(u.j0, n), layer.b.data() + u.j0, Z.cols_view(u.j0, n));
 }
 
 template <class T>
@@ -38,8 +42,8 @@ void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> d
 }
 
 template <class T>
-void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate, Units share) {
-  const Units u = concrete(share, layer.in(), layer.out());
+void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate, Units units) {
+  const Units u = concrete(units, layer.in(), layer.out());
   const int rows = u.i1 - u.i0;
   if (rows > 0)  // dWt = X^T dZ, rows [i0, i1): (X's columns i0..i1)^T dZ   (rows, out)
     matmul_atb<T>(X.cols_view(u.i0, rows), dZ, layer.dWt.view().rows_view(u.i0, rows), accumulate);
@@ -47,45 +51,45 @@ void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> 
 }
 
 template <class T>
-void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, Units share) {
-  const Units u = concrete(share, layer.in(), layer.out());
-  if (u.j1 > u.j0) {
-    column_sums(dZ.cols_view(u.j0, u.j1 - u.j0), layer.db.data() + u.j0, false);
-    T* b = layer.b.data();
-    for (int j = u.j0; j < u.j1; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);  // b -= lr db
+void dense_forward_reference(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
+  for (int b = 0; b < X.rows; ++b)
+    for (int j = 0; j < layer.out(); ++j) {
+      T z = layer.b.data()[j];  // Z[b, j] = b[j] + sum_i X[b, i] W[j, i]
+      for (int i = 0; i < layer.in(); ++i) z = std::fma(X(b, i), layer.Wt(i, j), z);
+      Z(b, j) = z;
+    }
+}
+
+template <class T>
+void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX) {
+  for (int i = 0; i < layer.in(); ++i)
+    for (int j = 0; j < layer.out(); ++j) {
+      T dw = 0;  // dW[j, i] = sum_b dZ[b, j] X[b, i]
+      for (int b = 0; b < X.rows; ++b) dw = std::fma(X(b, i), dZ(b, j), dw);
+      layer.dWt(i, j) = dw;
+    }
+  for (int j = 0; j < layer.out(); ++j) {
+    T db = 0;  // db[j] = sum_b dZ[b, j]
+    for (int b = 0; b < dZ.rows; ++b) db += dZ(b, j);
+    layer.db.data()[j] = db;
   }
-  const int rows = u.i1 - u.i0;
-  if (rows > 0)  // Wt -= lr X^T dZ
-    matmul_atb_update(X.cols_view(u.i0, rows), dZ, layer.Wt.view().rows_view(u.i0, rows), -lr);
+  if (dX.empty()) return;
+  for (int b = 0; b < dZ.rows; ++b)
+    for (int i = 0; i < layer.in(); ++i) {
+      T dx = 0;  // dX[b, i] = sum_j dZ[b, j] W[j, i]
+      for (int j = 0; j < layer.out(); ++j) dx = std::fma(dZ(b, j), layer.Wt(i, j), dx);
+      dX(b, i) = dx;
+    }
 }
 
-template <class T>
-void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate) {
-  dense_backward_weights(layer, X, dZ, accumulate);
-  if (!dX.empty()) dense_backward_input(layer, dZ, dX);
-}
-
-template <class T>
-void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr) {
-  if (!dX.empty()) dense_backward_input(layer, dZ, dX);  // with W before the step
-  dense_backward_weights_sgd(layer, X, dZ, lr);
-}
-
-template void dense_forward<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
-template void dense_forward<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
-template void dense_backward<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, bool);
-template void dense_backward<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>, bool);
-template void dense_backward_input<float>(const Dense<float>&, Matrix<const float>, Matrix<float>);
-template void dense_backward_input<double>(const Dense<double>&, Matrix<const double>, Matrix<double>);
-template void dense_backward_weights<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, bool, Units);
-template void dense_backward_weights<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, bool,
-                                             Units);
-template void dense_backward_weights_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float,
-                                                Units);
-template void dense_backward_weights_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>,
-                                                 double, Units);
-template void dense_backward_sgd<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, Matrix<float>, float);
-template void dense_backward_sgd<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, Matrix<double>,
-                                         double);
+#define DIGITNET_DENSE(T)                                                                            \
+  template void dense_forward<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);                \
+  template void dense_backward_input<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                \
+  template void dense_backward_weights<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, bool, Units); \
+  template void dense_forward_reference<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);             \
+  template void dense_backward_reference<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, Matrix<T>);
+DIGITNET_DENSE(float)
+DIGITNET_DENSE(double)
+#undef DIGITNET_DENSE
 
 }  // namespace digitnet

@@ -56,8 +56,7 @@ void dropout_backward(Matrix<const T> M, Matrix<T> dD) {
 }
 
 template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>, int);
-template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>,
-                                      int);
+template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>, int);
 template void dropout_backward<float>(Matrix<const float>, Matrix<float>);
 template void dropout_backward<double>(Matrix<const double>, Matrix<double>);
 

@@ -13,7 +13,8 @@ Init parse_init(std::string_view spec) {
   const auto colon = spec.find(':');
   const std::string_view name = spec.substr(0, colon);
   const auto bad = [&] {
-    return Error(fmt::format("--init: unknown value '{}' (expected he, xavier, lecun, normal:SIGMA or uniform:A)", spec));
+    return Error(
+        fmt::format("--init: unknown value '{}' (expected he, xavier, lecun, normal:SIGMA or uniform:A)", spec));
   };
   if (colon == std::string_view::npos) {
     if (name == "he") return {Init::he, 0};
@@ -24,8 +25,9 @@ Init parse_init(std::string_view spec) {
   const std::string_view arg = spec.substr(colon + 1);
   double v = 0;
   const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
-  if (ec != std::errc() || end != arg.data() + arg.size() || !(v > 0) || !std::isfinite(v))
-    throw Error(fmt::format("--init: '{}' needs a positive number after ':'", spec));
+  // Far beyond 1 every unit saturates or the first step overflows: a typo, not a choice.
+  if (ec != std::errc() || end != arg.data() + arg.size() || !(v > 0 && v <= 1000))
+    throw Error(fmt::format("--init: '{}' needs a number in (0, 1000] after ':'", spec));
   if (name == "normal") return {Init::normal, v};
   if (name == "uniform") return {Init::uniform, v};
   throw bad();

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "digitnet/nn/activation.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/nn/activation.hpp"
 
 namespace digitnet {
 
@@ -21,7 +21,7 @@ namespace {
 // P[b,:] = softmax(Z[b,:]); returns log sum_c exp(Z[b,c]) for the loss.
 template <class T>
 T softmax_row(const T* z, T* p, int n, bool want_lse = true) {
-  const T m = *std::max_element(z, z + n);  // subtract the max so exp never overflows
+  const T m = *std::max_element(z, z + n);                // subtract the max so exp never overflows
   for (int j = 0; j < n; ++j) p[j] = std::exp(z[j] - m);  // independent calls, then the sum
   T sum = 0;
   for (int j = 0; j < n; ++j) sum += p[j];
@@ -69,16 +69,15 @@ T loss_forward(Loss loss, Matrix<const T> Z, std::span<const int> labels, Matrix
 }
 
 template <class T>
-void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ, int batch,
-                   T smoothing) {
+void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, Matrix<T> dZ, int batch, T smoothing) {
   const T inv_batch = T(1) / T(batch);
   const T off = smoothing / T(out.cols), on = T(1) - smoothing + off;  // Y's entries
   for (int b = 0; b < out.rows; ++b) {
     const int y = labels[b];
     for (int j = 0; j < out.cols; ++j) {
       const T a = out(b, j);
-      const T diff = a - (j == y ? on : off);  // A - Y
-      dZ(b, j) = loss == Loss::cross_entropy ? diff * inv_batch                         // (P - Y) / B
+      const T diff = a - (j == y ? on : off);                                             // A - Y
+      dZ(b, j) = loss == Loss::cross_entropy ? diff * inv_batch                           // (P - Y) / B
                                              : T(2) * diff * a * (T(1) - a) * inv_batch;  // 2(A-Y)A(1-A) / B
     }
   }

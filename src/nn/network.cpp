@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "digitnet/nn/dropout.hpp"
 #include "digitnet/core/error.hpp"
-#include "kernels/gemm.hpp"
-#include "digitnet/core/parallel.hpp"
+#include "digitnet/nn/dropout.hpp"
+#include "kernels/split.hpp"
 
 namespace digitnet {
 
@@ -27,8 +25,7 @@ std::vector<int> parse_layers(std::string_view text) {
     sizes.push_back(v);
     pos = comma + 1;
   }
-  if (sizes.size() < 2)
-    throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
+  if (sizes.size() < 2) throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
   return sizes;
 }
 
@@ -46,15 +43,6 @@ Network<T>::Network(Architecture arch) : arch_(std::move(arch)) {
 template <class T>
 void Network<T>::init(const Init& init, Rng& rng) {
   for (auto& layer : layers) init_dense(layer, init, rng);
-}
-
-template <class T>
-void Network<T>::resize(int batch) {
-  for (int l = 0; l < arch_.depth(); ++l) {
-    Z_[l].resize(batch, arch_.sizes[l + 1]);
-    A_[l].resize(batch, arch_.sizes[l + 1]);
-    G_[l].resize(batch, arch_.sizes[l + 1]);
-  }
 }
 
 template <class T>
@@ -83,88 +71,57 @@ void Network<T>::set_label_smoothing(double s) {
 }
 
 template <class T>
-Matrix<const T> Network<T>::layer_input(Matrix<const T> X, int l, int core) const {
-  if (l == 0) {
-    if (X.data || inputs_.empty()) return X;
-    const bool own = static_cast<std::size_t>(core) < filled_.size() && filled_[core];
-    return inputs_[own ? core : 0].view();  // the batch as this core wrote it, or as core 0 did
+Matrix<const T> Network<T>::layer_input(int l) {
+  if (l == 0) return input_.here();
+  return dropped(l - 1) ? D_[l - 1].view() : A_[l - 1].view();
+}
+
+template <class T>
+void Network<T>::start(const Batch<T>& X, bool training) {
+  if (X.cols() != arch_.inputs())
+    throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols(), arch_.inputs()));
+  const int B = X.rows();
+  for (int l = 0; l < arch_.depth(); ++l) {
+    Z_[l].resize(B, arch_.sizes[l + 1]);
+    A_[l].resize(B, arch_.sizes[l + 1]);
+    G_[l].resize(B, arch_.sizes[l + 1]);
   }
-  if (dropping_ && dropout_[l - 1] > 0) return D_[l - 1].view();
-  return A_[l - 1].view();
-}
-
-// Rows [r0, r1) of a batch, split between cores: everything but the first layer's product
-// and the sums over the batch is per example. Each core takes a contiguous share of rows.
-template <class T>
-template <class F>
-void Network<T>::for_row_shares(int rows, F&& f) {
-  run_shares(std::min(threads(), rows / 8), rows, f);
-}
-
-// Layer 0's product is done; rows [r0, r1) through its activation and every later layer.
-template <class T>
-void Network<T>::forward_rows(Matrix<const T> X, int r0, int r1, bool output) {
-  const int n = r1 - r0, L = arch_.depth();
-  for (int l = 0; l < L; ++l) {
-    const Matrix<T> Z = Z_[l].view().rows_view(r0, n);
-    if (l > 0) dense_forward(layers[l], layer_input(X, l).rows_view(r0, n), Z);  // Z = A_prev W^T + b
-    if (l + 1 == L) {
-      if (output) output_forward<T>(arch_.loss, Z, A_[l].view().rows_view(r0, n));  // softmax or sigmoid
-      break;
-    }
-    const Matrix<T> A = A_[l].view().rows_view(r0, n);
-    activation_forward<T>(arch_.hidden, Z, A);  // A = f(Z)
-    if (dropping_ && dropout_[l] > 0)           // D = A * M
-      dropout_forward<T>(A, dropout_[l], draws_[l], M_[l].view().rows_view(r0, n), D_[l].view().rows_view(r0, n), r0);
-  }
-}
-
-template <class T>
-void Network<T>::start_forward(Matrix<const T> X, const Fill* fill, bool training) {
-  if (X.cols != arch_.inputs())
-    throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols, arch_.inputs()));
-  resize(X.rows);
+  input_.start(X);
   dropping_ = training && !dropout_.empty();
-  if (dropping_) {
-    draws_.resize(dropout_.size());
-    for (std::size_t l = 0; l < dropout_.size(); ++l) {
-      draws_[l] = dropout_rng_.next();
-      M_[l].resize(X.rows, arch_.sizes[l + 1]);
-      D_[l].resize(X.rows, arch_.sizes[l + 1]);
-    }
+  if (!dropping_) return;
+  draws_.resize(dropout_.size());
+  for (std::size_t l = 0; l < dropout_.size(); ++l) {
+    draws_[l] = dropout_rng_.next();
+    M_[l].resize(B, arch_.sizes[l + 1]);
+    D_[l].resize(B, arch_.sizes[l + 1]);
   }
-  if (!fill) return dense_forward(layers[0], X, Z_[0].view());  // Z = X W^T + b, columns split between cores
-  // Each core writes the batch into its own copy, then computes its share of Z's columns
-  // (16 at a time) from it. Z = X W^T + b
-  const Dense<T>& first = layers[0];
-  const int cores = double(X.rows) * first.in() * first.out() < 6e4 ? 1 : threads();
-  inputs_.resize(cores);
-  filled_.assign(cores, 0);
-  const auto caller = std::this_thread::get_id();
-  run_parallel(cores, [&](int t) {
-    const bool own = t == 0 || std::this_thread::get_id() != caller;  // else copy 0 is this thread's
-    if (own) {
-      inputs_[t].resize(X.rows, X.cols);
-      (*fill)(inputs_[t].view());
-      filled_[t] = 1;
-    }
-    const Matrix<const T> input = inputs_[own ? t : 0].view();
-    const auto [j0, j1] = block_share(first.out(), 16, t, cores);
-    if (j0 < j1)
-      matmul_ab_bias(input, Matrix<const T>(first.Wt.view()).cols_view(j0, j1 - j0), first.b.data() + j0,
-                     Z_[0].view().cols_view(j0, j1 - j0));
+}
+
+// Z_1 = X W_1^T + b_1: each core its share of the columns, from the batch as it reads it.
+template <class T>
+void Network<T>::first_layer_forward() {
+  split_first_layer(arch_.sizes, Z_[0].rows, [&](int j0, int j1) {
+    dense_forward(layers[0], input_.here(), Z_[0].view(), {.j0 = j0, .j1 = j1});
   });
 }
 
+// Rows [r0, r1) from Z_1 through every later layer: each row depends on its own row only.
 template <class T>
-Matrix<const T> Network<T>::forward_pass(Matrix<const T> X, bool training) {
-  start_forward(X, nullptr, training);
-  for_row_shares(X.rows, [&](int r0, int r1) { forward_rows(X, r0, r1, true); });
-  return A_.back().view();
+void Network<T>::forward_rows(int r0, int r1, bool output) {
+  const int n = r1 - r0, L = arch_.depth();
+  const auto rows = [&](Tensor<T>& t) { return t.view().rows_view(r0, n); };
+  for (int l = 0; l < L; ++l) {
+    if (l > 0) dense_forward(layers[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
+    if (l + 1 == L) break;
+    activation_forward<T>(arch_.hidden, rows(Z_[l]), rows(A_[l]));  // A_l = f(Z_l)
+    if (dropped(l))
+      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), r0);  // D_l = A_l M_l
+  }
+  if (output) output_forward<T>(arch_.loss, rows(Z_[L - 1]), rows(A_[L - 1]));  // softmax or sigmoid
 }
 
-// Rows [r0, r1) after forward_rows: loss, dZ of the last layer, and back through every layer
-// to dZ of the first: dA_{l-1} = dZ_l W_l (with W before any update), then the mask and f'.
+// Rows [r0, r1) after forward_rows: the loss, dZ of the last layer, and back through every
+// layer to dZ_1: dA_{l-1} = dZ_l W_l (with W before any update), then the mask and f'.
 template <class T>
 void Network<T>::backward_rows(std::span<const int> labels, int batch, int r0, int r1) {
   const int n = r1 - r0, L = arch_.depth();
@@ -173,43 +130,49 @@ void Network<T>::backward_rows(std::span<const int> labels, int batch, int r0, i
   for (int b = r0; b < r1; ++b)  // one row at a time, so the loss adds up the same on any core count
     row_loss_[b] = loss_forward<T>(arch_.loss, Z_[L - 1].view().rows_view(b, 1), labels.subspan(b, 1),
                                    A_[L - 1].view().rows_view(b, 1), s);
-  loss_backward<T>(arch_.loss, rows(A_[L - 1]), labels.subspan(r0, n), rows(G_[L - 1]), batch, s);  // dZ_L
+  loss_backward<T>(arch_.loss, rows(A_[L - 1]), labels.subspan(r0, n), rows(G_[L - 1]), batch, s);  // dZ_D
   for (int l = L - 1; l > 0; --l) {
     dense_backward_input(layers[l], Matrix<const T>(rows(G_[l])), rows(G_[l - 1]));  // dA_{l-1} = dZ_l W_l
-    if (dropping_ && dropout_[l - 1] > 0)  // through the mask: dA = dD * M
-      dropout_backward<T>(rows(M_[l - 1]), rows(G_[l - 1]));
+    if (dropped(l - 1)) dropout_backward<T>(rows(M_[l - 1]), rows(G_[l - 1]));       // dA = dD M
     // dZ_{l-1} = dA_{l-1} * f'(Z_{l-1}), in place
     activation_backward<T>(arch_.hidden, rows(Z_[l - 1]), rows(A_[l - 1]), rows(G_[l - 1]), rows(G_[l - 1]));
   }
 }
 
 template <class T>
-T Network<T>::backward_pass(Matrix<const T> X, const Fill* fill, std::span<const int> labels, int batch,
-                            bool accumulate, const T* sgd_lr) {
-  start_forward(X, fill, true);
-  row_loss_.resize(X.rows);
-  // Per example, rows split between cores: the forward pass, the loss and every dZ.
-  for_row_shares(X.rows, [&](int r0, int r1) {
-    forward_rows(X, r0, r1, false);
-    backward_rows(labels, batch, r0, r1);
+Matrix<const T> Network<T>::forward(Matrix<const T> X) {
+  start(X, /*training=*/false);
+  first_layer_forward();
+  split_rows(arch_.sizes, X.rows, [&](int r0, int r1) { forward_rows(r0, r1, /*output=*/true); });
+  return output();
+}
+
+template <class T>
+typename Network<T>::WeightSums Network<T>::gradients(bool accumulate) {
+  static const auto set = [](Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Units u) {
+    dense_backward_weights(layer, X, dZ, false, u);
+  };
+  static const auto add = [](Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Units u) {
+    dense_backward_weights(layer, X, dZ, true, u);
+  };
+  return accumulate ? WeightSums(add) : WeightSums(set);
+}
+
+// The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
+// layer's product by columns, everything per example by rows, and the sums over the batch
+// by units. The sums come last, so every dA_{l-1} was computed with W before its update.
+template <class T>
+T Network<T>::train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums) {
+  start(X, /*training=*/true);
+  row_loss_.resize(X.rows());
+  first_layer_forward();                                   // Z_1 = X W_1^T + b_1
+  split_rows(arch_.sizes, X.rows(), [&](int r0, int r1) {  // per example:
+    forward_rows(r0, r1, /*output=*/false);                //   Z_l, A_l, and the output
+    backward_rows(labels, batch, r0, r1);                  //   the loss, dZ_D .. dZ_1
   });
-  // Sums over the batch: dW_l = input_l^T dZ_l and db_l, with the SGD step fused in, for every
-  // layer in one hand-off between cores. Each core takes whole rows of every Wt (a share of
-  // the input units, in 12s: whole register tiles) and a share of the biases (16 at a time:
-  // whole cache lines). input_l is what the forward pass multiplied: D, not A, under dropout.
-  const int L = arch_.depth();
-  double work = 0;
-  for (const auto& layer : layers) work += double(layer.in()) * layer.out() * X.rows;
-  const int cores = work < 1e5 ? 1 : threads();
-  run_parallel(cores, [&](int t) {
-    for (int l = L - 1; l >= 0; --l) {
-      const auto [i0, i1] = block_share(layers[l].in(), 12, t, cores);   // rows of Wt
-      const auto [j0, j1] = block_share(layers[l].out(), 16, t, cores);  // entries of b
-      const Units u{i0, i1, j0, j1};
-      const Matrix<const T> input = layer_input(X, l, t), dZ = G_[l].view();
-      if (sgd_lr) dense_backward_weights_sgd(layers[l], input, dZ, *sgd_lr, u);
-      else dense_backward_weights(layers[l], input, dZ, accumulate, u);
-    }
+  // dW_l = dZ_l^T A_{l-1}, db_l = sum_b dZ_l, or the update they feed, for each core's units
+  split_weight_sums(arch_.sizes, X.rows(), [&](int l, Range in, Range out) {
+    sums(layers[l], layer_input(l), G_[l].view(), {in.first, in.second, out.first, out.second});
   });
   T loss = 0;
   for (const T v : row_loss_) loss += v;

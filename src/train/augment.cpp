@@ -25,15 +25,19 @@ Augment parse_augment(std::string_view text) {
     if (has_value) {
       const std::string_view v = item.substr(colon + 1);
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
-      if (ec != std::errc() || end != v.data() + v.size() || !(value > 0) || value > 180)
-        throw Error(fmt::format("--augment: '{}' needs a positive number after ':'", item));
+      const bool shift = name == "shift";
+      if (ec != std::errc() || end != v.data() + v.size() || !(value > 0 && value <= (shift ? 14 : 180)) ||
+          (shift && value != std::floor(value)))
+        throw Error(fmt::format("--augment: '{}' needs {} after ':'", item,
+                                shift ? "a whole number of pixels, 1 to 14" : "a number of degrees in (0, 180]"));
     }
     if (name == "shift" && has_value) a.shift = static_cast<int>(value);
     else if (name == "rotate" && has_value) a.rotate = value;
     else if (name == "elastic" && !has_value) a.elastic = true;
     else if (name == "flip" && !has_value) a.flip = true;
     else if (!(item.empty() && text.empty()))
-      throw Error(fmt::format("--augment: unknown item '{}' (expected shift:PIXELS, rotate:DEGREES, elastic, flip)", item));
+      throw Error(
+          fmt::format("--augment: unknown item '{}' (expected shift:PIXELS, rotate:DEGREES, elastic, flip)", item));
     pos = comma + 1;
   }
   return a;

@@ -3,13 +3,11 @@
 #include <algorithm>
 #include <numeric>
 
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 
 namespace digitnet {
 
-int argmax(std::span<const float> v) {
-  return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin());
-}
+int argmax(std::span<const float> v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch) {
   const int classes = net.arch().classes();
@@ -38,14 +36,15 @@ Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const D
   };
   // Many blocks: each core takes a contiguous share with its own copy of the network (its own
   // buffers); the rows are independent, so the results are those of one core.
-  const int tasks = static_cast<int>(std::min<std::size_t>(threads(), blocks / 2));
+  double per_row = 0;  // multiply-adds of one row's forward pass
+  for (const auto& layer : net.layers) per_row += double(layer.in()) * layer.out();
+  const int tasks = cores_for(double(n) * per_row, static_cast<long>(blocks / 2));  // two blocks or more each
   if (tasks <= 1) {
     run(net, 0, blocks);
   } else {
     std::vector<Network<float>> copies(tasks - 1, net);
-    run_parallel(tasks, [&](int t) {
-      run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks);
-    });
+    run_parallel(tasks,
+                 [&](int t) { run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks); });
   }
   return p;
 }

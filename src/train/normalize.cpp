@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "digitnet/core/error.hpp"
-#include "digitnet/core/parallel.hpp"
+#include "kernels/split.hpp"
 #include "kernels/vector_ops.hpp"
 
 namespace digitnet {
@@ -72,9 +72,7 @@ void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indice
         for (int f = 0; f < F; ++f) x[f] = (x[f] - T(mean[f])) / T(std[f]);
     }
   };
-  // Big batches (inference, large training batches) are converted on every core.
-  const std::size_t n = indices.size();
-  run_shares(n * F < 200'000 ? 1 : threads(), n, rows);
+  split_items(indices.size(), double(F) * cost::kByteToFloat, rows);
 }
 
 template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>) const;

@@ -34,8 +34,7 @@ Optimizer<T>::Optimizer(OptimizerConfig config, const Network<T>& net) : config_
 }
 
 template <class T>
-void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v,
-                          double lr) {
+void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr) {
   const OptimizerConfig& c = config_;
   if constexpr (std::is_same_v<T, float>) {  // SIMD kernels on every core for the float networks
     if (c.kind == OptimizerConfig::adam || c.kind == OptimizerConfig::adamw) {
@@ -84,6 +83,18 @@ void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, 
       break;
     }
   }
+}
+
+template <class T>
+void Optimizer<T>::restore(OptimizerState<T> s) {
+  if (s.t < 0 || s.m.size() != m_.size() || s.v.size() != v_.size())
+    throw Error("the optimizer's state does not fit this network");
+  for (std::size_t k = 0; k < m_.size(); ++k)
+    if (s.m[k].size() != m_[k].size() || s.v[k].size() != v_[k].size())
+      throw Error("the optimizer's state does not fit this network");
+  t_ = s.t;
+  m_ = std::move(s.m);
+  v_ = std::move(s.v);
 }
 
 template <class T>

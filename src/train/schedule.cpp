@@ -22,12 +22,15 @@ Schedule parse_schedule(std::string_view text) {
   const std::string_view rest = text.substr(5);
   const auto colon = rest.find(':');
   if (colon == std::string_view::npos) throw bad();
-  const auto number = [&](std::string_view v, double& out) {
+  const auto number = [&](std::string_view v, double& out, double hi) {
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    return ec == std::errc() && end == v.data() + v.size() && out > 0 && std::isfinite(out);
+    return ec == std::errc() && end == v.data() + v.size() && out > 0 && out <= hi;
   };
   s.kind = Schedule::step;
-  if (!number(rest.substr(0, colon), s.step_epochs) || !number(rest.substr(colon + 1), s.gamma)) throw bad();
+  if (!number(rest.substr(0, colon), s.step_epochs, 1e6))
+    throw Error(fmt::format("--schedule: '{}': EPOCHS must be a number in (0, 1000000]", text));
+  if (!number(rest.substr(colon + 1), s.gamma, 1))
+    throw Error(fmt::format("--schedule: '{}': GAMMA must be a number in (0, 1]", text));
   return s;
 }
 

@@ -2,21 +2,36 @@
 
 #include <cmath>
 
-#include "kernels/vector_ops.hpp"
+#include "kernels/gemm.hpp"
 
 namespace digitnet {
 
-template <>
-void sgd_step<float>(Dense<float>& layer, float lr) {
-  axpy(layer.Wt.size(), -lr, layer.dWt.data(), layer.Wt.data());  // W -= lr dW
-  axpy(layer.b.size(), -lr, layer.db.data(), layer.b.data());     // b -= lr db
+template <class T>
+void sgd_step(Dense<T>& layer, T lr) {
+  // one rounding per update: W + (-lr) dW as one fused multiply-add, as the fused step does
+  for (std::size_t i = 0; i < layer.Wt.size(); ++i)
+    layer.Wt.storage[i] = std::fma(-lr, layer.dWt.storage[i], layer.Wt.storage[i]);  // W -= lr dW
+  for (std::size_t i = 0; i < layer.b.size(); ++i)
+    layer.b.storage[i] = std::fma(-lr, layer.db.storage[i], layer.b.storage[i]);  // b -= lr db
 }
 
-template <>
-void sgd_step<double>(Dense<double>& layer, double lr) {
-  // one rounding per update, as the float kernel's fused multiply-add
-  for (std::size_t i = 0; i < layer.Wt.size(); ++i) layer.Wt.storage[i] = std::fma(-lr, layer.dWt.storage[i], layer.Wt.storage[i]);
-  for (std::size_t i = 0; i < layer.b.size(); ++i) layer.b.storage[i] = std::fma(-lr, layer.db.storage[i], layer.b.storage[i]);
+template <class T>
+void sgd_step_fused(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, Units units) {
+  const int i1 = units.i1 < 0 ? layer.in() : units.i1, j1 = units.j1 < 0 ? layer.out() : units.j1;
+  if (j1 > units.j0) {
+    // db as dense_backward_weights sums it, then b -= lr db
+    dense_backward_weights(layer, X, dZ, false, {.i0 = 0, .i1 = 0, .j0 = units.j0, .j1 = j1});
+    T* b = layer.b.data();
+    for (int j = units.j0; j < j1; ++j) b[j] = std::fma(-lr, layer.db.data()[j], b[j]);
+  }
+  const int rows = i1 - units.i0;
+  if (rows > 0)  // W^T -= lr X^T dZ, rows i0 .. i1 of W^T
+    matmul_atb_update(X.cols_view(units.i0, rows), dZ, layer.Wt.view().rows_view(units.i0, rows), -lr);
 }
+
+template void sgd_step<float>(Dense<float>&, float);
+template void sgd_step<double>(Dense<double>&, double);
+template void sgd_step_fused<float>(Dense<float>&, Matrix<const float>, Matrix<const float>, float, Units);
+template void sgd_step_fused<double>(Dense<double>&, Matrix<const double>, Matrix<const double>, double, Units);
 
 }  // namespace digitnet

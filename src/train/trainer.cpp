@@ -8,27 +8,33 @@
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/train/metrics.hpp"
-#include "digitnet/core/parallel.hpp"
+#include "digitnet/train/sgd.hpp"
+#include "kernels/split.hpp"
 
 namespace digitnet {
 namespace {
-constexpr std::size_t kChunk = 256;  // rows per pass through the network
-// Up to this many rows, each core converts a batch itself rather than read one core's copy.
-constexpr std::size_t kEachCoreRows = 128;
+constexpr std::size_t kChunk = 256;  // rows per pass through the network: their activations stay in cache
 constexpr std::uint64_t kAugmentStream = 5;
 }  // namespace
 
 void check_options(const TrainOptions& o) {
-  if (o.epochs < 1) throw Error("--epochs: must be at least 1");
+  // Each value checked on its own, so the error names the flag; NaN fails every comparison.
+  const auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
+  if (o.epochs < 1 || o.epochs > 1'000'000) throw Error("--epochs: must be a whole number from 1 to 1000000");
   if (o.batch < 0) throw Error("--batch: must be a positive number or 'full'");
-  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error("--lr: must be a positive number");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw Error(fmt::format("--lr: {} is not a positive number", o.lr));
   if (o.report_every < 1) throw Error("--report-every: must be at least 1");
   if (o.early_stop < 0) throw Error("--early-stop: must not be negative");
   const OptimizerConfig& c = o.optimizer;
-  for (double v : {c.momentum_factor, c.beta1, c.beta2})
-    if (!(v >= 0 && v < 1)) throw Error("--momentum, --beta1 and --beta2 must be in [0, 1)");
-  if (!(c.eps > 0) || c.weight_decay < 0 || o.l2 < 0 || o.clip_norm < 0 || o.schedule.warmup_epochs < 0)
-    throw Error("--eps must be positive; --weight-decay, --l2, --clip-norm and --warmup must not be negative");
+  for (const auto& [flag, v] : {std::pair{"--momentum", c.momentum_factor}, {"--beta1", c.beta1}, {"--beta2", c.beta2}})
+    if (!(v >= 0 && v < 1)) throw Error(fmt::format("{}: {} is not in [0, 1)", flag, v));
+  if (!(c.eps > 0 && c.eps <= 1)) throw Error(fmt::format("--eps: {} is not in (0, 1]", c.eps));
+  if (!in(c.weight_decay, 0, 1)) throw Error(fmt::format("--weight-decay: {} is not in [0, 1]", c.weight_decay));
+  if (!in(o.l2, 0, 1)) throw Error(fmt::format("--l2: {} is not in [0, 1]", o.l2));
+  if (!in(o.clip_norm, 0, 1e6)) throw Error(fmt::format("--clip-norm: {} is not in [0, 1e6] (0 is off)", o.clip_norm));
+  if (!in(o.schedule.warmup_epochs, 0, o.epochs))
+    throw Error(fmt::format("--warmup: {} is not a number of epochs from 0 to the run's {}", o.schedule.warmup_epochs,
+                            o.epochs));
 }
 
 Trainer::Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options)
@@ -58,7 +64,7 @@ void Trainer::fill_batch(const Dataset& train, std::span<const std::size_t> idx)
       if (norm_.kind == Normalizer::zscore) norm_.apply01(image, image);
     }
   };
-  run_shares(n < 8 ? 1 : threads(), n, images);
+  split_items(n, double(F) * cost::kAugmented, images);
 }
 
 void Trainer::apply_update(double lr) {
@@ -83,80 +89,119 @@ void Trainer::apply_update(double lr) {
   optimizer_.step(net_, lr);
 }
 
-EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress) {
-  if (train.features() != net_.arch().inputs())
-    throw Error(fmt::format("the data has {} values per example but the network's input size is {}",
-                            train.features(), net_.arch().inputs()));
-  ++epoch_;
-  const auto start = std::chrono::steady_clock::now();
-  const std::size_t n = train.size();
-  order_.resize(n);
-  std::iota(order_.begin(), order_.end(), 0);
-  shuffle_rng_.shuffle(std::span<std::size_t>(order_));
+std::size_t Trainer::batches(std::size_t examples) const {
+  const std::size_t batch = opt_.batch == 0 ? examples : static_cast<std::size_t>(opt_.batch);
+  return (examples + batch - 1) / batch;
+}
 
+// The learning rate of batch b of the current epoch: the schedule at the epochs done so far.
+double Trainer::lr_at(std::size_t b, std::size_t count) const {
+  return scheduled_lr(opt_.schedule, opt_.lr, double(st_.epoch - 1) + double(b) / double(count), opt_.epochs);
+}
+
+void Trainer::begin_epoch(std::size_t examples) {
+  ++st_.epoch;
+  st_.batch = 0;
+  st_.loss_sum = 0;
+  st_.correct = 0;
+  epoch_seconds_ = 0;
+  st_.order.resize(examples);
+  std::iota(st_.order.begin(), st_.order.end(), 0);
+  shuffle_rng_.shuffle(std::span<std::size_t>(st_.order));
+}
+
+// The current epoch's batches from st_.batch on. Returns false if `pause` stopped it midway.
+bool Trainer::run_batches(const Dataset& train, const Progress& progress, const Pause& pause) {
+  const std::size_t n = train.size(), count = batches(n);
   const std::size_t batch = opt_.batch == 0 ? n : static_cast<std::size_t>(opt_.batch);
-  const std::size_t batches = (n + batch - 1) / batch;
-  const std::size_t tick = std::max<std::size_t>(1, batches / 100);
-  const int classes = net_.arch().classes();
-  // Plain SGD on a batch that fits one pass takes the fused path (update inside the gradient).
-  const bool fused = opt_.optimizer.kind == OptimizerConfig::sgd && opt_.optimizer.weight_decay == 0 &&
-                     opt_.l2 == 0 && opt_.clip_norm == 0;
-  double loss_sum = 0, lr = opt_.lr;
-  std::size_t correct = 0;
-  for (std::size_t b = 0; b < batches; ++b) {
-    const std::size_t first = b * batch, count = std::min(batch, n - first);
-    lr = scheduled_lr(opt_.schedule, opt_.lr, double(epoch_ - 1) + double(b) / double(batches), opt_.epochs);
-    // Large batches go through in chunks, so a chunk's activations stay in cache; the
-    // gradients are bit-identical to one pass over the whole batch.
-    float loss = 0;
-    for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
-      const std::size_t rows = std::min(kChunk, count - c0);
-      const std::span<const std::size_t> idx = std::span<const std::size_t>(order_).subspan(first + c0, rows);
-      // A small batch without augmentation, on more than one core: each core converts the
-      // bytes itself (Network::Fill; 4-5% of an epoch at batch 32 and 128 on two cores).
-      const bool each_core = !opt_.augment.any() && rows <= kEachCoreRows && threads() > 1;
-      y_.resize(rows);
-      for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
-      if (!each_core) fill_batch(train, idx);
-      const std::size_t next = first + c0 + rows;
-      const std::span<const std::size_t> ahead = std::span<const std::size_t>(order_).subspan(next, std::min(kChunk, n - next));
-      if (!each_core) train.prefetch(ahead);
-      const auto gather = [&](Matrix<float> X) {  // on each core: this batch, and ask for the next one
-        norm_.gather(train, idx, X);
-        train.prefetch(ahead);
-      };
-      const int r = static_cast<int>(rows), total = static_cast<int>(count);
-      const float step = static_cast<float>(lr);
-      if (fused && count <= kChunk)
-        loss += each_core ? net_.train_step_sgd(r, gather, y_, step) : net_.train_step_sgd(X_.view(), y_, step);
-      else
-        loss += each_core ? net_.accumulate_gradients(r, gather, y_, total, c0 == 0)
-                          : net_.accumulate_gradients(X_.view(), y_, total, c0 == 0);
-      const Matrix<const float> out = net_.output();
-      for (std::size_t i = 0; i < rows; ++i)
-        correct += argmax({out.row(static_cast<int>(i)), static_cast<std::size_t>(classes)}) == y_[i];
-    }
-    if (!std::isfinite(loss))
-      throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})", epoch_,
-                              loss, opt_.lr));
-    loss_sum += double(loss) * double(count);  // batch mean -> sum, so the epoch mean is per example
-    if (!(fused && count <= kChunk)) apply_update(lr);
-    if (progress && (b % tick == 0 || b + 1 == batches)) progress(b + 1, batches);
+  const std::size_t tick = std::max<std::size_t>(1, count / 100);
+  while (st_.batch < count) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::size_t b = st_.batch, first = b * batch, rows = std::min(batch, n - first);
+    const BatchResult r = train_batch(train, first, rows, lr_at(b, count));
+    if (!std::isfinite(r.loss))
+      throw Error(fmt::format("epoch {}: the loss became {} (training diverged); try a smaller --lr (now {})",
+                              st_.epoch, r.loss, opt_.lr));
+    st_.loss_sum += double(r.loss) * double(rows);  // batch mean -> sum, so the epoch mean is per example
+    st_.correct += r.correct;
+    ++st_.batch;
+    epoch_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress && (b % tick == 0 || b + 1 == count)) progress(b + 1, count);
+    if (pause && pause(/*epoch_end=*/false)) return false;
   }
+  return true;
+}
+
+EpochReport Trainer::end_epoch(const Dataset& train) {
   // A finite loss can hide weights that overflowed in the last updates.
   for (const auto& layer : net_.layers)
     for (const auto* t : {&layer.Wt, &layer.b})
       for (float w : t->storage)
         if (!std::isfinite(w))
           throw Error(fmt::format("epoch {}: a weight became {} (training diverged); try a smaller --lr (now {})",
-                                  epoch_, w, opt_.lr));
+                                  st_.epoch, w, opt_.lr));
+  const std::size_t n = train.size(), count = batches(n);
   EpochReport r;
-  r.epoch = epoch_;
-  r.loss = loss_sum / double(n);
-  r.train_accuracy = double(correct) / double(n);
-  r.lr = lr;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.epoch = st_.epoch;
+  r.loss = st_.loss_sum / double(n);
+  r.train_accuracy = double(st_.correct) / double(n);
+  r.lr = lr_at(count - 1, count);
+  r.seconds = epoch_seconds_;
+  st_.batch = 0;
+  st_.order.clear();
   return r;
+}
+
+EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress) {
+  if (train.features() != net_.arch().inputs())
+    throw Error(fmt::format("the data has {} values per example but the network's input size is {}", train.features(),
+                            net_.arch().inputs()));
+  begin_epoch(train.size());
+  run_batches(train, progress, {});
+  return end_epoch(train);
+}
+
+// The batch of order[first, first + count): forward and backward in chunks of at most kChunk
+// rows, whose gradients add up to the whole batch's bit for bit, then the optimizer's update.
+// Plain SGD on a batch of one chunk takes its step inside the backward pass instead.
+Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr) {
+  const bool fused = optimizer_.is_plain_sgd() && opt_.l2 == 0 && opt_.clip_norm == 0 && count <= kChunk;
+  const FusedSgd<float> sgd{static_cast<float>(lr)};
+  BatchResult r;
+  const std::span<const std::size_t> order(st_.order);
+  for (std::size_t c0 = 0; c0 < count; c0 += kChunk) {
+    const std::size_t rows = std::min(kChunk, count - c0), next = first + c0 + rows;
+    const auto idx = order.subspan(first + c0, rows),
+               ahead = order.subspan(next, std::min(kChunk, order.size() - next));
+    y_.resize(rows);
+    for (std::size_t i = 0; i < rows; ++i) y_[i] = train.labels[idx[i]];
+    const auto sums = fused ? Network<float>::WeightSums(sgd) : Network<float>::gradients(/*accumulate=*/c0 > 0);
+    r.loss += chunk_step(train, idx, ahead, static_cast<int>(count), sums);
+    const Matrix<const float> out = net_.output();
+    const auto classes = static_cast<std::size_t>(out.cols);
+    for (std::size_t i = 0; i < rows; ++i) r.correct += argmax({out.row(static_cast<int>(i)), classes}) == y_[i];
+  }
+  if (!fused) apply_update(lr);
+  return r;
+}
+
+// Rows idx of a batch of `batch` examples through the network; asks for the rows `ahead` to be
+// loaded into cache meanwhile. A small batch without augmentation is written by each core for
+// itself (kernels/split.hpp); any other is converted (and distorted) once, here.
+float Trainer::chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
+                          int batch, Network<float>::WeightSums sums) {
+  const int rows = static_cast<int>(idx.size());
+  if (!opt_.augment.any() && batch_written_on_each_core(rows)) {
+    const auto gather = [&](Matrix<float> X) {
+      norm_.gather(train, idx, X);
+      train.prefetch(ahead);
+    };
+    const Batch<float>::Fill fill(gather);
+    return net_.train_step(Batch<float>(rows, train.features(), fill), y_, batch, sums);
+  }
+  fill_batch(train, idx);
+  train.prefetch(ahead);
+  return net_.train_step(X_.view(), y_, batch, sums);
 }
 
 double Trainer::accuracy(const Dataset& data) {
@@ -165,38 +210,76 @@ double Trainer::accuracy(const Dataset& data) {
 }
 
 std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test, const OnReport& on_report,
-                                      const Progress& progress, const Dataset* val) {
-  std::vector<EpochReport> history;
+                                      const Progress& progress, const Dataset* val, const Pause& pause) {
+  if (train.features() != net_.arch().inputs())
+    throw Error(fmt::format("the data has {} values per example but the network's input size is {}", train.features(),
+                            net_.arch().inputs()));
   const bool stopping = opt_.early_stop > 0 && val && val->size() > 0;
-  std::vector<Dense<float>> best_layers;
-  double best_val = -1;
-  double seconds = 0;
-  for (int e = 1; e <= opt_.epochs; ++e) {
-    EpochReport r = train_epoch(train, progress);
-    seconds += r.seconds;
+  while (!finished()) {
+    if (st_.batch == 0) begin_epoch(train.size());
+    if (!run_batches(train, progress, pause)) break;
+    EpochReport r = end_epoch(train);
+    const int e = r.epoch;
+    st_.seconds += r.seconds;
     bool stop = false;
     if (stopping) {
       r.val_accuracy = accuracy(*val);
-      if (*r.val_accuracy > best_val) {
-        best_val = *r.val_accuracy;
-        best_epoch_ = e;
-        best_layers = net_.layers;
+      if (*r.val_accuracy > st_.best_val) {
+        st_.best_val = *r.val_accuracy;
+        st_.best_epoch = e;
+        st_.best_layers = net_.layers;
       }
-      stop = e - best_epoch_ >= opt_.early_stop;
+      stop = e - st_.best_epoch >= opt_.early_stop;
     }
-    if (e % opt_.report_every != 0 && e != opt_.epochs && !stop) continue;
-    r.seconds = seconds;
-    seconds = 0;
-    if (val && val->size() > 0 && !r.val_accuracy) r.val_accuracy = accuracy(*val);
-    if (stop || (stopping && e == opt_.epochs)) {
-      net_.layers = best_layers;  // the best epoch's weights, before the test set is scored
+    if (e % opt_.report_every == 0 || e == opt_.epochs || stop) {
+      r.seconds = st_.seconds;
+      st_.seconds = 0;
+      if (val && val->size() > 0 && !r.val_accuracy) r.val_accuracy = accuracy(*val);
+      // The best epoch's weights, before the test set is scored.
+      if (stop || (stopping && e == opt_.epochs)) net_.layers = st_.best_layers;
+      if (test && test->size() > 0) r.test_accuracy = accuracy(*test);
+      st_.history.push_back(r);
+      if (on_report) on_report(r);
     }
-    if (test && test->size() > 0) r.test_accuracy = accuracy(*test);
-    history.push_back(r);
-    if (on_report) on_report(r);
-    if (stop) break;
+    st_.stopped = stop;
+    if (pause && pause(/*epoch_end=*/true)) break;
   }
-  return history;
+  return st_.history;
+}
+
+TrainerState Trainer::state() const {
+  TrainerState s = st_;
+  s.shuffle_rng = shuffle_rng_.state();
+  s.augment_rng = augment_rng_.state();
+  s.dropout_rng = net_.dropout_rng().state();
+  s.optimizer = optimizer_.state();
+  return s;
+}
+
+void Trainer::restore(TrainerState s, std::size_t examples) {
+  if (s.epoch < 0 || s.epoch > opt_.epochs || (s.batch > 0 && s.order.size() != examples) ||
+      s.batch > batches(examples) || (s.epoch == 0 && s.batch > 0))
+    throw Error("the saved training state does not fit this run (its epoch, batch or data size differ)");
+  for (std::size_t i : s.order)
+    if (i >= examples) throw Error("the saved training state does not fit this run (an example index is out of range)");
+  if (!s.best_layers.empty()) {
+    if (s.best_layers.size() != net_.layers.size()) throw Error("the saved best weights do not fit this network");
+    for (std::size_t l = 0; l < s.best_layers.size(); ++l)
+      if (s.best_layers[l].in() != net_.layers[l].in() || s.best_layers[l].out() != net_.layers[l].out())
+        throw Error("the saved best weights do not fit this network");
+  }
+  optimizer_.restore(std::move(s.optimizer));
+  shuffle_rng_.set_state(s.shuffle_rng);
+  augment_rng_.set_state(s.augment_rng);
+  net_.dropout_rng().set_state(s.dropout_rng);
+  st_ = std::move(s);
+  epoch_seconds_ = 0;
+}
+
+void Trainer::set_epochs(int epochs) {
+  if (epochs < st_.epoch) throw Error(fmt::format("--epochs: the run has already begun epoch {}", st_.epoch));
+  opt_.epochs = epochs;
+  check_options(opt_);
 }
 
 }  // namespace digitnet

@@ -41,8 +41,8 @@ class Cli : public ::testing::Test {
 test::TempDir* Cli::dir_ = nullptr;
 
 TEST_F(Cli, TrainPrintsOneLinePerEpochAndSaves) {
-  const auto r = run_cli("train --data " + idx() + " --layers 36,16,10 --epochs 3 --batch 16 --lr 0.1 --save " +
-                         file("m.npz"));
+  const auto r =
+      run_cli("train --data " + idx() + " --layers 36,16,10 --epochs 3 --batch 16 --lr 0.1 --save " + file("m.npz"));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(line_count(r.out), 7) << r.out;  // 2 header lines, 3 epochs, result, model path
   std::istringstream lines(r.out);
@@ -112,7 +112,8 @@ TEST_F(Cli, EvalAndPredict) {
 }
 
 TEST_F(Cli, ValidationAndEarlyStopping) {
-  const auto r = run_cli("train --json --data " + idx() + " --layers 36,32,10 --epochs 20 --val 0.2 --early-stop 2 "
+  const auto r = run_cli("train --json --data " + idx() +
+                         " --layers 36,32,10 --epochs 20 --val 0.2 --early-stop 2 "
                          "--optimizer adam --lr 0.01 --dropout 0.1 --label-smoothing 0.1 --schedule cosine --save " +
                          file("v.npz"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -184,9 +185,9 @@ TEST_F(Cli, BadFiles) {
 }
 
 TEST_F(Cli, DivergingRunNamesTheEpochAndSuggestsSmallerLr) {
-  expect_one_line_error("train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e30 --epochs 3 --save " +
-                            file("nan.npz"),
-                        "smaller --lr");
+  expect_one_line_error(
+      "train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e30 --epochs 3 --save " + file("nan.npz"),
+      "smaller --lr");
   EXPECT_FALSE(std::filesystem::exists(file("nan.npz")));
 }
 

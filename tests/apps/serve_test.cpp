@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
 
@@ -22,7 +22,9 @@ class Serve : public ::testing::Test {
     const Dataset train = test::synthetic(300, 28, 28, 1), t = test::synthetic(50, 28, 28, 2);
     test::write_idx_dir(dir_->file("idx"), train, &t);
     ASSERT_EQ(test::run_cli("train --data " + dir_->file("idx") + " --layers 784,32,10 --epochs 2 --save " +
-                            dir_->file("m.npz")).code, 0);
+                            dir_->file("m.npz"))
+                  .code,
+              0);
     // Start the server on any free port and read which from its first line.
     int out[2];
     ASSERT_EQ(pipe(out), 0);
@@ -107,8 +109,9 @@ TEST_F(Serve, BadRequestsGetJsonErrors) {
   expect_error(c.Post("/api/predict", "{\"pixels\": [0.1", "application/json"), 400, "not valid JSON");
   expect_error(c.Post("/api/predict", "{\"pixels\": [0.1, 0.2]}", "application/json"), 400, "784");
   expect_error(c.Post("/api/predict", "{\"image\": []}", "application/json"), 400, "pixels");
-  expect_error(c.Post("/api/predict", nlohmann::json{{"pixels", std::vector<double>(784, 7.0)}}.dump(), "application/json"),
-               400, "0..1");
+  expect_error(
+      c.Post("/api/predict", nlohmann::json{{"pixels", std::vector<double>(784, 7.0)}}.dump(), "application/json"), 400,
+      "0..1");
   expect_error(c.Post("/api/predict", "hello", "text/plain"), 415, "image/png");
   expect_error(c.Post("/api/predict", "not a png at all", "image/png"), 400, "not a readable");
   expect_error(c.Post("/api/predict", std::string(10 << 20, 'x'), "image/png"), 413, "too large");

@@ -1,8 +1,8 @@
 // CSV loading: Kaggle's train.csv layout and scikit-learn's digits.csv.
 #include <gtest/gtest.h>
 
-#include "digitnet/data/csv.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/csv.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

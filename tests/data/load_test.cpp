@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "digitnet/data/load.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/data/load.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

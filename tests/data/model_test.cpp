@@ -60,21 +60,22 @@ TEST(Model, InconsistentFilesAreRefused) {
   Saved s;
   EXPECT_NE(s.error_after([](NpzArchive& a) { a.erase("config"); }).find("no 'config'"), std::string::npos);
   Saved s2;
-  EXPECT_NE(s2.error_after([](NpzArchive& a) { a["w2"] = NpyArray::from_floats(std::vector<float>(10), {10, 1}); })
-                .find("'w2' has shape"),
+  EXPECT_NE(s2.error_after([](NpzArchive& a) {
+                a["w2"] = NpyArray::from_floats(std::vector<float>(10), {10, 1});
+              }).find("'w2' has shape"),
             std::string::npos);
   Saved s3;
-  EXPECT_NE(s3.error_after([](NpzArchive& a) { a["config"] = NpyArray::from_string("{not json"); })
-                .find("not valid JSON"),
-            std::string::npos);
+  EXPECT_NE(
+      s3.error_after([](NpzArchive& a) { a["config"] = NpyArray::from_string("{not json"); }).find("not valid JSON"),
+      std::string::npos);
   Saved s4;
   EXPECT_NE(s4.error_after([](NpzArchive& a) { a.erase("input_std"); }).find("input_std"), std::string::npos);
   Saved s5;
   EXPECT_NE(s5.error_after([](NpzArchive& a) {
-                  auto v = a["b1"].to_floats();
-                  v[0] = std::numeric_limits<float>::quiet_NaN();
-                  a["b1"] = NpyArray::from_floats(v, {v.size()});
-                }).find("nan"),
+                auto v = a["b1"].to_floats();
+                v[0] = std::numeric_limits<float>::quiet_NaN();
+                a["b1"] = NpyArray::from_floats(v, {v.size()});
+              }).find("nan"),
             std::string::npos);
 }
 

@@ -1,7 +1,7 @@
 // The ONNX writer: protobuf's wire format byte for byte, and a model's graph read back with a
 // small decoder (the Python tests run the files in onnx.checker and ONNX Runtime).
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <stdexcept>
 
@@ -71,7 +71,10 @@ Message decode(const Bytes& b) {
     const int field = static_cast<int>(key >> 3);
     switch (key & 7) {
       case 0: m.numbers.emplace(field, varint()); break;
-      case 5: m.bytes.emplace(field, Bytes(b.begin() + i, b.begin() + i + 4)); i += 4; break;
+      case 5:
+        m.bytes.emplace(field, Bytes(b.begin() + i, b.begin() + i + 4));
+        i += 4;
+        break;
       case 2: {
         const std::size_t len = varint();
         if (i + len > b.size()) throw std::runtime_error("truncated field");

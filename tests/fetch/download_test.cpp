@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include "digitnet/fetch/download.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/fetch/download.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

@@ -1,11 +1,11 @@
 // Exported datasets read back the same.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <stb_image.h>
-#include <fmt/format.h>
 
-#include "digitnet/fetch/export.hpp"
 #include "digitnet/core/error.hpp"
 #include "digitnet/data/load.hpp"
+#include "digitnet/fetch/export.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {

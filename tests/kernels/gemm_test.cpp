@@ -2,9 +2,9 @@
 // against the plain loops, bit for bit, with 1, 2 and 3 threads.
 #include <gtest/gtest.h>
 
-#include "kernels/gemm.hpp"
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/core/rng.hpp"
+#include "kernels/gemm.hpp"
 
 namespace digitnet {
 namespace {
@@ -72,7 +72,7 @@ std::vector<float> float_products(int M, int N, int K) {
   return all;
 }
 
-const std::vector<std::tuple<int, int, int>> kShapes = {{1, 1, 1},    {3, 17, 5},    {7, 33, 19},  {32, 128, 784},
+const std::vector<std::tuple<int, int, int>> kShapes = {{1, 1, 1},     {3, 17, 5},    {7, 33, 19},   {32, 128, 784},
                                                         {32, 64, 128}, {1, 128, 784}, {257, 10, 64}, {40, 784, 32}};
 
 TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
@@ -93,7 +93,8 @@ TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
         if (fma) {
           EXPECT_EQ(simd, plain);
         } else {
-          for (std::size_t i = 0; i < simd.size(); ++i) EXPECT_NEAR(simd[i], plain[i], 1e-4f * (1 + std::abs(plain[i])));
+          for (std::size_t i = 0; i < simd.size(); ++i)
+            EXPECT_NEAR(simd[i], plain[i], 1e-4f * (1 + std::abs(plain[i])));
         }
       }
     }
@@ -106,8 +107,8 @@ TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
 // for every row of a tile. That may flip the sign of a sum that is exactly zero, nothing else, so
 // the values equal the plain loops' (== counts -0 and +0 equal) on every target and thread count.
 TEST(Gemm, SkippedZeroTermsLeaveEveryValueAsThePlainLoops) {
-  for (const auto& [M, N, K] : std::vector<std::tuple<int, int, int>>{{32, 128, 784}, {784, 128, 32}, {128, 64, 32},
-                                                                      {30, 70, 100}, {7, 48, 13}}) {
+  for (const auto& [M, N, K] : std::vector<std::tuple<int, int, int>>{
+           {32, 128, 784}, {784, 128, 32}, {128, 64, 32}, {30, 70, 100}, {7, 48, 13}}) {
     Rng rng(7);
     // Zero where a pixel's background would be: whole runs of k, and whole runs of rows.
     auto A = random_matrix<float>(M, K, rng), At = random_matrix<float>(K, M, rng);

@@ -11,7 +11,7 @@ struct GradCase {
   Activation act;
   Loss loss;
   std::vector<int> sizes;
-  double dropout = 0;  // on every hidden layer; the same mask for every evaluation
+  double dropout = 0;    // on every hidden layer; the same mask for every evaluation
   double smoothing = 0;  // label smoothing (ce only)
 };
 
@@ -81,13 +81,11 @@ std::vector<GradCase> all_cases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllCombinations, GradCheck, ::testing::ValuesIn(all_cases()),
-                         [](const auto& test) {
-                           return to_string(test.param.act) + "_" + to_string(test.param.loss) + "_depth" +
-                                  std::to_string(test.param.sizes.size() - 1) +
-                                  (test.param.dropout > 0 ? "_dropout" : "") +
-                                  (test.param.smoothing > 0 ? "_smoothing" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(AllCombinations, GradCheck, ::testing::ValuesIn(all_cases()), [](const auto& test) {
+  return to_string(test.param.act) + "_" + to_string(test.param.loss) + "_depth" +
+         std::to_string(test.param.sizes.size() - 1) + (test.param.dropout > 0 ? "_dropout" : "") +
+         (test.param.smoothing > 0 ? "_smoothing" : "");
+});
 
 }  // namespace
 }  // namespace digitnet

@@ -22,9 +22,11 @@ double std_of(std::span<const double> v) {
 
 TEST(Init, EachSchemeHasItsScale) {
   Dense<double> layer(400, 100);
-  const std::vector<std::pair<std::string, double>> expected = {
-      {"he", std::sqrt(2.0 / 400)},       {"xavier", std::sqrt(2.0 / 500)}, {"lecun", std::sqrt(1.0 / 400)},
-      {"normal:0.1", 0.1},                {"uniform:0.5", 0.5 / std::sqrt(3.0)}};
+  const std::vector<std::pair<std::string, double>> expected = {{"he", std::sqrt(2.0 / 400)},
+                                                                {"xavier", std::sqrt(2.0 / 500)},
+                                                                {"lecun", std::sqrt(1.0 / 400)},
+                                                                {"normal:0.1", 0.1},
+                                                                {"uniform:0.5", 0.5 / std::sqrt(3.0)}};
   for (const auto& [spec, sigma] : expected) {
     Rng rng(1);
     init_dense(layer, parse_init(spec), rng);

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "digitnet/core/error.hpp"
-#include "digitnet/nn/network.hpp"
 #include "digitnet/data/npz.hpp"
+#include "digitnet/nn/network.hpp"
 #include "digitnet/train/sgd.hpp"
 #include "test_support.hpp"
 
@@ -118,10 +118,10 @@ TEST(Reference, LabelSmoothingMatchesPyTorch) {
   const double loss = loss_forward<double>(Loss::cross_entropy, Z.view(), y, P.view(), 0.2);
   loss_backward<double>(Loss::cross_entropy, P.view(), y, dZ.view(), 3, 0.2);
   EXPECT_NEAR(loss, 1.0018809927757402, 1e-14);
-  const std::vector<double> torch_grad{
-      0.020184583453913073, -0.01483195095747211,  0.005684746380203827,  -0.011037378876644776,
-      -0.15960395372142977, 0.09528830571655926,   0.05837899557517606,   0.005936652429694452,
-      0.15097012620251812,  -0.13164929050575122,  -0.01641463494208207,  -0.0029062007546848236};
+  const std::vector<double> torch_grad{0.020184583453913073,  -0.01483195095747211, 0.005684746380203827,
+                                       -0.011037378876644776, -0.15960395372142977, 0.09528830571655926,
+                                       0.05837899557517606,   0.005936652429694452, 0.15097012620251812,
+                                       -0.13164929050575122,  -0.01641463494208207, -0.0029062007546848236};
   for (std::size_t i = 0; i < torch_grad.size(); ++i) EXPECT_NEAR(dZ.storage[i], torch_grad[i], 1e-15) << i;
   EXPECT_THROW(check_label_smoothing(1.0, Loss::cross_entropy), Error);
   EXPECT_THROW(check_label_smoothing(0.1, Loss::mse), Error);

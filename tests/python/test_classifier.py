@@ -299,14 +299,24 @@ def test_ctrl_c_stops_a_fit_cleanly():
 
 
 def test_divergence_keeps_the_last_good_epoch(digits):
+    # One full batch an epoch and a warmup of 2 epochs: epoch 1's step has lr 0 (t = 0), the
+    # later ones 5e29 and more: a later epoch diverges.
     X, y = digits.X_train / np.float32(16), digits.y_train
-    clf = MLPClassifier(epochs=3, learning_rate=0.01, schedule="step:1:1e20")  # 0.01, then 1e18
-    with pytest.raises(ValueError, match=r"^epoch 2: the loss became .*diverged\); try a smaller learning_rate"):
+    params = dict(batch_size="full", warmup=2, learning_rate=1e30)
+    clf = MLPClassifier(epochs=5, **params)
+    with pytest.raises(ValueError, match=r"^epoch \d: the loss became .*diverged\); try a smaller learning_rate") as e:
         clf.fit(X, y)
-    assert clf.n_iter_ == 1
-    one = MLPClassifier(epochs=1, learning_rate=0.01, schedule="step:1:1e20").fit(X, y)
-    assert_same_weights(clf, one)
-    assert np.isfinite(clf.predict_proba(X)).all()
+    failed = int(str(e.value).split()[1].rstrip(":"))
+    assert failed >= 2 and clf.n_iter_ == failed - 1
+    assert_same_weights(clf, MLPClassifier(epochs=failed - 1, **params).fit(X, y))
+    # partial_fit too: data that overflows the network leaves the weights it had
+    good = MLPClassifier(epochs=2).fit(X, y)
+    before = weights(good)
+    with pytest.raises(ValueError, match="diverged"):
+        good.partial_fit(X * np.float32(1e30), y)
+    for a, b in zip(before, weights(good)):
+        np.testing.assert_array_equal(a, b)
+    assert good.n_iter_ == 2
 
 
 def test_verbose_prints_a_line_per_epoch(digits, capsys):

@@ -67,7 +67,7 @@ def test_non_contiguous_and_read_only_arrays_work(digits, fitted):
 
 
 @pytest.mark.parametrize("params, error, message", [
-    (dict(learning_rate=-1), ValueError, "learning_rate: must be a positive number"),
+    (dict(learning_rate=-1), ValueError, "learning_rate: -1 is not a positive number"),
     (dict(learning_rate="fast"), TypeError, "learning_rate: expected a number, got 'fast'"),
     (dict(epochs=0), ValueError, "epochs: must be at least 1, got 0"),
     (dict(epochs=2.5), ValueError, "epochs: expected a whole number, got 2.5"),

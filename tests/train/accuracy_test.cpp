@@ -33,7 +33,8 @@ TEST(Accuracy, Seed001SoftmaxOnDigits) {
 }
 
 TEST(Accuracy, Seed000OnFashionMnistOneEpoch) {
-  if (!std::filesystem::exists(kFashion)) GTEST_SKIP() << "dataset-fashion-mnist is not installed (.ci/run installs it)";
+  if (!std::filesystem::exists(kFashion))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed (.ci/run installs it)";
   EXPECT_GE(final_accuracy("--data " + kFashion + " --preset relu-128-64 --epochs 1"), 0.80);
 }
 

@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include "digitnet/train/augment.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/train/augment.hpp"
 
 namespace digitnet {
 namespace {

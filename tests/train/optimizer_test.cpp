@@ -27,9 +27,9 @@ void check(const std::string& name, double tol) {
     config.beta2 = c["betas"][1];
     config.eps = c["eps"];
   } else {
-    config.kind = c["nesterov"].get<bool>() ? OptimizerConfig::nesterov
+    config.kind = c["nesterov"].get<bool>()         ? OptimizerConfig::nesterov
                   : c["momentum"].get<double>() > 0 ? OptimizerConfig::momentum
-                                                     : OptimizerConfig::sgd;
+                                                    : OptimizerConfig::sgd;
     config.momentum_factor = c["momentum"];
   }
   config.weight_decay = c["weight_decay"];
@@ -50,10 +50,14 @@ void check(const std::string& name, double tol) {
     opt.step(net, lr);
     for (int l = 0; l < 2; ++l) {
       const auto w = net.layers[l].W();
-      EXPECT_LE(test::rel_error(std::vector<double>(w.begin(), w.end()), ref.at(fmt::format("w{}_step{}", l + 1, s)).to_doubles()), tol)
+      EXPECT_LE(test::rel_error(std::vector<double>(w.begin(), w.end()),
+                                ref.at(fmt::format("w{}_step{}", l + 1, s)).to_doubles()),
+                tol)
           << "w" << l + 1 << " step " << s;
       const auto& b = net.layers[l].b.storage;
-      EXPECT_LE(test::rel_error(std::vector<double>(b.begin(), b.end()), ref.at(fmt::format("b{}_step{}", l + 1, s)).to_doubles()), tol)
+      EXPECT_LE(test::rel_error(std::vector<double>(b.begin(), b.end()),
+                                ref.at(fmt::format("b{}_step{}", l + 1, s)).to_doubles()),
+                tol)
           << "b" << l + 1 << " step " << s;
     }
   }

@@ -5,11 +5,11 @@
 #include <gtest/gtest.h>
 
 #include "digitnet/core/error.hpp"
-#include "kernels/gemm.hpp"
-#include "digitnet/train/metrics.hpp"
 #include "digitnet/core/parallel.hpp"
+#include "digitnet/train/metrics.hpp"
 #include "digitnet/train/sgd.hpp"
 #include "digitnet/train/trainer.hpp"
+#include "kernels/gemm.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {
@@ -156,7 +156,7 @@ TEST(Trainer, SkippingZeroTermsChangesNoWeight) {
   EXPECT_EQ(skipping, every_term);
 }
 
-// A training step can take its batch as a matrix, or as a way to write it (Network::Fill),
+// A training step can take its batch as a matrix, or as a way to write it (Batch::Fill),
 // called by each core on a copy of its own: the same step either way.
 TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
   const Dataset data = test::synthetic(64, 28, 28, 5);
@@ -173,9 +173,13 @@ TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
     b.layers = a.layers;
     std::atomic<int> calls{0};
     for (int step = 0; step < 3; ++step) {
-      const float la = a.train_step_sgd(X.view(), labels, 0.1f);
-      const float lb = b.train_step_sgd(32, [&](Matrix<float> copy) { norm.gather(data, idx, copy); ++calls; },
-                                        labels, 0.1f);
+      const float la = a.train_step(X.view(), labels, 32, FusedSgd<float>{0.1f});
+      const auto gather = [&](Matrix<float> copy) {
+        norm.gather(data, idx, copy);
+        ++calls;
+      };
+      const Batch<float>::Fill fill(gather);
+      const float lb = b.train_step(Batch<float>(32, 784, fill), labels, 32, FusedSgd<float>{0.1f});
       EXPECT_EQ(la, lb);
     }
     EXPECT_GE(calls, 3);
@@ -202,8 +206,8 @@ TEST(Trainer, ChunkedGradientsEqualOnePass) {
   const Tensor<float> X = first_inputs(data, norm, 100);
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
-  b.accumulate_gradients(X.view().rows_view(0, 37), std::span(y).first(37), 100, true);
-  b.accumulate_gradients(X.view().rows_view(37, 63), std::span(y).subspan(37), 100, false);
+  b.train_step(X.view().rows_view(0, 37), std::span(y).first(37), 100, Network<float>::gradients(false));
+  b.train_step(X.view().rows_view(37, 63), std::span(y).subspan(37), 100, Network<float>::gradients(true));
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
     EXPECT_EQ(a.layers[l].dWt.storage, b.layers[l].dWt.storage);
     EXPECT_EQ(a.layers[l].db.storage, b.layers[l].db.storage);
@@ -221,7 +225,7 @@ TEST(Trainer, FusedSgdStepEqualsGradientThenStep) {
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
   for (auto& layer : a.layers) sgd_step(layer, 0.1f);
-  b.train_step_sgd(X.view(), y, 0.1f);
+  b.train_step(X.view(), y, 32, FusedSgd<float>{0.1f});
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
     EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
     EXPECT_EQ(a.layers[l].b.storage, b.layers[l].b.storage);

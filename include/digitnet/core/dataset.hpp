@@ -11,9 +11,9 @@ namespace digitnet {
 constexpr int kClasses = 10;  // digits (and Fashion-MNIST's ten classes)
 
 struct Dataset {
-  std::string name;          // where it came from, for messages and the model's config
-  int height = 0, width = 0;  // image shape; features() = height * width
-  float pixel_max = 255;     // value of a full-intensity pixel (16 for the 8x8 digits)
+  std::string name;                  // where it came from, for messages and the model's config
+  int height = 0, width = 0;         // image shape; features() = height * width
+  float pixel_max = 255;             // value of a full-intensity pixel (16 for the 8x8 digits)
   std::vector<std::uint8_t> pixels;  // size() * features(), row-major
   std::vector<std::uint8_t> labels;  // 0..9 (0..classes-1 for other data)
   // Features that are not bytes (the Python module's float arrays): rows of floats, read as

@@ -9,10 +9,8 @@
 
 namespace digitnet {
 
-// Storage that starts on a cache line (64 bytes). When the columns of a matrix are split
-// between cores on multiples of 16 floats, no cache line then holds both cores' numbers;
-// with malloc's 16-byte alignment every row's boundary fell inside a line that both cores
-// wrote, every step (measured: the layer-1 products ran at 60% of their one-core speed).
+// Storage that starts on a cache line (64 bytes), so that columns split between cores in
+// multiples of 16 floats never put two cores' numbers in one cache line.
 template <class T>
 struct CacheAligned {
   using value_type = T;
@@ -23,7 +21,9 @@ struct CacheAligned {
   T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
   void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
   template <class U>
-  bool operator==(const CacheAligned<U>&) const { return true; }
+  bool operator==(const CacheAligned<U>&) const {
+    return true;
+  }
 };
 template <class T>
 using AlignedVector = std::vector<T, CacheAligned<T>>;

@@ -1,7 +1,7 @@
 #pragma once
-// A small persistent thread pool for splitting one matrix product between cores.
-// Work is split by output elements, and every element is computed the same way
-// whichever thread gets it, so results are bit-identical for any thread count.
+// A small persistent thread pool. Work is split by output elements, and every element is
+// computed the same way whichever thread gets it, so results are bit-identical for any thread
+// count. When a split pays, and what the shares are, is decided in one place: src/kernels/split.hpp.
 #include <algorithm>
 #include <type_traits>
 #include <utility>
@@ -10,9 +10,12 @@ namespace digitnet {
 
 // Threads used by the products; 0 = one per core (the default). Returns the count in use.
 // With the default, small jobs go back to one core for a while when the others keep
-// finishing late (see src/parallel.cpp); a count given here is always used.
+// finishing late (src/core/parallel.cpp); a count given here is always used.
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
+// The pool thread running the caller: 0 for the thread that called run_parallel (and for any
+// thread outside the pool), t for worker t. Tasks that the pool runs on one thread share its index.
+int current_core();
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).
@@ -23,8 +26,7 @@ class FunctionRef<R(Args...)> {
  public:
   template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
   FunctionRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert as to std::function
-      : object_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, Args... args) -> R {
+      : object_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, Args... args) -> R {
           return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...);
         }) {}
   R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }

@@ -1,5 +1,5 @@
 #pragma once
-// Whole-file reads, transparent gzip, and atomic writes (temp file + rename).
+// Reading files whole, gzip with a bound on what it may inflate to, and durable atomic writes.
 #include <cstdint>
 #include <span>
 #include <string>
@@ -9,15 +9,53 @@ namespace digitnet {
 
 using Bytes = std::vector<std::uint8_t>;
 
-Bytes read_file(const std::string& path);  // throws Error naming the file
-// If bytes start with the gzip magic, inflate them (at most max_out bytes); else return a copy.
-Bytes gunzip_if_gzipped(std::span<const std::uint8_t> bytes, const std::string& what,
-                        std::size_t max_out = std::size_t(2) << 30);
+// A regular file's bytes (or a FIFO's, read to its end); throws Error naming the file.
+Bytes read_file(const std::string& path);
+
+bool is_gzip(std::span<const std::uint8_t> bytes);
+// Inflates gzip data as a stream and stops with an error naming `what` as soon as the output
+// passes max_out bytes, so memory stays within max_out (plus one buffer) whatever the data.
+Bytes gunzip(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t max_out);
+// The first `n` bytes a gzip stream inflates to (fewer if it is shorter): an IDX header, say.
+Bytes gunzip_prefix(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t n);
+// The most `compressed` bytes of gzip may inflate to for data digitnet reads (images, labels,
+// CSV text): real datasets compress 2-10 times; deflate's own limit is about 1,032 times, which
+// only a bomb comes near.
+std::size_t plausible_inflated_size(std::size_t compressed);
+// A file's bytes, inflated (within plausible_inflated_size) if it is gzip.
 Bytes read_maybe_gzipped(const std::string& path);
 
-// Temp file name next to `path`, unique to this process; rename it over `path` when complete.
-std::string temp_path_for(const std::string& path);
-void commit_temp(const std::string& temp, const std::string& path);  // rename, or remove temp and throw
+// Checks, before any long work, that write_file_atomic(path) can succeed: the directory
+// exists and takes a new file, and path is not a directory, device or FIFO. `what` names the
+// flag or purpose in the error ("--save", ...).
+void check_writable(const std::string& path, const std::string& what);
+
+// Writes bytes as path: a temp file in path's directory, fsync, rename over path, fsync of the
+// directory. Either the old file or the whole new one is there, even after a crash or kill -9.
+// A symlink at path is followed: the file it points to is replaced and the link kept. A
+// directory, device or FIFO at path is refused. Temp files that killed runs left for this path
+// are removed; a failed write leaves none.
 void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
+
+// The same for a writer that streams (a download, a library that writes to a file name): it
+// writes to name(), then commit() puts the file in place; if commit() is never reached (an
+// error, an exception), the destructor removes the temp file.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& path);  // resolves path as write_file_atomic does
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& name() const { return temp_; }
+  const std::string& target() const { return target_; }
+  void commit();  // fsync, rename over the target, fsync the directory
+
+ private:
+  std::string target_, temp_;
+  bool committed_ = false;
+};
+
+// The temp files of killed runs match "<target>.tmp-<pid>.<n>"; those whose process is gone.
+std::vector<std::string> stale_temp_files(const std::string& target);
 
 }  // namespace digitnet

@@ -17,8 +17,12 @@ struct IdxArray {
 };
 
 IdxArray parse_idx(std::span<const std::uint8_t> bytes, const std::string& what);
+// Gzipped or not. A gzip stream is inflated no further than its IDX header says, and only if the
+// header claims a size the compressed bytes can honestly hold (file.hpp); expected_dims (when
+// not 0) is checked in the header's magic number before anything is inflated.
+IdxArray parse_idx_maybe_gzipped(std::span<const std::uint8_t> bytes, const std::string& what, int expected_dims = 0);
+IdxArray read_idx(const std::string& path, int expected_dims = 0);
 std::vector<std::uint8_t> serialize_idx(const std::vector<std::uint32_t>& dims, std::span<const std::uint8_t> data);
-IdxArray read_idx(const std::string& path);  // gzipped or not
 
 // An image file (N, H, W) and a label file (N) of one set; checks counts and labels.
 Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path);

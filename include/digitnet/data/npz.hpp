@@ -11,9 +11,9 @@
 namespace digitnet {
 
 struct NpyArray {
-  std::string descr;                // '<f4', '<f8', '<i8', '<i4', '|u1', '<U12', ...
-  std::vector<std::size_t> shape;   // () for a scalar
-  std::vector<std::uint8_t> data;   // raw little-endian elements
+  std::string descr;               // '<f4', '<f8', '<i8', '<i4', '|u1', '<U12', ...
+  std::vector<std::size_t> shape;  // () for a scalar
+  std::vector<std::uint8_t> data;  // raw little-endian elements
 
   std::size_t count() const;  // product of shape
   bool is_numeric() const;
@@ -31,8 +31,11 @@ using NpzArchive = std::map<std::string, NpyArray>;  // "w1" -> array (".npy" dr
 NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what);
 std::vector<std::uint8_t> serialize_npy(const NpyArray& array);
 
+// Every member is checked against its CRC-32 and its declared size, and what the headers
+// declare is bounded by the size of the archive, before anything is allocated.
 NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& what);
 NpzArchive read_npz(const std::string& path);
-void write_npz(const std::string& path, const NpzArchive& archive);  // atomic: temp file + rename
+std::vector<std::uint8_t> serialize_npz(const NpzArchive& archive);  // stored (uncompressed), as np.savez
+void write_npz(const std::string& path, const NpzArchive& archive);  // durable and atomic (file.hpp)
 
 }  // namespace digitnet

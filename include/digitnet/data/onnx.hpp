@@ -21,7 +21,7 @@ constexpr int kOnnxOpset = 13;
 constexpr int kOnnxIrVersion = 7;  // the IR version that came with opset 13 (ONNX 1.8)
 
 struct OnnxInfo {
-  std::string doc;  // the model's doc_string
+  std::string doc;                                            // the model's doc_string
   std::vector<std::pair<std::string, std::string>> metadata;  // metadata_props, e.g. {"classes", "[...]"}
 };
 

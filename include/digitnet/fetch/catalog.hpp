@@ -23,8 +23,14 @@ std::string cache_dir();
 
 // Where NAME's files already are on this machine (the cache, or a system package), or "".
 std::string local_path(const std::string& name);
-// Where NAME's files are, fetching and verifying them first if needed. Throws Error saying
-// which sources were tried and where to put the files by hand.
+// Checks the files of NAME at local_path(name) against the checksums recorded for them: the
+// published ones (mnist, fashion-mnist's release files), the system package's (Debian's
+// fashion-mnist), the text's (digits), or those digitnet wrote when it built the set
+// (mnist-10k: SHA256SUMS). Returns the bytes checked; throws Error naming the first file that
+// fails and how to repair it.
+std::size_t verify_dataset(const std::string& name);
+// Where NAME's files are, checked (verify_dataset) or fetched and checked first. Throws Error
+// saying which sources were tried and where to put the files by hand.
 std::string fetch_dataset(const std::string& name, const FetchOptions& options = {});
 // A --data argument: an existing file or directory as it is, a known name via fetch_dataset.
 std::string resolve_data(const std::string& spec, const FetchOptions& options = {});

@@ -11,8 +11,8 @@
 namespace digitnet {
 
 struct RemoteFile {
-  std::string name;    // file name, appended to each base URL
-  std::string md5;     // expected hex digest (either or both)
+  std::string name;  // file name, appended to each base URL
+  std::string md5;   // expected hex digest (either or both)
   std::string sha256;
 };
 
@@ -22,6 +22,9 @@ struct FetchOptions {
   // Called as bytes arrive (total 0 when the server does not say).
   std::function<void(const std::string& url, std::uint64_t done, std::uint64_t total)> progress;
   std::function<void(const std::string& message)> log;  // "downloading URL"
+  // A cached dataset whose files fail their checksums: false, an error saying how to repair it;
+  // true, the failing files are fetched (or rebuilt) again (`digitnet data fetch`).
+  bool repair = false;
 };
 
 // Tries base_urls in turn until one gives the file with the right checksum, and leaves it

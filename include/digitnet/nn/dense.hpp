@@ -1,12 +1,13 @@
 #pragma once
-// A fully-connected layer, Z = X W^T + b (docs/math.md, "Dense layer").
-// W is (fan_out, fan_in) as in PyTorch, the seeds and the model file; the layer keeps
-// its transpose Wt = W^T (fan_in, fan_out), so that every product below reads
-// contiguous rows and is computed the same way by the SIMD and the plain code:
+// A fully-connected layer, Z = X W^T + b (docs/math.md §2).
+// W is (fan_out, fan_in) as in PyTorch, the seeds and the model file; the layer keeps its
+// transpose Wt = W^T (fan_in, fan_out), so that every product reads contiguous rows:
 //   forward   Z   = X Wt + b       (B, in) (in, out)       -> (B, out)
 //   backward  dWt = X^T dZ         (B, in)^T (B, out)      -> (in, out)    [dW = dZ^T X]
 //             db  = sum_b dZ                                -> (out)
 //             dX  = dZ Wt^T = dZ W (B, out) (out, in)      -> (B, in)
+// Each function below has a plain reference beside it (the _reference ones: the definition,
+// in loops); the fast ones run the kernels and give the same values bit for bit.
 #include <span>
 #include <vector>
 
@@ -43,37 +44,31 @@ struct Dense {
   }
 };
 
-// Z = X W^T + b.   X: (B, in)  Z: (B, out)
-template <class T> void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z);
-
-// Given dZ = dLoss/dZ (B, out): fills layer.dWt and layer.db (adds to them with
-// accumulate, for a batch processed in chunks), and dX = dZ W (B, in) unless dX is
-// empty (the first layer needs no dX).
-template <class T>
-void dense_backward(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, bool accumulate = false);
-
-// dense_backward then sgd_step (W -= lr dW, b -= lr db) in one pass over W, for plain SGD:
-// the same bits, without writing dWt (left untouched) or reading it back.
-template <class T>
-void dense_backward_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX, T lr);
-
-// The two halves of dense_backward, for a network that splits a batch's rows between cores
-// for the per-example part and its columns for the sums over the batch:
-//   dX = dZ W               one row per example
-//   dWt = X^T dZ, db = sum_b dZ   (then W -= lr dW, b -= lr db for the _sgd form)
-// Cores can share the sums out: the weight sums for the input units [i0, i1) (rows of dWt, so
-// each core writes whole rows: a row split between cores put both cores' writes next to each
-// other, and the cores' prefetchers then kept taking the lines from each other, measured 2x
-// slower), the bias sums for the output units [j0, j1). -1 means to the end.
+// A share of a layer's units, for work split between cores: input units [i0, i1) (rows of
+// Wt and dWt) and output units [j0, j1) (columns of Z, entries of b and db); -1: to the end.
 struct Units {
-  int i0 = 0, i1 = -1;  // input units: rows of Wt and dWt
-  int j0 = 0, j1 = -1;  // output units: entries of b and db
+  int i0 = 0, i1 = -1;
+  int j0 = 0, j1 = -1;
 };
-template <class T> void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
+
+// Z = X W^T + b, the columns of units.j0 .. j1.   X: (B, in)  Z: (B, out)
+template <class T>
+void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units = {});
+// dX = dZ W.   dZ: (B, out)  dX: (B, in)
+template <class T>
+void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);
+// dWt = X^T dZ for the input units i0 .. i1, db = sum_b dZ for the output units j0 .. j1
+// (added to dWt and db with accumulate: a batch in chunks).
 template <class T>
 void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, bool accumulate = false,
-                            Units share = {});
+                            Units units = {});
+
+// The definitions, as plain loops: each sum over its terms in order, one fused multiply-add
+// per term (db: one addition per term), which is what the kernels compute.
 template <class T>
-void dense_backward_weights_sgd(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, T lr, Units share = {});
+void dense_forward_reference(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z);
+// dWt, db and (unless dX is empty) dX of the batch.
+template <class T>
+void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Matrix<T> dX);
 
 }  // namespace digitnet

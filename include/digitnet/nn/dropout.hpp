@@ -14,6 +14,7 @@ namespace digitnet {
 template <class T>
 void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D, int first_row = 0);
 // dD becomes dA, in place.
-template <class T> void dropout_backward(Matrix<const T> M, Matrix<T> dD);
+template <class T>
+void dropout_backward(Matrix<const T> M, Matrix<T> dD);
 
 }  // namespace digitnet

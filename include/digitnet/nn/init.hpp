@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "digitnet/nn/dense.hpp"
 #include "digitnet/core/rng.hpp"
+#include "digitnet/nn/dense.hpp"
 
 namespace digitnet {
 
@@ -21,6 +21,7 @@ struct Init {
 Init parse_init(std::string_view spec);  // throws Error naming the value
 std::string to_string(const Init& init);
 
-template <class T> void init_dense(Dense<T>& layer, const Init& init, Rng& rng);
+template <class T>
+void init_dense(Dense<T>& layer, const Init& init, Rng& rng);
 
 }  // namespace digitnet

@@ -30,6 +30,7 @@ void loss_backward(Loss loss, Matrix<const T> out, std::span<const int> labels, 
                    T smoothing = 0);
 
 // The output activation alone, for inference.
-template <class T> void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out);
+template <class T>
+void output_forward(Loss loss, Matrix<const T> Z, Matrix<T> out);
 
 }  // namespace digitnet

@@ -1,20 +1,21 @@
 #pragma once
-// A Network owns its dense layers and the per-batch buffers of the forward and
-// backward passes. Hidden layers use one activation; the output layer is fixed by
-// the loss (softmax for ce, sigmoid for mse). See docs/math.md for the equations.
+// A Network owns its dense layers and the buffers of the forward and backward passes.
+// Hidden layers use one activation; the output layer is fixed by the loss (softmax for ce,
+// sigmoid for mse). docs/math.md derives every equation; network.cpp runs them in order.
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "digitnet/core/batch.hpp"
+#include "digitnet/core/matrix.hpp"
+#include "digitnet/core/parallel.hpp"
+#include "digitnet/core/rng.hpp"
 #include "digitnet/nn/activation.hpp"
 #include "digitnet/nn/dense.hpp"
 #include "digitnet/nn/init.hpp"
 #include "digitnet/nn/loss.hpp"
-#include "digitnet/core/matrix.hpp"
-#include "digitnet/core/parallel.hpp"
-#include "digitnet/core/rng.hpp"
 
 namespace digitnet {
 
@@ -44,57 +45,50 @@ class Network {
 
   void init(const Init& init, Rng& rng);
 
-  // Inference: returns the output activations (B, classes), valid until the next call.
-  Matrix<const T> forward(Matrix<const T> X) { return forward_pass(X, false); }
-
   // Inverted dropout on the hidden layers while training (p[l] for hidden layer l; one value
   // applies to all): each unit is kept with probability 1 - p and scaled by 1 / (1 - p).
   // Never applied in forward(). The masks come from their own seeded stream.
   void set_dropout(std::vector<double> p, std::uint64_t seed);
   // Label smoothing s in [0, 1) for the cross-entropy loss while training (loss.hpp).
   void set_label_smoothing(double s);
-  // Training: forward, loss, then backward into every layer's dW and db.
-  // Returns the batch-mean loss; output() holds the predictions.
-  T forward_backward(Matrix<const T> X, std::span<const int> labels) { return accumulate_gradients(X, labels, X.rows, true); }
-  // The same for a batch of `batch` examples given in chunks of rows: the first chunk
-  // (first = true) sets dW and db, later ones add to them, and the result is bit for bit
-  // that of the whole batch at once. Returns this chunk's share of the batch-mean loss.
-  T accumulate_gradients(Matrix<const T> X, std::span<const int> labels, int batch, bool first) {
-    return backward_pass(X, nullptr, labels, batch, !first, nullptr);
-  }
-  // Plain SGD in one go: forward_backward then sgd_step on every layer, with each layer's
-  // update fused into its weight gradient (dense_backward_sgd). Same bits; dW is not kept.
-  T train_step_sgd(Matrix<const T> X, std::span<const int> labels, T lr) {
-    return backward_pass(X, nullptr, labels, X.rows, false, &lr);
-  }
-  // Both, with the batch (rows x inputs) written by fill(X) instead: each core that takes part
-  // calls fill on a matrix of its own, so no core reads a batch another one wrote (that read
-  // was 5% of a step at batch 32). fill must write the same values every time it is called.
-  using Fill = FunctionRef<void(Matrix<T>)>;
-  T accumulate_gradients(int rows, Fill fill, std::span<const int> labels, int batch, bool first) {
-    return backward_pass({nullptr, rows, arch_.inputs()}, &fill, labels, batch, !first, nullptr);
-  }
-  T train_step_sgd(int rows, Fill fill, std::span<const int> labels, T lr) {
-    return backward_pass({nullptr, rows, arch_.inputs()}, &fill, labels, rows, false, &lr);
+  // The dropout masks' generator, to store it in a checkpoint and go on with the same masks.
+  Rng& dropout_rng() { return dropout_rng_; }
+  const Rng& dropout_rng() const { return dropout_rng_; }
+
+  // Inference: the output activations (B, classes), valid until the next call.
+  Matrix<const T> forward(Matrix<const T> X);
+
+  // What a training step does with each layer's sums over the batch: given the layer, what it
+  // read in the forward pass (X or A_{l-1}; D_{l-1} under dropout) and dZ_l, for a share of its
+  // units. gradients() keeps dW and db for an optimizer; train/sgd.hpp fuses plain SGD in.
+  using WeightSums = FunctionRef<void(Dense<T>& layer, Matrix<const T> input, Matrix<const T> dZ, Units units)>;
+  // dW, db into every layer's dWt, db; added to them with accumulate (a batch in chunks).
+  static WeightSums gradients(bool accumulate);
+
+  // One training step on a batch, or on a chunk of rows of a batch of `batch` examples (the loss
+  // is the mean over the whole batch): forward, loss, backward, then `sums` for every layer.
+  // Returns this chunk's share of the batch-mean loss; output() holds its predictions.
+  T train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums);
+  // Forward, loss and backward on the batch X: dW and db of every layer. Returns the mean loss.
+  T forward_backward(Matrix<const T> X, std::span<const int> labels) {
+    return train_step(X, labels, X.rows, gradients(false));
   }
 
   Matrix<const T> output() const { return A_.back().view(); }
   Matrix<const T> logits() const { return Z_.back().view(); }
-  Matrix<const T> hidden(int l) const { return A_[l].view(); }  // activation of layer l
 
   std::size_t parameter_count() const;
 
  private:
-  void resize(int batch);
-  template <class F> void for_row_shares(int rows, F&& f);
-  void start_forward(Matrix<const T> X, const Fill* fill, bool training);
-  void forward_rows(Matrix<const T> X, int r0, int r1, bool output);
+  void start(const Batch<T>& X, bool training);
+  void first_layer_forward();
+  void forward_rows(int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
-  Matrix<const T> forward_pass(Matrix<const T> X, bool training);
-  Matrix<const T> layer_input(Matrix<const T> X, int l, int core = 0) const;  // what layer l reads
-  T backward_pass(Matrix<const T> X, const Fill* fill, std::span<const int> labels, int batch, bool accumulate,
-                  const T* sgd_lr);
+  Matrix<const T> layer_input(int l);  // what layer l reads: X, A_{l-1}, or D_{l-1} under dropout
+  bool dropped(int l) const { return dropping_ && dropout_[l] > 0; }  // hidden layer l has a mask
+
   Architecture arch_;
+  CoreCopies<T> input_;       // the batch X, as each core reads it
   std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
   std::vector<Tensor<T>> G_;  // G_[l]: dLoss/dZ_[l], built from dLoss/dA_[l] in place
@@ -104,11 +98,7 @@ class Network {
   Rng dropout_rng_{0};
   std::vector<std::uint64_t> draws_;  // this batch's draw per hidden layer
   std::vector<T> row_loss_;           // loss of each row of the batch
-  // With a Fill: each core's copy of the batch, and whether that core wrote it this step
-  // (a core that did not, say when the pool ran every task on one thread, reads copy 0).
-  std::vector<Tensor<T>> inputs_;
-  std::vector<std::uint8_t> filled_;
-  bool dropping_ = false;  // the last forward pass applied dropout
+  bool dropping_ = false;             // this pass applies dropout
   double smoothing_ = 0;
 };
 

@@ -25,7 +25,8 @@ struct Normalizer {
   // One example: from values already in [0, 1] (an image from predict) to inputs.
   void apply01(std::span<const float> x01, std::span<float> out) const;
   // Rows `indices` of the dataset into the batch X (indices.size(), features).
-  template <class T> void gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const;
+  template <class T>
+  void gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const;
 };
 
 }  // namespace digitnet

@@ -26,6 +26,14 @@ struct OptimizerConfig {
 OptimizerConfig::Kind parse_optimizer(std::string_view name);  // throws naming --optimizer
 std::string to_string(OptimizerConfig::Kind kind);
 
+// What an optimizer carries from step to step: the step count and, per parameter tensor
+// (W then b of each layer), the momentum buffer or first moment m and the second moment v.
+template <class T>
+struct OptimizerState {
+  long t = 0;
+  std::vector<AlignedVector<T>> m, v;
+};
+
 template <class T>
 class Optimizer {
  public:
@@ -33,12 +41,17 @@ class Optimizer {
   // One update of every layer from its dWt and db, with this step's learning rate.
   void step(Network<T>& net, double lr);
   const OptimizerConfig& config() const { return config_; }
+  OptimizerState<T> state() const { return {t_, m_, v_}; }
+  void restore(OptimizerState<T> s);  // throws Error if its buffers do not fit the network
+  // Plain SGD without weight decay: its step can be taken inside the backward pass
+  // (sgd_step_fused), with no gradient stored.
+  bool is_plain_sgd() const { return config_.kind == OptimizerConfig::sgd && config_.weight_decay == 0; }
 
  private:
   void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);
   OptimizerConfig config_;
-  long t_ = 0;                                // steps taken
-  std::vector<AlignedVector<T>> m_, v_;        // per parameter tensor: momentum buffer / first moment, second moment
+  long t_ = 0;                           // steps taken
+  std::vector<AlignedVector<T>> m_, v_;  // per parameter tensor: momentum buffer / first moment, second moment
 };
 
 }  // namespace digitnet

@@ -7,9 +7,9 @@
 #include <optional>
 #include <vector>
 
-#include "digitnet/train/augment.hpp"
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/nn/network.hpp"
+#include "digitnet/train/augment.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/optimizer.hpp"
 #include "digitnet/train/schedule.hpp"
@@ -42,25 +42,69 @@ struct EpochReport {
   double seconds = 0;  // training time since the previous report
 };
 
+// Where a run is, and everything besides the network's weights that it needs to go on exactly
+// as if it had never stopped (data/checkpoint.hpp writes it to a file and reads it back).
+struct TrainerState {
+  int epoch = 0;                   // epochs begun
+  std::size_t batch = 0;           // batches of that epoch done; 0 once the epoch has ended
+  std::vector<std::size_t> order;  // that epoch's order of the examples, while it runs
+  double loss_sum = 0;             // its loss summed over the examples so far
+  std::size_t correct = 0;         // and the examples predicted right
+  double seconds = 0;              // training time since the last report
+  bool stopped = false;            // early stopping ended the run
+  std::vector<EpochReport> history;
+  int best_epoch = 0;  // early stopping: the epoch of the best validation accuracy, and its weights
+  double best_val = -1;
+  std::vector<Dense<float>> best_layers;
+  Rng::State shuffle_rng{}, augment_rng{}, dropout_rng{};
+  OptimizerState<float> optimizer;
+};
+
 class Trainer {
  public:
   using Progress = std::function<void(std::size_t done, std::size_t total)>;
   using OnReport = std::function<void(const EpochReport&)>;
+  // Called after every batch's update (epoch_end false) and after every epoch; returning true
+  // pauses the run there: fit returns, and state() is where to go on from.
+  using Pause = std::function<bool(bool epoch_end)>;
 
   Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options);
 
   // One pass over `train` in a fresh seeded order. Throws Error naming the epoch if the loss
   // or a weight stops being finite.
   EpochReport train_epoch(const Dataset& train, const Progress& progress = {});
-  // All epochs; reports every report_every epochs and after the last. With a validation set
-  // and early_stop, stops when validation accuracy has not improved for early_stop epochs,
-  // and leaves the network with the weights of its best epoch.
+  // Every epoch not yet done; reports every report_every epochs and after the last. With a
+  // validation set and early_stop, stops when validation accuracy has not improved for
+  // early_stop epochs, and leaves the network with the weights of its best epoch. Returns the
+  // reports of the whole run (a resumed run's earlier ones included).
   std::vector<EpochReport> fit(const Dataset& train, const Dataset* test, const OnReport& on_report = {},
-                               const Progress& progress = {}, const Dataset* val = nullptr);
+                               const Progress& progress = {}, const Dataset* val = nullptr, const Pause& pause = {});
+  bool finished() const { return st_.stopped || (st_.epoch >= opt_.epochs && st_.batch == 0); }
   double accuracy(const Dataset& data);
-  int best_epoch() const { return best_epoch_; }
+  int best_epoch() const { return st_.best_epoch; }
+  int epoch() const { return st_.epoch; }  // epochs begun
+  const TrainOptions& options() const { return opt_; }
+
+  TrainerState state() const;
+  // Goes on from a state a run of the same settings, data and network reached. Throws Error if
+  // it does not fit them.
+  void restore(TrainerState state, std::size_t examples);
+  // More epochs for a resumed run (not fewer than it has begun).
+  void set_epochs(int epochs);
 
  private:
+  struct BatchResult {
+    float loss = 0;           // the batch-mean loss
+    std::size_t correct = 0;  // examples predicted right before the update
+  };
+  std::size_t batches(std::size_t examples) const;
+  double lr_at(std::size_t b, std::size_t batches) const;
+  void begin_epoch(std::size_t examples);
+  bool run_batches(const Dataset& train, const Progress& progress, const Pause& pause);
+  EpochReport end_epoch(const Dataset& train);
+  BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
+  float chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
+                   int batch, Network<float>::WeightSums sums);
   void fill_batch(const Dataset& train, std::span<const std::size_t> idx);
   void apply_update(double lr);
 
@@ -69,9 +113,8 @@ class Trainer {
   TrainOptions opt_;
   Optimizer<float> optimizer_;
   Rng shuffle_rng_, augment_rng_;
-  int epoch_ = 0;
-  int best_epoch_ = 0;
-  std::vector<std::size_t> order_;
+  TrainerState st_;           // its rngs and optimizer are kept in the members above while training
+  double epoch_seconds_ = 0;  // time spent in the current epoch
   Tensor<float> X_;
   std::vector<int> y_;
 };

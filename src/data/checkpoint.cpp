@@ -1,0 +1,238 @@
+#include "digitnet/data/checkpoint.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "digitnet/core/error.hpp"
+#include "digitnet/data/file.hpp"
+#include "digitnet/data/npz.hpp"
+
+namespace digitnet {
+namespace {
+
+std::size_t size_of(int n) { return static_cast<std::size_t>(n); }
+
+NpyArray u64_array(std::span<const std::size_t> values) {
+  NpyArray a{"<u8", {values.size()}, std::vector<std::uint8_t>(values.size() * 8)};
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto v = static_cast<std::uint64_t>(values[i]);
+    std::memcpy(a.data.data() + 8 * i, &v, 8);
+  }
+  return a;
+}
+
+nlohmann::json report_json(const EpochReport& r) {
+  const auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  return {{"epoch", r.epoch},
+          {"loss", r.loss},
+          {"train_accuracy", r.train_accuracy},
+          {"val_accuracy", opt(r.val_accuracy)},
+          {"test_accuracy", opt(r.test_accuracy)},
+          {"lr", r.lr},
+          {"seconds", r.seconds}};
+}
+
+void put_layers(NpzArchive& npz, const std::string& prefix, const std::vector<Dense<float>>& layers) {
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const auto& layer = layers[l];
+    npz[fmt::format("{}w{}", prefix, l + 1)] =
+        NpyArray::from_floats(layer.W(), {size_of(layer.out()), size_of(layer.in())});
+    npz[fmt::format("{}b{}", prefix, l + 1)] = NpyArray::from_floats(layer.b.storage, {size_of(layer.out())});
+  }
+}
+
+// Reading: every value checked, every error naming the file.
+class Reader {
+ public:
+  Reader(const NpzArchive& npz, std::string what) : npz_(npz), what_(std::move(what)) {}
+
+  [[noreturn]] void fail(const std::string& why) const { throw Error(fmt::format("{}: {}", what_, why)); }
+
+  const NpyArray& array(const std::string& key) const {
+    const auto it = npz_.find(key);
+    if (it == npz_.end()) fail(fmt::format("missing array '{}'", key));
+    return it->second;
+  }
+
+  std::vector<float> floats(const std::string& key, const std::vector<std::size_t>& shape) const {
+    const NpyArray& a = array(key);
+    if (a.descr != "<f4" || a.shape != shape) fail(fmt::format("array '{}' has the wrong type or shape", key));
+    std::vector<float> v(a.count());
+    std::memcpy(v.data(), a.data.data(), v.size() * sizeof(float));
+    for (float x : v)
+      if (!std::isfinite(x)) fail(fmt::format("array '{}' holds nan or inf", key));
+    return v;
+  }
+
+  std::vector<Dense<float>> layers(const std::string& prefix, const std::vector<int>& sizes) const {
+    std::vector<Dense<float>> out;
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+      Dense<float> layer(sizes[l], sizes[l + 1]);
+      layer.set_W(floats(fmt::format("{}w{}", prefix, l + 1), {size_of(sizes[l + 1]), size_of(sizes[l])}));
+      const auto b = floats(fmt::format("{}b{}", prefix, l + 1), {size_of(sizes[l + 1])});
+      layer.b.storage.assign(b.begin(), b.end());
+      out.push_back(std::move(layer));
+    }
+    return out;
+  }
+
+  template <class T>
+  T number(const nlohmann::json& j, const char* key, T lo, T hi) const {
+    if (!j.contains(key) || !j[key].is_number()) fail(fmt::format("checkpoint field '{}' is missing", key));
+    const T v = j[key].get<T>();
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) fail(fmt::format("checkpoint field '{}' is not finite", key));
+    }
+    if (!(v >= lo && v <= hi)) fail(fmt::format("checkpoint field '{}' is out of range", key));
+    return v;
+  }
+
+  Rng::State rng(const nlohmann::json& j, const char* key) const {
+    if (!j.contains(key) || !j[key].is_array() || j[key].size() != 4)
+      fail(fmt::format("checkpoint field '{}' is not a generator state", key));
+    Rng::State s{};
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (!j[key][i].is_number_unsigned()) fail(fmt::format("checkpoint field '{}' is not a generator state", key));
+      s[i] = j[key][i].get<std::uint64_t>();
+    }
+    if (s == Rng::State{}) fail(fmt::format("checkpoint field '{}' is an all-zero generator state", key));
+    return s;
+  }
+
+  std::optional<double> maybe(const nlohmann::json& r, const char* key) const {
+    if (!r.contains(key) || r[key].is_null()) return std::nullopt;
+    return number<double>(r, key, 0, 1);
+  }
+
+  EpochReport report(const nlohmann::json& r) const {
+    if (!r.is_object()) fail("checkpoint history holds a non-object");
+    EpochReport e;
+    e.epoch = number<int>(r, "epoch", 1, 1'000'000);
+    e.loss = number<double>(r, "loss", 0, 1e300);
+    e.train_accuracy = number<double>(r, "train_accuracy", 0, 1);
+    e.val_accuracy = maybe(r, "val_accuracy");
+    e.test_accuracy = maybe(r, "test_accuracy");
+    e.lr = number<double>(r, "lr", 0, 1e300);
+    e.seconds = number<double>(r, "seconds", 0, 1e300);
+    return e;
+  }
+
+ private:
+  const NpzArchive& npz_;
+  std::string what_;
+};
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const nlohmann::json& run, const Network<float>& net,
+                     const TrainerState& s) {
+  NpzArchive npz;
+  put_layers(npz, "", net.layers);
+  put_layers(npz, "best_", s.best_layers);
+  for (std::size_t k = 0; k < s.optimizer.m.size(); ++k) {
+    npz[fmt::format("opt_m{}", k + 1)] = NpyArray::from_floats(s.optimizer.m[k], {s.optimizer.m[k].size()});
+    npz[fmt::format("opt_v{}", k + 1)] = NpyArray::from_floats(s.optimizer.v[k], {s.optimizer.v[k].size()});
+  }
+  if (s.batch > 0) npz["order"] = u64_array(s.order);
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& r : s.history) history.push_back(report_json(r));
+  const nlohmann::json state = {{"epoch", s.epoch},
+                                {"batch", s.batch},
+                                {"loss_sum", s.loss_sum},
+                                {"correct", s.correct},
+                                {"seconds", s.seconds},
+                                {"stopped", s.stopped},
+                                {"history", history},
+                                {"best_epoch", s.best_epoch},
+                                {"best_val", s.best_val},
+                                {"has_best", !s.best_layers.empty()},
+                                {"shuffle_rng", s.shuffle_rng},
+                                {"augment_rng", s.augment_rng},
+                                {"dropout_rng", s.dropout_rng},
+                                {"optimizer_steps", s.optimizer.t}};
+  const nlohmann::json doc = {{"format", "digitnet-checkpoint"},
+                              {"format_version", kCheckpointFormatVersion},
+                              {"layers", net.arch().sizes},
+                              {"run", run},
+                              {"state", state}};
+  npz["checkpoint"] = NpyArray::from_string(doc.dump());
+  write_file_atomic(path, serialize_npz(npz));
+}
+
+Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& what) {
+  const NpzArchive npz = parse_npz(bytes, what);
+  const Reader in(npz, what);
+  if (!npz.count("checkpoint"))
+    in.fail(npz.count("config") ? "is a model file, not a checkpoint (train writes checkpoints with --checkpoint)"
+                                : "not a digitnet checkpoint (no 'checkpoint' entry)");
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(npz.at("checkpoint").to_string());
+  } catch (const nlohmann::json::exception&) {
+    in.fail("'checkpoint' is not valid JSON");
+  } catch (const Error& e) {
+    in.fail(fmt::format("'checkpoint': {}", e.what()));
+  }
+  if (!doc.is_object() || doc.value("format", "") != "digitnet-checkpoint")
+    in.fail("not a digitnet checkpoint (a model file? train writes checkpoints with --checkpoint)");
+  const int version = in.number<int>(doc, "format_version", 1, 1'000'000);
+  if (version > kCheckpointFormatVersion)
+    in.fail(fmt::format("written by a newer digitnet (checkpoint format {}); this build reads format {}", version,
+                        kCheckpointFormatVersion));
+  Checkpoint c;
+  if (!doc.contains("layers") || !doc["layers"].is_array() || doc["layers"].size() < 2 || doc["layers"].size() > 64)
+    in.fail("checkpoint field 'layers' is not a list of sizes");
+  for (const auto& v : doc["layers"]) {
+    if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 1'000'000)
+      in.fail("checkpoint field 'layers' holds an invalid size");
+    c.layers.push_back(v.get<int>());
+  }
+  if (!doc.contains("run") || !doc["run"].is_object()) in.fail("checkpoint field 'run' is missing");
+  c.run = doc["run"];
+  c.params = in.layers("", c.layers);
+
+  if (!doc.contains("state") || !doc["state"].is_object()) in.fail("checkpoint field 'state' is missing");
+  const nlohmann::json& j = doc["state"];
+  TrainerState& s = c.state;
+  s.epoch = in.number<int>(j, "epoch", 0, 1'000'000);
+  s.batch = in.number<std::size_t>(j, "batch", 0, std::size_t(1) << 40);
+  s.loss_sum = in.number<double>(j, "loss_sum", 0, 1e300);
+  s.correct = in.number<std::size_t>(j, "correct", 0, std::size_t(1) << 40);
+  s.seconds = in.number<double>(j, "seconds", 0, 1e300);
+  if (!j.contains("stopped") || !j["stopped"].is_boolean()) in.fail("checkpoint field 'stopped' is missing");
+  s.stopped = j["stopped"].get<bool>();
+  if (!j.contains("history") || !j["history"].is_array()) in.fail("checkpoint field 'history' is missing");
+  for (const auto& r : j["history"]) s.history.push_back(in.report(r));
+  s.best_epoch = in.number<int>(j, "best_epoch", 0, s.epoch);
+  s.best_val = in.number<double>(j, "best_val", -1, 1);
+  if (j.value("has_best", false)) s.best_layers = in.layers("best_", c.layers);
+  s.shuffle_rng = in.rng(j, "shuffle_rng");
+  s.augment_rng = in.rng(j, "augment_rng");
+  s.dropout_rng = in.rng(j, "dropout_rng");
+  s.optimizer.t = in.number<long>(j, "optimizer_steps", 0, long(1) << 50);
+  for (std::size_t l = 0; l < c.params.size(); ++l)
+    for (std::size_t n : {c.params[l].Wt.size(), c.params[l].b.size()}) {
+      const std::size_t k = s.optimizer.m.size() + 1;
+      const auto m = in.floats(fmt::format("opt_m{}", k), {n}), v = in.floats(fmt::format("opt_v{}", k), {n});
+      s.optimizer.m.emplace_back(m.begin(), m.end());
+      s.optimizer.v.emplace_back(v.begin(), v.end());
+    }
+  if (s.batch > 0) {
+    const NpyArray& order = in.array("order");
+    if (order.descr != "<u8" || order.shape.size() != 1) in.fail("array 'order' has the wrong type or shape");
+    s.order.resize(order.count());
+    for (std::size_t i = 0; i < s.order.size(); ++i) {
+      std::uint64_t v = 0;
+      std::memcpy(&v, order.data.data() + 8 * i, 8);
+      if (v >= s.order.size()) in.fail("array 'order' holds an index out of range");
+      s.order[i] = static_cast<std::size_t>(v);
+    }
+  }
+  return c;
+}
+
+Checkpoint read_checkpoint(const std::string& path) { return parse_checkpoint(read_file(path), path); }
+
+}  // namespace digitnet

@@ -1,0 +1,102 @@
+#pragma once
+// How work is split between cores, in one place: one rule for when another core pays, and
+// the shares of a training step. A split never changes a result (every element is computed
+// the same way whichever core takes it); it only changes the time.
+//
+// The rule: work is counted in multiply-adds of a matrix product, and a job goes to as many
+// cores as get at least kWorkPerCore each (so with two cores, a job of 2 kWorkPerCore or more
+// is split). Other kernels count their items as the multiply-adds that take as long on one
+// core, measured by `build/gemm_bench --costs` (docs/performance.md, "Splitting work").
+#include <algorithm>
+#include <climits>
+#include <cstddef>
+#include <span>
+#include <utility>
+
+#include "digitnet/core/parallel.hpp"
+
+namespace digitnet {
+
+constexpr double kWorkPerCore = 3e4;
+
+// What one item costs, in multiply-adds.
+namespace cost {
+constexpr double kMultiplyAdd = 1;
+constexpr double kByteToFloat = 3;   // a pixel converted to an input (Normalizer::gather)
+constexpr double kElementwise = 4;   // a hidden unit through its activation, its derivative, dropout
+constexpr double kSoftmax = 300;     // a class through softmax and the loss (an exponential)
+constexpr double kTransposed = 8;    // an element moved by a transpose
+constexpr double kUpdate = 24;       // a parameter through an optimizer step (Adam, momentum)
+constexpr double kAugmented = 1000;  // a pixel of a distorted image (bilinear resampling)
+}  // namespace cost
+
+// How many cores a job of `work` uses: as many as get kWorkPerCore each, at most threads()
+// and at most `max_cores` (say, one per row).
+inline int cores_for(double work, long max_cores = INT_MAX) {
+  const double by_work = work / kWorkPerCore;
+  const long n = std::min<long>({threads(), max_cores, by_work < double(INT_MAX) ? long(by_work) : INT_MAX});
+  return static_cast<int>(std::max(1L, n));
+}
+
+// n items of `each` work: f(begin, end) on each core's contiguous share, or f(0, n) here.
+template <class I, class F>
+void split_items(I n, double each, F&& f) {
+  run_shares(cores_for(double(n) * each, static_cast<long>(n)), n, f);
+}
+
+// The shares of a training step (Network::train_step), for layer sizes n_0 .. n_D and a batch
+// of B rows. Each phase is one hand-off between cores:
+//   1. the first layer's product Z_1, by columns in whole cache lines (kColumnGrain floats), each
+//      core reading the batch as it wrote it (core/batch.hpp);
+//   2. everything per example (the other layers' forward, the loss, every dZ): by rows;
+//   3. the sums over the batch, dW and db of every layer: by input units of each layer (rows
+//      of W^T, whole register tiles: kUnitGrain) and by biases (whole cache lines), so that no
+//      cache line is written by two cores.
+constexpr int kColumnGrain = 16;  // floats in a 64-byte cache line
+constexpr int kUnitGrain = 12;    // rows of a register tile of the products (src/kernels/gemm.cpp)
+using Range = std::pair<int, int>;
+
+// Phase 1: f(j0, j1) for each core's columns of Z_1 (n_1 of them).
+template <class F>
+void split_first_layer(std::span<const int> sizes, int B, F&& f) {
+  const int out = sizes[1];
+  const int cores = std::min(cores_for(double(B) * sizes[0] * out), (out + kColumnGrain - 1) / kColumnGrain);
+  if (cores <= 1) return f(0, out);
+  run_parallel(cores, [&](int t) {
+    const auto [j0, j1] = block_share(out, kColumnGrain, t, cores);
+    if (j0 < j1) f(j0, j1);
+  });
+}
+
+// Phase 2: f(r0, r1) for each core's rows. A row's work: the products of layers 2..D forward
+// and back, its hidden units' elementwise steps, and the softmax.
+template <class F>
+void split_rows(std::span<const int> sizes, int B, F&& f) {
+  const std::size_t D = sizes.size() - 1;
+  double per_row = cost::kSoftmax * sizes[D];
+  for (std::size_t l = 1; l < D; ++l) per_row += 2.0 * sizes[l] * sizes[l + 1] + cost::kElementwise * sizes[l];
+  run_shares(cores_for(B * per_row, B), B, f);
+}
+
+// Phase 3: f(l, inputs, outputs) for every layer l (last first) and this core's share of its
+// input units (rows of W^T) and output units (biases).
+template <class F>
+void split_weight_sums(std::span<const int> sizes, int B, F&& f) {
+  const int L = static_cast<int>(sizes.size()) - 1;
+  double work = 0;
+  for (int l = 0; l < L; ++l) work += double(B) * sizes[l] * sizes[l + 1];
+  const int cores = cores_for(work);
+  const auto sums = [&](int t) {
+    for (int l = L - 1; l >= 0; --l)
+      f(l, block_share(sizes[l], kUnitGrain, t, cores), block_share(sizes[l + 1], kColumnGrain, t, cores));
+  };
+  if (cores <= 1) return sums(0);
+  run_parallel(cores, sums);
+}
+
+// Whether each core should write a batch of `rows` for itself (core/batch.hpp) rather than
+// read one core's copy: while a batch is small enough that converting it again is cheaper
+// than moving its cache lines between cores (measured: up to 128 rows of 784 pixels).
+inline bool batch_written_on_each_core(int rows) { return rows <= 128 && threads() > 1; }
+
+}  // namespace digitnet

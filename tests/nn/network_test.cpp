@@ -1,0 +1,76 @@
+// A training step of the Network (split between cores, SGD fused into the backward pass) against
+// docs/math.md §5-6 written out with each layer's reference functions: the same bits.
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "digitnet/core/parallel.hpp"
+#include "digitnet/nn/network.hpp"
+#include "digitnet/train/normalize.hpp"
+#include "digitnet/train/sgd.hpp"
+#include "test_support.hpp"
+
+namespace digitnet {
+namespace {
+
+// forward:  Z_l = A_{l-1} W_l^T + b_l, A_l = f(Z_l), the output layer softmax;
+// backward: dZ_D = (P - Y) / B; dW_l, db_l, dA_{l-1} = dZ_l W_l; dZ_{l-1} = dA_{l-1} f'(Z_{l-1});
+// update:   W_l -= lr dW_l, b_l -= lr db_l.   Returns the batch-mean loss.
+float reference_step(Network<float>& net, Matrix<const float> X, std::span<const int> y, float lr) {
+  const int B = X.rows, L = net.arch().depth();
+  std::vector<Tensor<float>> Z(L), A(L), G(L);
+  for (int l = 0; l < L; ++l) {
+    const int n = net.arch().sizes[l + 1];
+    Z[l].resize(B, n), A[l].resize(B, n), G[l].resize(B, n);
+    dense_forward_reference<float>(net.layers[l], l == 0 ? X : Matrix<const float>(A[l - 1].view()), Z[l].view());
+    if (l + 1 < L) activation_forward<float>(net.arch().hidden, Z[l].view(), A[l].view());
+  }
+  float loss = 0;
+  for (int b = 0; b < B; ++b)  // one row at a time, as the network adds the loss up
+    loss += loss_forward<float>(net.arch().loss, Z[L - 1].view().rows_view(b, 1), y.subspan(b, 1),
+                                A[L - 1].view().rows_view(b, 1));
+  loss_backward<float>(net.arch().loss, A[L - 1].view(), y, G[L - 1].view(), B);
+  for (int l = L - 1; l >= 0; --l) {
+    const Matrix<const float> input = l == 0 ? X : Matrix<const float>(A[l - 1].view());
+    dense_backward_reference<float>(net.layers[l], input, G[l].view(), l == 0 ? Matrix<float>() : G[l - 1].view());
+    if (l > 0)
+      activation_backward<float>(net.arch().hidden, Z[l - 1].view(), A[l - 1].view(), G[l - 1].view(), G[l - 1].view());
+  }
+  for (auto& layer : net.layers) sgd_step(layer, lr);
+  return loss / float(B);
+}
+
+TEST(Network, SplitAndFusedStepEqualsTheReference) {
+  const Dataset data = test::synthetic(100, 28, 28, 4);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  Tensor<float> X(100, 784);
+  std::vector<std::size_t> idx(100);
+  std::iota(idx.begin(), idx.end(), 0);
+  norm.gather(data, idx, X.view());
+  const std::vector<int> y(data.labels.begin(), data.labels.end());
+  for (const Activation f : {Activation::relu, Activation::tanh}) {
+    for (int B : {1, 32, 100}) {
+      Network<float> ref({{784, 128, 64, 10}, f, Loss::cross_entropy});
+      Rng rng(9, kInitStream);
+      ref.init(Init{}, rng);
+      const Network<float> start = ref;
+      const Matrix<const float> Xb = Matrix<const float>(X.view()).rows_view(0, B);
+      const std::span<const int> yb = std::span(y).first(B);
+      const float ref_loss = reference_step(ref, Xb, yb, 0.1f);
+      for (int threads : {1, 2, 3}) {
+        SCOPED_TRACE(testing::Message() << to_string(f) << ", batch " << B << ", " << threads << " threads");
+        set_threads(threads);
+        Network<float> net = start;
+        EXPECT_EQ(net.train_step(Xb, yb, B, FusedSgd<float>{0.1f}), ref_loss);
+        for (std::size_t l = 0; l < net.layers.size(); ++l) {
+          EXPECT_EQ(net.layers[l].Wt.storage, ref.layers[l].Wt.storage) << "layer " << l + 1;
+          EXPECT_EQ(net.layers[l].b.storage, ref.layers[l].b.storage) << "layer " << l + 1;
+        }
+      }
+    }
+  }
+  set_threads(0);
+}
+
+}  // namespace
+}  // namespace digitnet
