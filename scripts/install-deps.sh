@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what digitnet needs from Debian 12's packages; does nothing if all are present.
 # Build: compiler, CMake, libraries. Data: Fashion-MNIST and scikit-learn's 8x8 digits.
-# Tests: GoogleTest, NumPy (interop test), clang (fuzzers).
+# Tests: GoogleTest, NumPy (interop test), clang (fuzzers), Open MPI (the MPI build's tests).
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -10,6 +10,10 @@ packages=(
   libgtest-dev
   dataset-fashion-mnist python3-sklearn python3-numpy
 )
+# MPI (data-parallel training: DIGITNET_MPI=ON; scripts/test-mpi.sh, bench/scaling.sh); --test includes it
+if [[ "${1:-}" == "--test" || "${1:-}" == "--mpi" ]]; then
+  packages+=(openmpi-bin libopenmpi-dev)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   # fuzzers; the browser test (Chromium driven by Playwright from npm)
   packages+=(clang libclang-rt-14-dev clang-format clang-tidy chromium)

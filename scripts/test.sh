@@ -26,6 +26,10 @@ fi
 echo "== install, and build a project against the installed package"
 bash scripts/check-install.sh build
 
+echo "== MPI build and test (mpirun -np 2 and -np 3 on this machine)"
+bash scripts/test-mpi.sh
+mpi_tests=$(cd build-mpi && ctest -N -L mpi | awk '/Total Tests/ {print $3}')
+
 echo "== build and test (-fsanitize=address,undefined)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIGITNET_SANITIZE=ON -DDIGITNET_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs" >/dev/null
@@ -40,4 +44,5 @@ bash bench/run.sh --smoke
 
 # Everything above passed (set -e stops at the first failure): one closing line for CI.
 tests=$(cd build && ctest -N | awk '/Total Tests/ {print $3}')
-echo "all: $((2 * tests + 8)) passed, 0 failed (format, ctest twice, install, 5 fuzz targets, benchmark smoke)"
+echo "all: $((2 * tests + mpi_tests + 9)) passed, 0 failed (format, ctest twice, MPI tests, install, 6 fuzz targets," \
+  "benchmark smoke)"
