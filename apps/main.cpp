@@ -19,9 +19,10 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     // Under mpirun, only the commands that share their work run on several processes.
     const std::string command = argc > 1 ? argv[1] : "";
     if (world->size() > 1 && command != "train" && command != "eval" && command != "predict" && command != "sweep")
-      throw digitnet::Error(fmt::format("'{}' runs as one process: start it without mpirun (train, eval, predict "
-                                        "and sweep share their work between processes)",
-                                        command));
+      throw digitnet::Error(
+          fmt::format("'{}' runs as one process: start it without mpirun (train, eval, predict "
+                      "and sweep share their work between processes)",
+                      command));
   } catch (const digitnet::Error& e) {
     if (world && !world->leader()) return world->finish(1, "");
     std::fflush(stdout);

@@ -15,9 +15,9 @@ void check_train_settings(const TrainSettings& s, bool layers_given);
 struct QuietRun {
   double test_accuracy = 0;
   std::optional<double> val_accuracy;
-  double loss = 0;      // the last epoch's mean training loss
-  int epochs = 0;       // run (fewer than asked when early stopping ended it)
-  double seconds = 0;   // training, without loading and scoring
+  double loss = 0;     // the last epoch's mean training loss
+  int epochs = 0;      // run (fewer than asked when early stopping ended it)
+  double seconds = 0;  // training, without loading and scoring
 };
 // Trains on `data` (a name or path, as --data) with these settings, printing nothing; `tick`
 // runs after every batch. Throws Error as train does (a missing file, a diverged run).

@@ -70,7 +70,8 @@ std::string cell(const nlohmann::ordered_json& v) {
 
 // Sets key to v in a settings object, as train's flag would: --layers and --batch take text.
 void put(nlohmann::json& j, const std::string& key, const nlohmann::ordered_json& v, const std::string& where) {
-  if (!j.contains(key)) throw Error(fmt::format("{}: '{}' is not a setting of train (see digitnet train --help)", where, key));
+  if (!j.contains(key))
+    throw Error(fmt::format("{}: '{}' is not a setting of train (see digitnet train --help)", where, key));
   if (key == "layers" && v.is_string()) j[key] = parse_layers(v.get<std::string>());
   else if (key == "batch" && v == "full") j[key] = 0;
   else j[key] = nlohmann::json::parse(v.dump());
@@ -177,12 +178,13 @@ class Table {
     std::error_code ec;
     if (!std::filesystem::exists(path_, ec)) return;
     const Bytes bytes = read_file(path_);
-    if (bytes.size() > kMaxTableBytes) throw Error(fmt::format("--out: {} is larger than a table digitnet writes", path_));
+    if (bytes.size() > kMaxTableBytes)
+      throw Error(fmt::format("--out: {} is larger than a table digitnet writes", path_));
     const auto rows = parse_csv(std::string(bytes.begin(), bytes.end()), path_);
     if (rows.empty()) return;
     if (rows[0] != header_)
-      throw Error(fmt::format("--out: {} holds another sweep's table (its columns differ); give another --out or remove it",
-                              path_));
+      throw Error(fmt::format(
+          "--out: {} holds another sweep's table (its columns differ); give another --out or remove it", path_));
     for (std::size_t r = 1; r < rows.size(); ++r) {
       const auto& row = rows[r];
       std::size_t i = 0;
@@ -193,9 +195,10 @@ class Table {
         throw Error(fmt::format("--out: {}: line {} is not a row of this sweep's table", path_, r + 1));
       const auto& cells = grid_.points[i].cells;
       if (!std::equal(cells.begin(), cells.end(), row.begin() + 1))
-        throw Error(fmt::format("--out: {}: point {} was trained with other settings than the grid's now; give another "
-                                "--out or remove it",
-                                path_, i));
+        throw Error(
+            fmt::format("--out: {}: point {} was trained with other settings than the grid's now; give another "
+                        "--out or remove it",
+                        path_, i));
       done_[i] = row;
     }
   }

@@ -179,9 +179,10 @@ void same_data_everywhere(dist::World& world, const TrainData& d) {
   const std::vector<Bytes> all = world.gather({reinterpret_cast<const std::uint8_t*>(mine.data()), mine.size()});
   for (int r = 1; r < world.size(); ++r)
     if (all[r] != all[0])
-      throw Error(fmt::format("--data: {} has other data than {} (their SHA-256 differ): every process must read the "
-                              "same files",
-                              world.name(r), world.name(0)));
+      throw Error(
+          fmt::format("--data: {} has other data than {} (their SHA-256 differ): every process must read the "
+                      "same files",
+                      world.name(r), world.name(0)));
 }
 
 std::string data_digest(const TrainData& d) {
@@ -242,6 +243,7 @@ class TrainOutput {
         s.val > 0 ? fmt::format("{} validation, ", d.val.size()) : "", d.split.test.size(), d.split.split,
         s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed, threads(),
         processes_text(p));
+    std::fflush(stdout);
   }
 
   void report(const EpochReport& r) {
@@ -344,8 +346,8 @@ void resume_distribution(const TrainArgs& a, const nlohmann::json& r, Plan& p) {
   const nlohmann::json reduce = stored("reduce", "ordered"), micro = stored("micro_batch", 32),
                        processes = stored("processes", 1);
   if (!reduce.is_string() || !micro.is_number_integer() || !processes.is_number_integer())
-    throw Error(fmt::format("{}: the run's 'reduce', 'micro_batch' or 'processes' is not what a checkpoint holds",
-                            a.resume));
+    throw Error(
+        fmt::format("{}: the run's 'reduce', 'micro_batch' or 'processes' is not what a checkpoint holds", a.resume));
   p.reduce = parse_reduction(reduce.get<std::string>());
   p.micro_batch = micro.get<int>();
   if ((a.given("--reduce") && parse_reduction(a.reduce) != p.reduce) ||
@@ -522,23 +524,24 @@ void run_train(const TrainArgs& a) {
   if (world.size() > 1 && a.resume.empty()) same_data_everywhere(world, run.data);
   Trainer& trainer = *run.trainer;
   if (world.size() > 1 || run.plan.reduce == Reduction::exact) {
-    trainer.share({.comm = &world,
-                   .reduction = run.plan.reduce,
-                   .micro_batch = run.plan.micro_batch,
-                   .stop = [] { return stop_signal.load() != 0; }});
+    trainer.share({.comm = &world, .reduction = run.plan.reduce, .micro_batch = run.plan.micro_batch, .stop = [] {
+                     return stop_signal.load() != 0;
+                   }});
     run.shared = true;
   }
   const Plan& plan = run.plan;
   const TrainerState start = trainer.state();
 
+  // From here on SIGINT and SIGTERM stop the run after its current step (a second one ends it at
+  // once); before, while data loads or downloads, they end it at once, with nothing to keep.
+  stop_signal.store(0);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
   TrainOutput out(a.json, plan.s.val > 0, start.epoch + (start.batch == 0 ? 1 : 0));
   out.header(plan, run.data);
   if (!run.resumed_from.empty() && !a.json)
     fmt::print("  resumed from {}: {} epochs done{}\n", run.resumed_from, start.epoch - (start.batch > 0 ? 1 : 0),
                start.batch > 0 ? fmt::format(", and {} batches of epoch {}", start.batch, start.epoch) : "");
-  stop_signal.store(0);
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
   Checkpointer checkpointer(a, run);
   const auto reports = trainer.fit(
       run.data.split.train, &run.data.split.test, [&](const EpochReport& r) { out.report(r); },
@@ -558,6 +561,9 @@ void run_train(const TrainArgs& a) {
                  world.size() > 1 ? fmt::format("mpirun -np {} ", world.size()) : "", run.checkpoint);
     throw ExitStatus{128 + (sig != 0 ? sig : SIGTERM)};
   }
+  // A killed run may have left a half-written checkpoint behind that no later write replaced.
+  // Rank 0 alone: the others may get here while it still writes the last checkpoint.
+  if (!run.checkpoint.empty() && world.leader()) remove_stale_temp_files(run.checkpoint);
   const double test_acc = reports.empty() ? 0.0 : reports.back().test_accuracy.value_or(0.0);
   if (!a.json && plan.s.early_stop > 0)
     fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());

@@ -1,4 +1,4 @@
-// mpirun -np N build-mpi/allreduce_bench [PARAMETERS...]: the time of one gradient sum (the
+// mpirun -np N build/allreduce_bench [PARAMETERS...]: the time of one gradient sum (the
 // ring digitnet runs, src/dist/mpi_world.cpp) for a network's parameter count, against the
 // MPI library's own MPI_Allreduce, which may add in any order (bench/scaling.sh runs it; the
 // figures are in docs/scaling.md). Prints one line per size: "values ring_ms mpi_ms".

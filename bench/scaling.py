@@ -26,7 +26,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build-mpi")
+BUILD = os.path.join(ROOT, "build")
 DIGITNET = os.path.join(BUILD, "digitnet")
 ALLREDUCE = os.path.join(BUILD, "allreduce_bench")
 DATA = "fashion-mnist"

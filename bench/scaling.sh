@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for docs/scaling.md: builds digitnet with MPI (build-mpi/) and runs
+# One command for docs/scaling.md: builds digitnet with MPI (in build/, as scripts/test.sh does) and runs
 # bench/scaling.py (one epoch per configuration on Fashion-MNIST; about 5 minutes). Extra
 # arguments go to scaling.py:
 #   bash bench/scaling.sh                      measure, print the tables and the model
@@ -8,6 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --mpi
-cmake -S . -B build-mpi -DDIGITNET_MPI=ON >/dev/null
-cmake --build build-mpi -j"$(nproc)" --target digitnet_cli allreduce_bench >/dev/null
+cmake -S . -B build -DDIGITNET_MPI=ON >/dev/null
+cmake --build build -j"$(nproc)" --target digitnet_cli allreduce_bench >/dev/null
 /usr/bin/python3 bench/scaling.py "$@"

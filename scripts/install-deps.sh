@@ -6,11 +6,11 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   libfmt-dev nlohmann-json3-dev libcli11-dev zlib1g-dev libzip-dev libstb-dev libhwy-dev
-  libcurl4-openssl-dev libssl-dev libarchive-dev libcpp-httplib-dev librsvg2-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev libcpp-httplib-dev libmicrohttpd-dev librsvg2-dev
   libgtest-dev
   dataset-fashion-mnist python3-sklearn python3-numpy
 )
-# MPI (data-parallel training: DIGITNET_MPI=ON; scripts/test-mpi.sh, bench/scaling.sh); --test includes it
+# MPI (data-parallel training: DIGITNET_MPI=ON, which scripts/test.sh builds and tests; bench/scaling.sh)
 if [[ "${1:-}" == "--test" || "${1:-}" == "--mpi" ]]; then
   packages+=(openmpi-bin libopenmpi-dev)
 fi

@@ -175,9 +175,13 @@ std::vector<std::string> stale_temp_files(const std::string& target) {
   return stale;
 }
 
-TempFile::TempFile(const std::string& path) : target_(write_target(path, "writing")) {
+void remove_stale_temp_files(const std::string& target) {
   std::error_code ec;
-  for (const auto& old : stale_temp_files(target_)) fs::remove(old, ec);
+  for (const auto& old : stale_temp_files(target)) fs::remove(old, ec);
+}
+
+TempFile::TempFile(const std::string& path) : target_(write_target(path, "writing")) {
+  remove_stale_temp_files(target_);
   temp_ = fmt::format("{}.tmp-{}.{}", target_, ::getpid(), temp_counter.fetch_add(1));
 }
 

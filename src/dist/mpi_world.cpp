@@ -127,8 +127,7 @@ class MpiWorld final : public World {
     }
     if (total > INT32_MAX) throw RankError(fmt::format("{}: a gather of {} bytes is too large", name(), total));
     Bytes flat(static_cast<std::size_t>(total));
-    check(MPI_Allgatherv(mine.data(), n, MPI_BYTE, flat.data(), sizes.data(), offsets.data(), MPI_BYTE,
-                         MPI_COMM_WORLD),
+    check(MPI_Allgatherv(mine.data(), n, MPI_BYTE, flat.data(), sizes.data(), offsets.data(), MPI_BYTE, MPI_COMM_WORLD),
           "a gather");
     std::vector<Bytes> out(size_);
     for (int r = 0; r < size_; ++r) out[r].assign(flat.begin() + offsets[r], flat.begin() + offsets[r] + sizes[r]);
@@ -211,9 +210,7 @@ class MpiWorld final : public World {
  private:
   // While this process waits for the others (the watchdog looks then).
   struct Waiting {
-    explicit Waiting(MpiWorld& w) : world(w) {
-      world.waiting_since_.store(Clock::now().time_since_epoch().count());
-    }
+    explicit Waiting(MpiWorld& w) : world(w) { world.waiting_since_.store(Clock::now().time_since_epoch().count()); }
     ~Waiting() { world.waiting_since_.store(0); }
     MpiWorld& world;
   };

@@ -4,7 +4,7 @@
 
 namespace digitnet::dist {
 
-World& solo_world();          // one process alone
+World& solo_world();           // one process alone
 void set_world(World& world);  // what World::get() returns from now on
 
 }  // namespace digitnet::dist

@@ -1,4 +1,4 @@
-// digitnet under mpirun as a user runs it (the build with -DDIGITNET_MPI=ON; scripts/test-mpi.sh):
+// digitnet under mpirun as a user runs it (the build with -DDIGITNET_MPI=ON, as scripts/test.sh builds it):
 // -np 2 and -np 3 give the same bits run after run (--reduce exact: for any number), train as
 // well as one process, resume from a checkpoint; eval and predict across ranks equal one
 // process; a killed rank ends the run within seconds with a line naming it; data missing on
@@ -15,8 +15,8 @@
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "digitnet/data/npz.hpp"
@@ -138,9 +138,9 @@ class Mpi : public ::testing::Test {
   // A small run with every stream of randomness (shuffling, dropout, augmentation) and Adam.
   static std::vector<std::string> train(const std::string& save, std::vector<std::string> extra = {},
                                         const std::string& epochs = "4") {
-    std::vector<std::string> args = {"train",     "--data",    file("idx"), "--layers", "64,32,10", "--epochs",
-                                     epochs,      "--batch",   "40",        "--optimizer", "adam", "--lr",
-                                     "0.003",     "--dropout", "0.2",       "--augment", "shift:1", "--save",
+    std::vector<std::string> args = {"train",    "--data",    file("idx"), "--layers",    "64,32,10", "--epochs",
+                                     epochs,     "--batch",   "40",        "--optimizer", "adam",     "--lr",
+                                     "0.003",    "--dropout", "0.2",       "--augment",   "shift:1",  "--save",
                                      file(save), "--threads", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
@@ -189,8 +189,8 @@ TEST_F(Mpi, ExactGivesTheSameBitsForAnyNumberOfProcesses) {
 TEST_F(Mpi, TrainsAsWellAsOneProcess) {
   // Seed 001's network on scikit-learn's digits, full batch: gradient descent, whose path the
   // rounding of the sums hardly moves; 0.3 points is one test example of 359.
-  const std::vector<std::string> args = {"train", "--data", "digits", "--preset", "digits-relu-32",
-                                         "--epochs", "300", "--json", "--threads", "1"};
+  const std::vector<std::string> args = {"train",    "--data", "digits", "--preset",  "digits-relu-32",
+                                         "--epochs", "300",    "--json", "--threads", "1"};
   const auto last = [](const std::string& out, const char* key) {
     std::istringstream lines(out);
     std::string line;

@@ -28,8 +28,10 @@ class Resume : public ::testing::Test {
     dir_ = new test::TempDir;
     const Dataset train = test::synthetic(1500, 8, 8, 1), t = test::synthetic(300, 8, 8, 2);
     test::write_idx_dir(dir_->file("idx"), train, &t);
+    const auto start = std::chrono::steady_clock::now();
     const auto r = run_args(run("reference.npz"));
     ASSERT_EQ(r.code, 0) << r.err;
+    run_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string file(const std::string& n) { return dir_->file(n); }
@@ -58,31 +60,49 @@ class Resume : public ::testing::Test {
     for (int i = 0; i < 1000 && !fs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   static test::TempDir* dir_;
+  static double run_ms_;  // how long the uninterrupted run took on this machine
 };
 test::TempDir* Resume::dir_ = nullptr;
+double Resume::run_ms_ = 0;
 
+// A kill lands at a random moment after the resumed run has written a checkpoint of its own (one
+// time in four, before: while it starts), so every resume makes progress and the moments spread
+// over training, checkpoint writes and startup on a fast machine as on a slow one. A chain of
+// resumes that reaches the end before the 20th kill is checked and a fresh chain begins.
 TEST_F(Resume, KilledAt20RandomMomentsEndsWithTheSameWeights) {
   const std::string ckpt = file("killed.ckpt");
   Rng rng(2026);  // the moments are random, and the same on every run of the test
-  int kills = 0, runs = 0;
-  while (true) {
-    ASSERT_LT(++runs, 200) << "the run never finished";
+  const auto written = [&] {
+    std::error_code e;
+    return fs::last_write_time(ckpt, e);
+  };
+  int kills = 0;
+  for (int runs = 0;; ++runs) {
+    ASSERT_LT(runs, 400) << "the run never finished";
+    const auto before = written();
     Background p(fs::exists(ckpt) ? std::vector<std::string>{"train", "--resume", ckpt}
                                   : run("killed.npz", {"--checkpoint", ckpt, "--checkpoint-seconds", "0.01"}));
     if (kills < 20) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(40 + rng.below(400)));
+      if (rng.below(4) != 0)
+        while (p.running() && written() == before) std::this_thread::sleep_for(std::chrono::microseconds(500));
+      const auto pause =
+          std::chrono::duration<double, std::milli>(run_ms_ * static_cast<double>(rng.below(300)) / 1000);
+      std::this_thread::sleep_for(pause);
       if (p.running()) {
         p.signal(SIGKILL);
-        EXPECT_EQ(p.wait(), 128 + SIGKILL);
-        ++kills;
-        continue;
+        if (p.wait() == 128 + SIGKILL) {
+          ++kills;
+          continue;
+        }  // else it ended just before the signal came
       }
     }
     ASSERT_EQ(p.wait(), 0) << p.err();
-    break;
+    expect_same_weights("reference.npz", "killed.npz");
+    if (kills == 20) break;
+    fs::remove(ckpt);
+    fs::remove(file("killed.npz"));
   }
   EXPECT_EQ(kills, 20);
-  expect_same_weights("reference.npz", "killed.npz");
   for (const auto& e : fs::directory_iterator(dir_->path))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path() << " was left behind";
 }
@@ -106,7 +126,7 @@ TEST_F(Resume, SigintAndSigtermWriteACheckpointAndSayHowToResume) {
 
 TEST_F(Resume, AStoppedRunWithoutCheckpointFlagStillKeepsItsProgress) {
   Background p(run("plain.npz"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(p.wait_for_output("training ")) << p.err();  // the data is loaded: the run has begun
   p.signal(SIGINT);
   ASSERT_EQ(p.wait(), 130) << p.err();
   EXPECT_TRUE(fs::exists(file("plain.npz.ckpt"))) << p.err();

@@ -311,5 +311,15 @@ bool Background::running() {
 }
 
 std::string Background::err() const { return slurp(dir_.file("err")); }
+std::string Background::out() const { return slurp(dir_.file("out")); }
+
+bool Background::wait_for_output(const std::string& text, double seconds) const {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (out().find(text) != std::string::npos) return true;
+    ::usleep(5000);
+  }
+  return false;
+}
 
 }  // namespace digitnet::test

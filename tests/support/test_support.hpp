@@ -69,7 +69,10 @@ class Background {
   void signal(int sig) const;
   int wait();  // exit status, or 128 + signal
   bool running();
-  std::string err() const;  // what it wrote on stderr so far
+  std::string out() const;  // what it wrote on stdout so far
+  std::string err() const;  // and on stderr
+  // Waits (at most `seconds`) until its stdout contains `text`; false if it never did.
+  bool wait_for_output(const std::string& text, double seconds = 60) const;
 
  private:
   TempDir dir_;

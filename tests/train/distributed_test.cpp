@@ -44,7 +44,9 @@ class ThreadComm final : public Comm {
     combine(g_.doubles, v, [](double a, double b) { return a + b; });
     if (rank_ == 0) ++g_.sums;
   }
-  void max(std::span<int> v) override { combine(g_.ints, v, [](int a, int b) { return std::max(a, b); }); }
+  void max(std::span<int> v) override {
+    combine(g_.ints, v, [](int a, int b) { return std::max(a, b); });
+  }
 
  private:
   template <class T, class F>
@@ -237,7 +239,8 @@ TEST(Distributed, ExactSumsDoNotDependOnTheirOrder) {
   std::vector<std::vector<float>> v(terms, std::vector<float>(100));
   int e = kAllZero;
   for (auto& t : v) {
-    for (float& x : t) x = rng.below(5) == 0 ? 0.0f : float((rng.uniform() - 0.5) * std::ldexp(1.0, int(rng.below(17))));
+    for (float& x : t)
+      x = rng.below(5) == 0 ? 0.0f : float((rng.uniform() - 0.5) * std::ldexp(1.0, int(rng.below(17))));
     e = std::max(e, exponent_bound(t));
   }
   std::vector<double> forward(100, 0.0), backward(100, 0.0), halves(100, 0.0), half2(100, 0.0);

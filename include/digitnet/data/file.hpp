@@ -57,5 +57,7 @@ class TempFile {
 
 // The temp files of killed runs match "<target>.tmp-<pid>.<n>"; those whose process is gone.
 std::vector<std::string> stale_temp_files(const std::string& target);
+// Removes them: a new write of the target does this, and so does a run that ends without one.
+void remove_stale_temp_files(const std::string& target);
 
 }  // namespace digitnet

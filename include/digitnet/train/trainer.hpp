@@ -141,10 +141,10 @@ class Trainer {
   double epoch_seconds_ = 0;  // time spent in the current epoch
   Tensor<float> X_;
   std::vector<int> y_;
-  Sharing sharing_;                             // comm is null when training alone
+  Sharing sharing_;  // comm is null when training alone
   bool stop_agreed_ = false;
-  std::vector<float> shared_, slots_;           // gradients as one buffer; exact: one per micro-batch
-  std::vector<double> exact_;                   // exact: their sums on the grid
+  std::vector<float> shared_, slots_;  // gradients as one buffer; exact: one per micro-batch
+  std::vector<double> exact_;          // exact: their sums on the grid
 };
 
 }  // namespace digitnet
