@@ -39,6 +39,7 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   digitnet::cli::add_data_command(app);
   digitnet::cli::add_report_command(app);
   digitnet::cli::add_serve_command(app);
+  digitnet::cli::add_export_command(app);
   digitnet::cli::add_sweep_command(app);
   digitnet::cli::refuse_empty_values(app);
   int status = 0;

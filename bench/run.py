@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""digitnet against the seed's NumPy code and PyTorch: same network (784-128-64-10 ReLU,
+"""digitnet against the seed's NumPy code, PyTorch, scikit-learn's MLPClassifier and FANN: same network (784-128-64-10 ReLU,
 softmax + cross-entropy), same data, same machine, one after another. Prints per-epoch
 median seconds, GFLOP/s and % of the FMA peak measured in this run, the ratios, peak RSS,
 and the same for inference. Speed is a benchmark, not a test: read the ratios.
@@ -58,6 +58,23 @@ def has_module(name):
     return subprocess.run(["/usr/bin/python3", "-c", f"import {name}"], capture_output=True).returncode == 0
 
 
+def run_fann(binary, data, epochs, limit):
+    """FANN's program reads raw bytes (bench/fann_seed.c): written here from the IDX files.
+    At about 10 s an epoch, it runs at most 2 epochs: the table gives seconds per epoch."""
+    import tempfile
+    sys.path.insert(0, HERE)
+    import numpy as np
+    from numpy_seed import load
+    X, y = load(data, "train")
+    Xt, yt = load(data, "t10k")
+    if limit:
+        X, y = X[:limit], y[:limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, a in (("train.u8", X), ("train.labels.u8", y), ("test.u8", Xt), ("test.labels.u8", yt)):
+            np.ascontiguousarray(a, dtype=np.uint8).tofile(os.path.join(tmp, name))
+        return run_json([binary, tmp, str(len(X)), str(len(Xt)), str(epochs)])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--epochs", type=int, default=5)
@@ -83,6 +100,12 @@ def main():
         runs = [run_json(["/usr/bin/python3", os.path.join(HERE, "torch_seed.py"), args.data, str(epochs), str(t)],
                          env=python_env(OPENBLAS_NUM_THREADS=b, **limit)) for t, b in ((1, 2), (2, 1))]
         results["pytorch"] = min(runs, key=lambda r: statistics.median(r["epoch_seconds"]))
+    if has_module("sklearn"):
+        results["sklearn"] = run_json(["/usr/bin/python3", os.path.join(HERE, "sklearn_seed.py"), args.data,
+                                       str(epochs)], env=python_env(**limit))
+    fann = os.path.join(args.build, "fann_seed")
+    if os.path.exists(fann):  # built when Debian's libfann-dev is installed
+        results["fann"] = run_fann(fann, args.data, min(epochs, 2), limit.get("LIMIT", 0))
 
     peak = ours["fma_peak_gflops"]
     n_train = 3000 if args.smoke else 60000

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command for the benchmark: installs what it compares against (NumPy with OpenBLAS,
-# PyTorch, from Debian), builds, and runs bench/run.py. Extra arguments go to run.py:
+# PyTorch, scikit-learn, FANN, from Debian), builds, and runs bench/run.py. Extra arguments go
+# to run.py:
 #   bash bench/run.sh                  5 epochs each, printed
 #   bash bench/run.sh --write          also writes bench/results.json and docs/performance.svg
 #   bash bench/run.sh --smoke          seconds-long check that every part runs (CI)
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 if [[ " $* " != *" --smoke "* ]]; then
   missing=()
-  for p in python3-torch libopenblas0-pthread python3-threadpoolctl; do
+  for p in python3-torch libopenblas0-pthread python3-threadpoolctl libfann-dev; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if ((${#missing[@]})); then
@@ -19,5 +20,7 @@ if [[ " $* " != *" --smoke "* ]]; then
   fi
 fi
 cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)" --target digitnet digitnet_bench >/dev/null
+targets=(digitnet digitnet_bench)
+grep -qx 'fann_seed' <(cmake --build build --target help 2>/dev/null | sed 's/^\.\.\. //') && targets+=(fann_seed)
+cmake --build build -j"$(nproc)" --target "${targets[@]}" >/dev/null
 /usr/bin/python3 bench/run.py "$@"

@@ -10,6 +10,9 @@ jobs=$(nproc)
 
 # playwright-core for the browser test (the browser itself is Debian's Chromium)
 (cd tests/apps/browser && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the browser test will be skipped"
+# ONNX Runtime's CPU build for the ONNX export test; its install script would fetch GPU parts
+(cd tests/data/onnx && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+  echo "npm ci failed: the ONNX Runtime comparison will be skipped"
 
 echo "== style (clang-format)"
 bash scripts/lint.sh --format

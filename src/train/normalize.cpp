@@ -24,13 +24,16 @@ Normalizer Normalizer::fit(Kind kind, const Dataset& train) {
   if (kind == scale) return n;
   const int F = train.features();
   std::vector<double> sum(F, 0.0), sq(F, 0.0);
-  for (std::size_t i = 0; i < train.size(); ++i) {
-    const std::uint8_t* px = train.image(i);
+  const auto add = [&](const auto* px) {
     for (int f = 0; f < F; ++f) {
       const double x = px[f] / double(train.pixel_max);
       sum[f] += x;
       sq[f] += x * x;
     }
+  };
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    if (train.has_floats()) add(train.floats(i));
+    else add(train.image(i));
   }
   n.mean.resize(F);
   n.std.resize(F);
@@ -54,11 +57,15 @@ void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indice
   const T inv = T(1) / T(pixel_max);
   const auto rows = [&](std::size_t r0, std::size_t r1) {
     for (std::size_t r = r0; r < r1; ++r) {
-      const std::uint8_t* px = data.image(indices[r]);
       T* x = X.row(static_cast<int>(r));
-      if constexpr (std::is_same_v<T, float>) {
+      if (data.has_floats()) {  // float features (from Python): x = value / pixel_max
+        const float* v = data.floats(indices[r]);
+        for (int f = 0; f < F; ++f) x[f] = T(v[f]) * inv;
+      } else if constexpr (std::is_same_v<T, float>) {
+        const std::uint8_t* px = data.image(indices[r]);
         bytes_to_floats(F, px, inv, x);  // SIMD
       } else {
+        const std::uint8_t* px = data.image(indices[r]);
         for (int f = 0; f < F; ++f) x[f] = T(px[f]) * inv;
       }
       if (kind == zscore)

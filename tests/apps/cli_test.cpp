@@ -196,6 +196,18 @@ TEST_F(Cli, SaveIntoMissingDirectoryFailsCleanly) {
                         "/nonexistent/dir/m.npz");
 }
 
+// The ONNX file's contents are checked by tests/data/onnx_test.cpp and tests/python/test_onnx.py.
+TEST_F(Cli, ExportOnnx) {
+  ASSERT_EQ(run_cli("train --data " + idx() + " --layers 36,8,10 --epochs 1 --save " + file("e.npz")).code, 0);
+  const auto r = run_cli("export-onnx " + file("e.npz") + " -o " + file("e.onnx"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("opset 13"), std::string::npos) << r.out;
+  EXPECT_GT(std::filesystem::file_size(file("e.onnx")), 36u * 8 * 4);
+  expect_one_line_error("export-onnx " + file("missing.npz") + " -o " + file("x.onnx"), "missing.npz");
+  expect_one_line_error("export-onnx " + file("e.npz") + " -o /nonexistent/dir/x.onnx", "/nonexistent/dir/x.onnx");
+  expect_one_line_error("export-onnx " + file("e.npz"), "--output");
+}
+
 }  // namespace
 }  // namespace digitnet
 

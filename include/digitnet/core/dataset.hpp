@@ -15,15 +15,34 @@ struct Dataset {
   int height = 0, width = 0;         // image shape; features() = height * width
   float pixel_max = 255;             // value of a full-intensity pixel (16 for the 8x8 digits)
   std::vector<std::uint8_t> pixels;  // size() * features(), row-major
-  std::vector<std::uint8_t> labels;  // 0..9
+  std::vector<std::uint8_t> labels;  // 0..9 (0..classes-1 for other data)
+  // Features that are not bytes (the Python module's float arrays): rows of floats, read as
+  // x = value / pixel_max instead of pixels. Empty for the data the CLI loads.
+  std::vector<float> values;
+  // Either kind of row can instead be borrowed from memory the caller keeps alive for as long
+  // as the dataset is used (a NumPy array the Python module trains on without a copy).
+  std::span<const std::uint8_t> pixel_view;
+  std::span<const float> value_view;
 
   std::size_t size() const { return labels.size(); }
   int features() const { return height * width; }
-  const std::uint8_t* image(std::size_t i) const { return pixels.data() + i * features(); }
+  bool has_floats() const { return !values.empty() || !value_view.empty(); }
+  const std::uint8_t* image(std::size_t i) const {
+    return (pixel_view.empty() ? pixels.data() : pixel_view.data()) + i * features();
+  }
+  const float* floats(std::size_t i) const {  // only when has_floats()
+    return (value_view.empty() ? values.data() : value_view.data()) + i * features();
+  }
   Dataset subset(std::span<const std::size_t> indices) const;
   // Asks the CPU to start loading these images into cache: shuffled rows are otherwise a
   // cache miss each, so the trainer asks for the next batch while this one trains.
   void prefetch(std::span<const std::size_t> indices) const {
+    if (has_floats()) {
+      const auto bytes = static_cast<std::size_t>(features()) * sizeof(float);
+      for (std::size_t i : indices)
+        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const char*>(floats(i)) + b);
+      return;
+    }
     const auto bytes = static_cast<std::size_t>(features());
     for (std::size_t i : indices)
       for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(image(i) + b);

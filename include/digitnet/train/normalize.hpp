@@ -1,6 +1,6 @@
 #pragma once
-// Turning stored bytes into network inputs (docs/math.md, "Inputs").
-//   scale:  x = pixel / pixel_max                      in [0, 1]
+// Turning stored bytes (or a dataset's float features) into network inputs (docs/math.md, "Inputs").
+//   scale:  x = pixel / pixel_max                      in [0, 1] for pixels
 //   zscore: x = (pixel / pixel_max - mean) / std       per feature, fitted on training data
 // Features with (near) zero spread get std = 1, so constant pixels map to 0.
 #include <cstdint>

@@ -1,0 +1,210 @@
+#include "learner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "arrays.hpp"
+#include "digitnet/core/error.hpp"
+#include "digitnet/core/parallel.hpp"
+#include "digitnet/core/rng.hpp"
+#include "digitnet/data/model.hpp"
+#include "digitnet/train/metrics.hpp"
+
+namespace digitnet::python {
+namespace {
+
+// digitnet's thread pool serves one caller at a time: Python threads that train or predict
+// at once take turns here, with the GIL released so that other Python code runs meanwhile.
+std::mutex engine;
+
+// f() holding the engine with `threads` cores, without the GIL (f must not touch Python
+// objects unless it takes the GIL back itself).
+template <class F>
+auto with_engine(int threads, F&& f) {
+  py::gil_scoped_release release;
+  std::lock_guard lock(engine);
+  digitnet::set_threads(threads);
+  return f();
+}
+
+struct Interrupted {};  // a Python signal handler raised; its exception is pending in Python
+
+}  // namespace
+
+void Learner::set_threads(int n) {
+  if (n < 0) throw py::value_error(fmt::format("n_threads: {} is negative (0 or None = one per core)", n));
+  threads_ = n;
+}
+
+namespace {
+std::vector<int> checked_sizes(std::vector<int> sizes) {
+  if (sizes.size() < 2) throw py::value_error("layers: needs at least an input and an output size");
+  for (int s : sizes)
+    if (s < 1 || s > 1'000'000)
+      throw py::value_error(fmt::format("layers: {} is not a layer size (1 to 1,000,000)", s));
+  return sizes;
+}
+}  // namespace
+
+Learner::Learner(std::vector<int> sizes, const std::string& activation, const std::string& loss, int height, int width)
+    : net_(std::make_unique<Network<float>>(
+          Architecture{checked_sizes(std::move(sizes)), parse_activation(activation), parse_loss(loss)})),
+      norm_(std::make_unique<Normalizer>()),
+      height_(height),
+      width_(width) {
+  if (height < 1 || width < 1 || height * width != net_->arch().inputs())
+    throw py::value_error(
+        fmt::format("image_shape: {}x{} does not hold the network's {} inputs", height, width, net_->arch().inputs()));
+}
+
+Learner::Learner(Network<float> net, Normalizer norm, int height, int width)
+    : net_(std::make_unique<Network<float>>(std::move(net))),
+      norm_(std::make_unique<Normalizer>(std::move(norm))),
+      height_(height),
+      width_(width) {}
+
+void Learner::init(const std::string& init, std::uint64_t seed) {
+  const Init how = parse_init(init);
+  with_engine(threads_, [&] {
+    trainer_.reset();
+    Rng rng(seed, kInitStream);
+    net_->init(how, rng);
+  });
+}
+
+void Learner::fit_normalizer(const std::string& kind, const py::array& X) {
+  const Normalizer::Kind k = Normalizer::parse_kind(kind);
+  const Dataset d = borrow_features(X, height_, width_);
+  with_engine(threads_, [&] {
+    trainer_.reset();  // it refers to the normaliser
+    *norm_ = Normalizer::fit(k, d);
+  });
+}
+
+void Learner::set_normalizer(const Normalizer& norm) {
+  const auto F = static_cast<std::size_t>(net_->arch().inputs());
+  if (!(norm.pixel_max > 0)) throw py::value_error("normaliser: pixel_max must be positive");
+  if (norm.kind == Normalizer::zscore && (norm.mean.size() != F || norm.std.size() != F))
+    throw py::value_error(fmt::format("normaliser: mean and std need {} values each", F));
+  for (float s : norm.std)
+    if (!(s > 0)) throw py::value_error("normaliser: std must be positive");
+  with_engine(threads_, [&] {
+    trainer_.reset();
+    *norm_ = norm;
+  });
+}
+
+void Learner::start(const TrainSpec& s) {
+  TrainOptions opt{.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed};
+  opt.optimizer = {parse_optimizer(s.optimizer), s.momentum, s.beta1, s.beta2, s.eps, s.weight_decay};
+  opt.schedule = parse_schedule(s.schedule);
+  opt.schedule.warmup_epochs = s.warmup;
+  opt.l2 = s.l2;
+  opt.clip_norm = s.clip_norm;
+  opt.augment = s.augment == "none" ? Augment{} : parse_augment(s.augment);
+  check_options(opt);
+  if (opt.augment.any() && height_ < 2)
+    throw Error("--augment: needs image data (the examples have no 2-D shape; set image_shape)");
+  check_label_smoothing(s.label_smoothing, net_->arch().loss);
+  with_engine(threads_, [&] {
+    // As the CLI: dropout only when asked for, then label smoothing.
+    if (std::any_of(s.dropout.begin(), s.dropout.end(), [](double p) { return p != 0; }))
+      net_->set_dropout(s.dropout, s.seed);
+    net_->set_label_smoothing(s.label_smoothing);
+    trainer_.emplace(*net_, *norm_, opt);
+  });
+}
+
+EpochReport Learner::train_epoch(const py::array& X, const py::array& y, bool check_signals) {
+  if (!trainer_) throw py::value_error("the learner has no trainer: call start() first");
+  const Dataset d = borrow_labelled(X, y, height_, width_, net_->arch().classes());
+  bool interrupted = false;
+  const EpochReport r = with_engine(threads_, [&] {
+    // The state after the last complete epoch, to go back to if this one stops half-way.
+    const Network<float> net_before = *net_;
+    const Trainer trainer_before = *trainer_;
+    const auto restore = [&] {
+      *net_ = net_before;
+      trainer_.emplace(trainer_before);
+    };
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point last_check = Clock::now();
+    const Trainer::Progress progress = [&](std::size_t, std::size_t) {
+      if (!check_signals || Clock::now() - last_check < std::chrono::milliseconds(100)) return;
+      last_check = Clock::now();
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() != 0) throw Interrupted{};
+    };
+    try {
+      EpochReport report = trainer_->train_epoch(d, progress);
+      history_.push_back(report);
+      return report;
+    } catch (const Interrupted&) {
+      restore();
+      interrupted = true;
+      return EpochReport{};
+    } catch (...) {  // training diverged: the same
+      restore();
+      throw;
+    }
+  });
+  if (interrupted) throw py::error_already_set();  // the KeyboardInterrupt the handler raised
+  return r;
+}
+
+py::array_t<float> Learner::predict_proba(const py::array& X) {
+  const Dataset d = borrow_features(X, height_, width_);
+  const Predictions p = with_engine(threads_, [&] { return predict_dataset(*net_, *norm_, d); });
+  return to_numpy(p.probs.data(), d.size(), static_cast<std::size_t>(net_->arch().classes()));
+}
+
+std::vector<LayerWeights> Learner::weights() {
+  return with_engine(threads_, [&] {
+    std::vector<LayerWeights> w;
+    for (const auto& layer : net_->layers) w.push_back({layer.W(), {layer.b.storage.begin(), layer.b.storage.end()}});
+    return w;
+  });
+}
+
+void Learner::set_weights(const std::vector<LayerWeights>& w) {
+  const Architecture& a = net_->arch();
+  if (static_cast<int>(w.size()) != a.depth())
+    throw py::value_error(fmt::format("weights: {} layers given for a network of {}", w.size(), a.depth()));
+  for (int l = 0; l < a.depth(); ++l) {
+    const auto out = static_cast<std::size_t>(a.sizes[l + 1]), in = static_cast<std::size_t>(a.sizes[l]);
+    if (w[l].W.size() != out * in || w[l].b.size() != out)
+      throw py::value_error(fmt::format("weights: layer {} needs W ({}, {}) and b ({})", l + 1, out, in, out));
+  }
+  with_engine(threads_, [&] {
+    trainer_.reset();
+    for (int l = 0; l < a.depth(); ++l) {
+      net_->layers[l].set_W(w[l].W);
+      net_->layers[l].b.storage.assign(w[l].b.begin(), w[l].b.end());
+    }
+  });
+}
+
+void Learner::save(const std::string& path, const nlohmann::json& extra) {
+  with_engine(threads_, [&] { save_model(path, *net_, *norm_, height_, width_, extra); });
+}
+
+void Learner::save_onnx(const std::string& path, const OnnxInfo& info) {
+  with_engine(threads_, [&] { digitnet::save_onnx(path, *net_, *norm_, info); });
+}
+
+std::vector<EpochReport> Learner::history() {
+  return with_engine(threads_, [&] { return history_; });
+}
+
+void Learner::set_history(std::vector<EpochReport> h) {
+  with_engine(threads_, [&] { history_ = std::move(h); });
+}
+
+Normalizer Learner::normalizer() {
+  return with_engine(threads_, [&] { return *norm_; });
+}
+
+}  // namespace digitnet::python

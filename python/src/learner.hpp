@@ -1,0 +1,89 @@
+#pragma once
+// What the Python estimator holds: a network, its input normaliser, and (while training) a
+// Trainer, driven one epoch per call with the GIL released. A Ctrl-C (or any Python signal
+// handler that raises) stops an epoch within about 0.1 s; the learner then goes back to the
+// state after its last complete epoch, so it stays usable and partial_fit can continue.
+// Every method takes the learner's engine lock with the GIL released, so Python threads that
+// share a learner (or train several at once) take turns instead of racing.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pybind11/numpy.h>
+#include <nlohmann/json.hpp>
+
+#include "digitnet/data/onnx.hpp"
+#include "digitnet/nn/network.hpp"
+#include "digitnet/train/normalize.hpp"
+#include "digitnet/train/trainer.hpp"
+
+namespace digitnet::python {
+
+namespace py = pybind11;
+
+// Training settings as the Python estimator resolves them (preset, then parameters), in the
+// CLI's spellings so that the CLI's parsers and checks apply.
+struct TrainSpec {
+  int epochs = 10, batch = 32;
+  double lr = 0.32;
+  std::uint64_t seed = 1;
+  std::string optimizer = "sgd";
+  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  std::string schedule = "constant";
+  double warmup = 0, l2 = 0, clip_norm = 0, label_smoothing = 0;
+  std::string augment = "none";
+  std::vector<double> dropout{0};
+};
+
+// One layer's parameters in the model file's layout: W (out, in) row-major, b (out).
+struct LayerWeights {
+  std::vector<float> W, b;
+};
+
+class Learner {
+ public:
+  Learner(std::vector<int> sizes, const std::string& activation, const std::string& loss, int height, int width);
+  Learner(Network<float> net, Normalizer norm, int height, int width);
+
+  void init(const std::string& init, std::uint64_t seed);  // fresh weights (and no trainer)
+  void fit_normalizer(const std::string& kind, const py::array& X);
+  void set_normalizer(const Normalizer& norm);
+  void start(const TrainSpec& spec);  // a new Trainer: optimizer state, shuffling, schedule
+  bool started() const { return trainer_.has_value(); }
+  // One epoch over (X, y), added to history() with the weights it changed (so that a Ctrl-C
+  // never leaves one without the other). With check_signals, Python's signal handlers run
+  // about every 0.1 s.
+  EpochReport train_epoch(const py::array& X, const py::array& y, bool check_signals);
+  std::vector<EpochReport> history();
+  void set_history(std::vector<EpochReport> h);
+  py::array_t<float> predict_proba(const py::array& X);
+
+  std::vector<LayerWeights> weights();
+  void set_weights(const std::vector<LayerWeights>& w);  // sizes checked against the network
+  void save(const std::string& path, const nlohmann::json& extra);
+  void save_onnx(const std::string& path, const OnnxInfo& info);
+
+  // Cores for this learner's work: 0 = one per core (the pool's default). Results do not
+  // depend on it.
+  void set_threads(int n);
+  int threads() const { return threads_; }
+
+  const Architecture& arch() const { return net_->arch(); }  // fixed at construction
+  Normalizer normalizer();
+  int height() const { return height_; }
+  int width() const { return width_; }
+
+ private:
+  // The trainer refers to the network and the normaliser: both stay where they are.
+  std::unique_ptr<Network<float>> net_;
+  std::unique_ptr<Normalizer> norm_;
+  std::optional<Trainer> trainer_;
+  std::vector<EpochReport> history_;
+  int height_, width_;
+  std::atomic<int> threads_{0};
+};
+
+}  // namespace digitnet::python
