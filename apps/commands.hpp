@@ -44,5 +44,6 @@ void add_data_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace digitnet::cli

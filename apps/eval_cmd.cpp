@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "digitnet/data/model.hpp"
 #include "digitnet/fetch/catalog.hpp"
 #include "digitnet/train/metrics.hpp"
+#include "dist/world.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 
@@ -57,12 +59,37 @@ ModelData load_data_for_model(const Model& m, const std::string& data_arg, const
 
 namespace {
 
+// The predictions for data; under mpirun each process computes its share of the rows (row for
+// row what one process computes) and every process gets them all, in order.
+Predictions predict_shared(Model& m, const Dataset& data) {
+  dist::World& world = dist::World::get();
+  if (world.size() == 1) return predict_dataset(m.net, m.norm, data);
+  const std::size_t R = world.size(), me = world.rank(), n = data.size();
+  std::vector<std::size_t> rows(n * (me + 1) / R - n * me / R);
+  std::iota(rows.begin(), rows.end(), n * me / R);
+  Predictions part;
+  if (!rows.empty()) part = predict_dataset(m.net, m.norm, data.subset(rows));
+  Predictions all;
+  all.label = dist::gather_values<int>(world, part.label);
+  const std::vector<float> probs = dist::gather_values<float>(world, part.probs.storage);
+  all.probs.resize(static_cast<int>(n), m.net.arch().classes());
+  std::copy(probs.begin(), probs.end(), all.probs.storage.begin());
+  return all;
+}
+
 void run_eval(const EvalArgs& a) {
-  Model m = load_model(a.model);
-  const auto [data, seed] =
-      load_data_for_model(m, a.data, a.o_split->count() ? a.split : "", a.o_seed->count() ? &a.seed : nullptr);
+  // Every process reads the model and the data; an error on any is reported by its name.
+  std::optional<Model> model;
+  ModelData md;
+  dist::World::get().agree([&] {
+    model.emplace(load_model(a.model));
+    md = load_data_for_model(*model, a.data, a.o_split->count() ? a.split : "", a.o_seed->count() ? &a.seed : nullptr);
+  });
+  Model& m = *model;
+  const DataSplit& data = md.data;
+  const std::uint64_t seed = md.seed;
   const Dataset& test = data.test;
-  const Predictions pred = predict_dataset(m.net, m.norm, test);
+  const Predictions pred = predict_shared(m, test);
   const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
 
   if (a.json) {

@@ -1,14 +1,19 @@
 // digitnet predict model.npz img.png [more...] [--json] [--show]
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "digitnet/core/error.hpp"
 #include "digitnet/data/image.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
+#include "dist/world.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
@@ -20,11 +25,47 @@ struct PredictArgs {
   bool json = false, show = false;
 };
 
+// Under mpirun: each process classifies its share of the images, up to the first it cannot
+// read (as one process stops there), and rank 0 gets every result in order, as JSON objects
+// {x01, probs} or {error}.
+std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const std::vector<std::string>& images,
+                                           bool show) {
+  const std::size_t R = world.size(), me = world.rank(), n = images.size();
+  nlohmann::json mine = nlohmann::json::array();
+  for (std::size_t i = n * me / R; i < n * (me + 1) / R; ++i) {
+    try {
+      const std::vector<float> x01 = preprocess_for_input(load_image(images[i]), m.height, m.width, images[i]);
+      mine.push_back({{"x01", show ? x01 : std::vector<float>{}}, {"probs", predict_one(m, x01)}});
+    } catch (const Error& e) {
+      mine.push_back({{"error", e.what()}});
+      break;
+    }
+  }
+  const std::string text = mine.dump();
+  std::vector<nlohmann::json> all;
+  for (const auto& bytes : world.gather({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}))
+    for (auto& r : nlohmann::json::parse(bytes.begin(), bytes.end())) all.push_back(std::move(r));
+  return all;
+}
+
 void run_predict(const PredictArgs& a) {
-  Model m = load_model(a.model);
-  for (const auto& path : a.images) {
-    const std::vector<float> x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
-    const std::vector<float> probs = predict_one(m, x01);
+  dist::World& world = dist::World::get();
+  std::optional<Model> model;
+  world.agree([&] { model.emplace(load_model(a.model)); });
+  Model& m = *model;
+  std::vector<nlohmann::json> shared;
+  if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show);
+  for (std::size_t i = 0; i < a.images.size(); ++i) {
+    const std::string& path = a.images[i];
+    std::vector<float> x01, probs;
+    if (world.size() == 1) {
+      x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
+      probs = predict_one(m, x01);
+    } else {
+      if (shared.at(i).contains("error")) throw Error(shared[i]["error"].get<std::string>());
+      shared[i]["x01"].get_to(x01);
+      shared[i]["probs"].get_to(probs);
+    }
     const int label = argmax(probs);
     if (a.json) {
       fmt::print("{}\n", nlohmann::json{{"file", path}, {"label", label}, {"probabilities", probs}}.dump());

@@ -23,7 +23,9 @@
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/trainer.hpp"
+#include "dist/world.hpp"
 #include "presets.hpp"
+#include "sweep.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
@@ -31,6 +33,8 @@ namespace {
 
 struct TrainArgs {
   std::string data, preset, save, batch, checkpoint, resume;
+  std::string reduce = "ordered";  // how several processes share a batch (train/distributed.hpp)
+  int micro_batch = 32;
   TrainSettings s;  // values of the flags given; the rest are the preset's (or the checkpoint's)
   bool json = false;
   int checkpoint_every = 1;
@@ -111,6 +115,8 @@ struct Plan {
   SplitSpec split;
   TrainOptions opt;
   std::vector<double> dropout;
+  Reduction reduce = Reduction::ordered;  // across processes (train/distributed.hpp)
+  int micro_batch = 32;
 };
 
 Plan plan_from(const TrainSettings& s, bool layers_given) {
@@ -165,6 +171,20 @@ TrainData load_train_data(const std::string& spec, Plan& p) {
 }
 
 // SHA-256 of every example of every part: a resumed run must train on the very same data.
+std::string data_digest(const TrainData& d);
+
+// Processes that share a run must hold the same data: one that does not is named.
+void same_data_everywhere(dist::World& world, const TrainData& d) {
+  const std::string mine = data_digest(d);
+  const std::vector<Bytes> all = world.gather({reinterpret_cast<const std::uint8_t*>(mine.data()), mine.size()});
+  for (int r = 1; r < world.size(); ++r)
+    if (all[r] != all[0])
+      throw Error(
+          fmt::format("--data: {} has other data than {} (their SHA-256 differ): every process must read the "
+                      "same files",
+                      world.name(r), world.name(0)));
+}
+
 std::string data_digest(const TrainData& d) {
   Bytes all;
   for (const Dataset* part : {&d.split.train, &d.split.test, &d.val}) {
@@ -194,22 +214,35 @@ nlohmann::json report_json(const EpochReport& r, bool validating) {
   return j;
 }
 
+// Under mpirun: " x 2 processes (--reduce ordered)".
+std::string processes_text(const Plan& p) {
+  const int n = dist::World::get().size();
+  if (n == 1 && p.reduce == Reduction::ordered) return "";
+  return fmt::format(" x {} process{} (--reduce {}{})", n, n == 1 ? "" : "es", to_string(p.reduce),
+                     p.reduce == Reduction::exact ? fmt::format(", micro-batches of {}", p.micro_batch) : "");
+}
+
 // What a run prints: a header, a line (or a JSON object) per report, a progress bar on a
 // terminal.
 class TrainOutput {
  public:
   TrainOutput(bool json, bool validating, int next_epoch)
-      : json_(json), validating_(validating), live_(!json && stdout_is_terminal()), epoch_(next_epoch) {}
+      : json_(json),
+        validating_(validating),
+        // under mpirun, rank 0's stdout is a pseudo-terminal whatever mpirun's own is
+        live_(!json && stdout_is_terminal() && dist::World::get().size() == 1),
+        epoch_(next_epoch) {}
 
   void header(const Plan& p, const TrainData& d) const {
     if (json_) return;
     const TrainSettings& s = p.s;
     fmt::print(
         "training {} {}/{} on {} ({} train, {}{} test, split {})\n  batch {}, {} lr {}, {} epochs, seed {}, {} "
-        "threads\n",
+        "threads{}\n",
         layers_to_string(p.arch.sizes), s.activation, s.loss, d.split.train.name, d.split.train.size(),
         s.val > 0 ? fmt::format("{} validation, ", d.val.size()) : "", d.split.test.size(), d.split.split,
-        s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed, threads());
+        s.batch == 0 ? std::string("full") : std::to_string(s.batch), s.optimizer, s.lr, s.epochs, s.seed, threads(),
+        processes_text(p));
     std::fflush(stdout);
   }
 
@@ -257,6 +290,7 @@ struct Run {
   nlohmann::json description;  // what a checkpoint keeps of the run
   std::string save, checkpoint;
   std::string resumed_from;
+  bool shared = false;  // with other processes (train/distributed.hpp)
 };
 
 // What a checkpoint records of a run, to resume it and to refuse a resume that would change it.
@@ -268,13 +302,20 @@ nlohmann::json describe(const TrainArgs& a, const Plan& p, const TrainData& d) {
           {"layers_given", p.layers_given},
           {"settings", settings_json(p.s)},
           {"data_sha256", data_digest(d)},
-          {"save", a.save}};
+          {"save", a.save},
+          {"processes", dist::World::get().size()},
+          {"reduce", to_string(p.reduce)},
+          {"micro_batch", p.micro_batch}};
 }
 
 void new_run(const TrainArgs& a, Run& run) {
   if (a.data.empty()) throw Error("--data: required (a dataset name or path), unless --resume is given");
   const TrainSettings base = a.preset.empty() ? TrainSettings{} : find_preset(a.preset).settings;
   run.plan = plan_from(settings_from(a, base), a.given("--layers"));
+  run.plan.reduce = parse_reduction(a.reduce);
+  run.plan.micro_batch = a.micro_batch;
+  if (a.micro_batch < 1 || a.micro_batch > 256)
+    throw Error(fmt::format("--micro-batch: {} is not a whole number from 1 to 256", a.micro_batch));
   run.data = load_train_data(a.data, run.plan);
   run.norm = Normalizer::fit(run.plan.norm, run.data.split.train);
   run.net = std::make_unique<Network<float>>(run.plan.arch);
@@ -296,8 +337,33 @@ std::vector<std::string> changed_flags(const TrainArgs& a, const TrainSettings& 
   return changed;
 }
 
-void resumed_run(const TrainArgs& a, Run& run) {
-  const Checkpoint ck = read_checkpoint(a.resume);
+// How the run was shared between processes: an ordered run resumes on as many as it had, an
+// exact one on any number (its bits do not depend on it).
+void resume_distribution(const TrainArgs& a, const nlohmann::json& r, Plan& p) {
+  const auto stored = [&](const char* key, const nlohmann::json& otherwise) {
+    return r.contains(key) ? r[key] : otherwise;  // checkpoints before MPI: one process, ordered
+  };
+  const nlohmann::json reduce = stored("reduce", "ordered"), micro = stored("micro_batch", 32),
+                       processes = stored("processes", 1);
+  if (!reduce.is_string() || !micro.is_number_integer() || !processes.is_number_integer())
+    throw Error(
+        fmt::format("{}: the run's 'reduce', 'micro_batch' or 'processes' is not what a checkpoint holds", a.resume));
+  p.reduce = parse_reduction(reduce.get<std::string>());
+  p.micro_batch = micro.get<int>();
+  if ((a.given("--reduce") && parse_reduction(a.reduce) != p.reduce) ||
+      (a.given("--micro-batch") && a.micro_batch != p.micro_batch))
+    throw Error(fmt::format("--resume: {} was trained with --reduce {} (micro-batches of {}); a resumed run keeps it",
+                            a.resume, reduce.get<std::string>(), p.micro_batch));
+  const int n = dist::World::get().size();
+  if (p.reduce == Reduction::ordered && processes.get<int>() != n)
+    throw Error(fmt::format(
+        "--resume: {} was trained by {} process{} with --reduce ordered, whose bits depend on that number: resume it "
+        "with mpirun -np {} (a run with --reduce exact resumes on any number)",
+        a.resume, processes.get<int>(), processes.get<int>() == 1 ? "" : "es", processes.get<int>()));
+}
+
+void resumed_run(const TrainArgs& a, Run& run, const Bytes& checkpoint) {
+  const Checkpoint ck = parse_checkpoint(checkpoint, a.resume);
   const nlohmann::json& r = ck.run;
   const auto text = [&](const char* key) {
     if (!r.contains(key) || !r[key].is_string())
@@ -324,6 +390,7 @@ void resumed_run(const TrainArgs& a, Run& run) {
     s.epochs = a.s.epochs;
   }
   run.plan = plan_from(s, r.value("layers_given", false));
+  resume_distribution(a, r, run.plan);
   run.data = load_train_data(text("data"), run.plan);
   if (data_digest(run.data) != text("data_sha256"))
     throw Error(fmt::format("--resume: the data at {} is not the data {} was trained on (its SHA-256 differs)",
@@ -345,6 +412,7 @@ void resumed_run(const TrainArgs& a, Run& run) {
   }
   run.description = r;
   run.description["settings"] = settings_json(s);
+  run.description["processes"] = dist::World::get().size();
   if (run.save.empty()) run.save = text("save");
   run.resumed_from = a.resume;
 }
@@ -399,9 +467,9 @@ class Checkpointer {
     last_ = std::chrono::steady_clock::now();
   }
 
-  // Trainer::Pause: true to stop the run.
+  // Trainer::Pause: true to stop the run (when processes share it: when they agree to).
   bool operator()(bool epoch_end) {
-    const int sig = stop_signal.load();
+    const int sig = run_.shared ? (run_.trainer->stop_agreed() ? 1 : 0) : stop_signal.load();
     const auto now = std::chrono::steady_clock::now();
     const bool due =
         !run_.checkpoint.empty() && ((epoch_end && run_.trainer->epoch() % every_ == 0) ||
@@ -412,6 +480,7 @@ class Checkpointer {
 
  private:
   void write(bool stopping) {
+    if (!dist::World::get().leader()) return;  // rank 0 writes
     if (run_.checkpoint.empty() && stopping) {
       // Not asked for, but a stopped run should not be lost: next to the model, or here.
       run_.checkpoint = run_.save.empty() ? "digitnet-train.ckpt" : run_.save + ".ckpt";
@@ -431,16 +500,35 @@ class Checkpointer {
 void run_train(const TrainArgs& a) {
   if ((a.given("--checkpoint-every") || a.given("--checkpoint-seconds")) && a.checkpoint.empty() && a.resume.empty())
     throw Error("--checkpoint-every and --checkpoint-seconds need --checkpoint FILE");
+  dist::World& world = dist::World::get();
   Run run;
   run.save = a.save;
   run.checkpoint = !a.checkpoint.empty() ? a.checkpoint : a.resume;  // a resumed run goes on checkpointing there
   // Where results go is checked first: a run should not fail at its end for want of a directory.
-  if (!run.save.empty()) check_writable(run.save, "--save");
-  if (!a.checkpoint.empty()) check_writable(a.checkpoint, "--checkpoint");
-  if (a.resume.empty()) new_run(a, run);
-  else resumed_run(a, run);
-  if (!run.save.empty()) check_writable(run.save, "--save");
+  // Under mpirun, rank 0 writes and reads the checkpoint; every process loads the data, and an
+  // error on any is reported by its name (World::agree).
+  Bytes checkpoint;
+  world.agree([&] {
+    if (!world.leader()) return;
+    if (!run.save.empty()) check_writable(run.save, "--save");
+    if (!a.checkpoint.empty()) check_writable(a.checkpoint, "--checkpoint");
+    if (!a.resume.empty()) checkpoint = read_file(a.resume);
+  });
+  if (!a.resume.empty()) world.broadcast(checkpoint);
+  world.agree([&] {
+    if (a.resume.empty()) new_run(a, run);
+    else resumed_run(a, run, checkpoint);
+    if (!run.save.empty() && world.leader()) check_writable(run.save, "--save");
+  });
+  checkpoint = {};
+  if (world.size() > 1 && a.resume.empty()) same_data_everywhere(world, run.data);
   Trainer& trainer = *run.trainer;
+  if (world.size() > 1 || run.plan.reduce == Reduction::exact) {
+    trainer.share({.comm = &world, .reduction = run.plan.reduce, .micro_batch = run.plan.micro_batch, .stop = [] {
+                     return stop_signal.load() != 0;
+                   }});
+    run.shared = true;
+  }
   const Plan& plan = run.plan;
   const TrainerState start = trainer.state();
 
@@ -461,26 +549,55 @@ void run_train(const TrainArgs& a) {
       std::ref(checkpointer));
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (const int sig = stop_signal.load(); sig != 0) {
+  // Shared: every process stops where they agreed to, the one a signal reached or not.
+  if (const int sig = stop_signal.load(); sig != 0 || (run.shared && trainer.stop_agreed())) {
     std::fflush(stdout);
     const TrainerState at = trainer.state();
-    fmt::print(stderr,
-               "digitnet: stopped by {} in epoch {}; checkpoint written to {}; resume with: digitnet train "
-               "--resume {}\n",
-               sig == SIGINT ? "SIGINT" : "SIGTERM", at.epoch, run.checkpoint, run.checkpoint);
-    throw ExitStatus{128 + sig};
+    if (world.leader())
+      fmt::print(stderr,
+                 "digitnet: stopped by {} in epoch {}; checkpoint written to {}; resume with: {}digitnet train "
+                 "--resume {}\n",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", at.epoch, run.checkpoint,
+                 world.size() > 1 ? fmt::format("mpirun -np {} ", world.size()) : "", run.checkpoint);
+    throw ExitStatus{128 + (sig != 0 ? sig : SIGTERM)};
   }
   // A killed run may have left a half-written checkpoint behind that no later write replaced.
-  if (!run.checkpoint.empty()) remove_stale_temp_files(run.checkpoint);
+  // Rank 0 alone: the others may get here while it still writes the last checkpoint.
+  if (!run.checkpoint.empty() && world.leader()) remove_stale_temp_files(run.checkpoint);
   const double test_acc = reports.empty() ? 0.0 : reports.back().test_accuracy.value_or(0.0);
   if (!a.json && plan.s.early_stop > 0)
     fmt::print("kept the weights of epoch {}, the best on the validation set\n", trainer.best_epoch());
   const std::string preset = run.description.is_object() ? run.description.value("preset", a.preset) : a.preset;
-  if (!run.save.empty()) save_trained(run.save, run, preset, reports, test_acc);
+  if (!run.save.empty() && world.leader()) save_trained(run.save, run, preset, reports, test_acc);
   out.result(test_acc, run.data.split.test.size(), run.save);
 }
 
 }  // namespace
+
+void check_train_settings(const TrainSettings& s, bool layers_given) { plan_from(s, layers_given); }
+
+QuietRun train_quietly(const std::string& data, const TrainSettings& s, bool layers_given,
+                       const std::function<void()>& tick) {
+  Plan p = plan_from(s, layers_given);
+  const TrainData d = load_train_data(data, p);
+  const Normalizer norm = Normalizer::fit(p.norm, d.split.train);
+  Network<float> net(p.arch);
+  build_network(p, net);
+  Trainer trainer(net, norm, p.opt);
+  const auto reports = trainer.fit(d.split.train, &d.split.test, {}, {}, p.s.val > 0 ? &d.val : nullptr, [&](bool) {
+    if (tick) tick();
+    return false;
+  });
+  QuietRun r;
+  for (const EpochReport& e : reports) r.seconds += e.seconds;
+  if (!reports.empty()) {
+    r.test_accuracy = reports.back().test_accuracy.value_or(0.0);
+    r.val_accuracy = reports.back().val_accuracy;
+    r.loss = reports.back().loss;
+    r.epochs = reports.back().epoch;
+  }
+  return r;
+}
 
 void add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
@@ -528,6 +645,9 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(1e-3, 1e9));
   cmd->add_option("--resume", a->resume, "Go on with the run a checkpoint stopped (same settings; --epochs may grow)");
   cmd->add_flag("--json", a->json, "JSON lines on stdout instead of text");
+  cmd->add_option("--reduce", a->reduce,
+                  "Under mpirun: ordered (the same bits for the same number of processes) | exact (for any number)");
+  cmd->add_option("--micro-batch", a->micro_batch, "--reduce exact: rows per micro-batch (1 to 256; default 32)");
   add_threads_option(cmd);
   cmd->callback([a] { run_train(*a); });
 }

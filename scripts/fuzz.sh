@@ -7,8 +7,8 @@ seconds=${1:-20}
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DDIGITNET_TESTS=OFF -DDIGITNET_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_idx fuzz_csv fuzz_npz fuzz_image fuzz_checkpoint \
-  fuzz_pixels_json >/dev/null
-for target in idx csv npz image checkpoint pixels_json; do
+  fuzz_pixels_json fuzz_sweep_table >/dev/null
+for target in idx csv npz image checkpoint pixels_json sweep_table; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$work"/
   echo "fuzz_$target: ${seconds}s"
@@ -18,4 +18,4 @@ for target in idx csv npz image checkpoint pixels_json; do
   grep -E '^(#[0-9]+ +DONE|Done)' build-fuzz/fuzz_"$target".log | tail -1 || true
   rm -rf "$work"
 done
-echo "fuzz: 6 passed, 0 failed"
+echo "fuzz: 7 passed, 0 failed"

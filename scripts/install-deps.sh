@@ -2,7 +2,8 @@
 # Installs what digitnet needs from Debian 12's packages; does nothing if all are present.
 # Build: compiler, CMake, libraries, pybind11 (the Python package). Data: Fashion-MNIST and
 # scikit-learn's 8x8 digits. Tests: GoogleTest, NumPy (interop test), clang (fuzzers), pytest,
-# ONNX and pandas (the Python package's tests), FANN (a peer in the benchmark smoke run).
+# ONNX and pandas (the Python package's tests), FANN (a peer in the benchmark smoke run), Open MPI
+# (the MPI build's tests).
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -11,6 +12,10 @@ packages=(
   libgtest-dev pybind11-dev python3-dev
   dataset-fashion-mnist python3-sklearn python3-numpy
 )
+# MPI (data-parallel training: DIGITNET_MPI=ON, which scripts/test.sh builds and tests; bench/scaling.sh)
+if [[ "${1:-}" == "--test" || "${1:-}" == "--mpi" ]]; then
+  packages+=(openmpi-bin libopenmpi-dev)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   # fuzzers; the browser test (Chromium driven by Playwright from npm)
   packages+=(clang libclang-rt-14-dev clang-format clang-tidy chromium python3-pytest python3-onnx python3-pandas

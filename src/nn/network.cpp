@@ -115,7 +115,7 @@ void Network<T>::forward_rows(int r0, int r1, bool output) {
     if (l + 1 == L) break;
     activation_forward<T>(arch_.hidden, rows(Z_[l]), rows(A_[l]));  // A_l = f(Z_l)
     if (dropped(l))
-      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), r0);  // D_l = A_l M_l
+      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), first_row_ + r0);  // D = A M
   }
   if (output) output_forward<T>(arch_.loss, rows(Z_[L - 1]), rows(A_[L - 1]));  // softmax or sigmoid
 }
@@ -162,8 +162,9 @@ typename Network<T>::WeightSums Network<T>::gradients(bool accumulate) {
 // layer's product by columns, everything per example by rows, and the sums over the batch
 // by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
-T Network<T>::train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums) {
+T Network<T>::train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums, int first_row) {
   start(X, /*training=*/true);
+  first_row_ = first_row;
   row_loss_.resize(X.rows());
   first_layer_forward();                                   // Z_1 = X W_1^T + b_1
   split_rows(arch_.sizes, X.rows(), [&](int r0, int r1) {  // per example:
@@ -177,6 +178,11 @@ T Network<T>::train_step(const Batch<T>& X, std::span<const int> labels, int bat
   T loss = 0;
   for (const T v : row_loss_) loss += v;
   return loss / T(batch);
+}
+
+template <class T>
+void Network<T>::skip_train_step() {
+  for (std::size_t l = 0; l < dropout_.size(); ++l) dropout_rng_.next();  // as start() draws
 }
 
 template <class T>

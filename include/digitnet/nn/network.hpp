@@ -68,7 +68,11 @@ class Network {
   // One training step on a batch, or on a chunk of rows of a batch of `batch` examples (the loss
   // is the mean over the whole batch): forward, loss, backward, then `sums` for every layer.
   // Returns this chunk's share of the batch-mean loss; output() holds its predictions.
-  T train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums);
+  // first_row: where X's rows start in the chunk its dropout masks are drawn for (a process's
+  // share of a chunk, in data-parallel training: train/distributed.hpp).
+  T train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums, int first_row = 0);
+  // Advances the dropout stream as one train_step does, for a chunk another process takes.
+  void skip_train_step();
   // Forward, loss and backward on the batch X: dW and db of every layer. Returns the mean loss.
   T forward_backward(Matrix<const T> X, std::span<const int> labels) {
     return train_step(X, labels, X.rows, gradients(false));
@@ -99,6 +103,7 @@ class Network {
   std::vector<std::uint64_t> draws_;  // this batch's draw per hidden layer
   std::vector<T> row_loss_;           // loss of each row of the batch
   bool dropping_ = false;             // this pass applies dropout
+  int first_row_ = 0;                 // train_step's first_row
   double smoothing_ = 0;
 };
 

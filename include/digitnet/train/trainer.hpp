@@ -10,6 +10,7 @@
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/augment.hpp"
+#include "digitnet/train/distributed.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/optimizer.hpp"
 #include "digitnet/train/schedule.hpp"
@@ -60,6 +61,19 @@ struct TrainerState {
   OptimizerState<float> optimizer;
 };
 
+// Data-parallel training (train/distributed.hpp): every process of comm runs a Trainer on the
+// same network, data and options; each takes its share of every batch, the gradients are
+// summed, and every process applies the same update. Evaluation is split between them too.
+struct Sharing {
+  Comm* comm = nullptr;  // must outlive the Trainer
+  Reduction reduction = Reduction::ordered;
+  int micro_batch = 32;  // exact: rows per micro-batch
+  // exact: how far apart (as a power of 2) the micro-batches' largest values may be and still
+  // be summed each on its own grid; farther, the batch is computed again on one grid.
+  int exact_spread = 16;
+  std::function<bool()> stop;  // whether this process asks the run to stop (checked every batch)
+};
+
 class Trainer {
  public:
   using Progress = std::function<void(std::size_t done, std::size_t total)>;
@@ -92,6 +106,12 @@ class Trainer {
   // More epochs for a resumed run (not fewer than it has begun).
   void set_epochs(int epochs);
 
+  // Trains as one of several processes from now on. Throws Error naming --micro-batch if it is
+  // not positive.
+  void share(Sharing sharing);
+  // Sharing: whether some process asked to stop at the last batch (the same on every process).
+  bool stop_agreed() const { return stop_agreed_; }
+
  private:
   struct BatchResult {
     float loss = 0;           // the batch-mean loss
@@ -103,9 +123,13 @@ class Trainer {
   bool run_batches(const Dataset& train, const Progress& progress, const Pause& pause);
   EpochReport end_epoch(const Dataset& train);
   BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
+  BatchResult ordered_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
+  BatchResult exact_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
+  std::size_t count_correct(std::span<const std::size_t> idx);
+  void skip_chunk();
   float chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                   int batch, Network<float>::WeightSums sums);
-  void fill_batch(const Dataset& train, std::span<const std::size_t> idx);
+                   int batch, Network<float>::WeightSums sums, int first_row = 0);
+  void fill_batch(const Dataset& train, std::span<const std::size_t> idx, int first_row);
   void apply_update(double lr);
 
   Network<float>& net_;
@@ -117,6 +141,10 @@ class Trainer {
   double epoch_seconds_ = 0;  // time spent in the current epoch
   Tensor<float> X_;
   std::vector<int> y_;
+  Sharing sharing_;  // comm is null when training alone
+  bool stop_agreed_ = false;
+  std::vector<float> shared_, slots_;  // gradients as one buffer; exact: one per micro-batch
+  std::vector<double> exact_;          // exact: their sums on the grid
 };
 
 }  // namespace digitnet
