@@ -1,7 +1,6 @@
 // digitnet sweep GRID.json in one process: one table of results, a row per point in the grid's
 // order; run again, it trains only the points the table lacks; a bad grid or a table of another
 // sweep gets one line naming the file. (tests/dist/mpi_test.cpp runs it under mpirun.)
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -10,13 +9,6 @@
 
 namespace digitnet {
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class Sweep : public ::testing::Test {
  protected:
@@ -39,7 +31,7 @@ TEST_F(Sweep, WritesOneTableOfEveryPointAndResumes) {
   const test::RunResult r = sweep();
   ASSERT_EQ(r.code, 0) << r.err;
   // next to the grid, a row per point: the last key changes fastest
-  const std::string table = slurp(file("grid.csv"));
+  const std::string table = test::read_text(file("grid.csv"));
   ASSERT_EQ(test::lines(table), 1 + 4) << table;
   EXPECT_EQ(table.rfind("point,lr,optimizer,test_accuracy,val_accuracy,loss,epochs,seconds,rank,note\n", 0), 0u);
   EXPECT_NE(table.find("\n0,0.05,sgd,0."), std::string::npos) << table;
@@ -54,7 +46,7 @@ TEST_F(Sweep, WritesOneTableOfEveryPointAndResumes) {
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("4 points, 3 done before"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("point 3 done (4 of 4)"), std::string::npos) << again.out;
-  const std::string resumed = slurp(file("grid.csv"));
+  const std::string resumed = test::read_text(file("grid.csv"));
   const auto without_time = [](const std::string& csv) {  // drops ",seconds,rank,note"
     std::string out;
     std::istringstream lines(csv);
@@ -72,7 +64,7 @@ TEST_F(Sweep, ARunThatFailsIsARowWithItsReason) {
   grid(R"({"lr": [0.1, 1e30]})");  // the second diverges
   const test::RunResult r = sweep();
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string table = slurp(file("grid.csv"));
+  const std::string table = test::read_text(file("grid.csv"));
   ASSERT_EQ(test::lines(table), 3) << table;
   const std::string last = table.substr(table.rfind('\n', table.size() - 2) + 1);
   EXPECT_EQ(last.rfind("1,", 0), 0u) << last;

@@ -31,13 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // mpirun -np N digitnet ARGS..., in the background: stdout and stderr to files.
 class Mpirun {
  public:
@@ -87,8 +80,8 @@ class Mpirun {
     }
     return -1;
   }
-  std::string out() const { return slurp(dir_.file("out")); }
-  std::string err() const { return slurp(dir_.file("err")); }
+  std::string out() const { return test::read_text(dir_.file("out")); }
+  std::string err() const { return test::read_text(dir_.file("err")); }
   // The pid of rank r (a child of mpirun whose environment says so), or -1.
   int rank_pid(int r) const {
     for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -102,7 +95,7 @@ class Mpirun {
       int ppid = 0;
       rest >> state >> ppid;
       if (ppid != pid_) continue;
-      const std::string env = slurp((entry.path() / "environ").string());
+      const std::string env = test::read_text((entry.path() / "environ").string());
       if (env.find("OMPI_COMM_WORLD_RANK=" + std::to_string(r) + '\0') != std::string::npos) return std::stoi(name);
     }
     return -1;
@@ -321,7 +314,7 @@ TEST_F(Mpi, SweepWritesOneTableAndResumes) {
   const std::vector<std::string> sweep = {"sweep", file("grid.json"), "--out", file("grid.csv"), "--threads", "1"};
   const Ran r = mpirun(3, sweep);
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string table = slurp(file("grid.csv"));
+  const std::string table = test::read_text(file("grid.csv"));
   EXPECT_EQ(test::lines(table), 1 + 8) << table;
   EXPECT_EQ(table.rfind("point,lr,batch,optimizer,test_accuracy,val_accuracy,loss,epochs,seconds,rank,note\n", 0), 0u);
   EXPECT_NE(r.out.find("best: point "), std::string::npos) << r.out;
@@ -343,7 +336,7 @@ TEST_F(Mpi, SweepWritesOneTableAndResumes) {
   };
   const test::RunResult one = test::run_args({"sweep", file("grid.json"), "--out", file("one.csv"), "--threads", "1"});
   ASSERT_EQ(one.code, 0) << one.err;
-  EXPECT_EQ(accuracies(slurp(file("one.csv"))), accuracies(table));
+  EXPECT_EQ(accuracies(test::read_text(file("one.csv"))), accuracies(table));
   // run again: nothing left to do; with a row removed, only that point is trained
   const Ran again = mpirun(2, sweep);
   ASSERT_EQ(again.code, 0) << again.err;
@@ -354,7 +347,7 @@ TEST_F(Mpi, SweepWritesOneTableAndResumes) {
   ASSERT_EQ(rest.code, 0) << rest.err;
   EXPECT_NE(rest.out.find("8 points, 7 done before"), std::string::npos) << rest.out;
   EXPECT_NE(rest.out.find("point 7 done"), std::string::npos) << rest.out;
-  EXPECT_EQ(accuracies(slurp(file("grid.csv"))), accuracies(table));
+  EXPECT_EQ(accuracies(test::read_text(file("grid.csv"))), accuracies(table));
 }
 
 TEST_F(Mpi, CommandsThatRunAloneSayHowToStartThem) {

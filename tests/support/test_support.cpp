@@ -46,6 +46,13 @@ void write_bytes(const std::string& path, std::span<const std::uint8_t> bytes) {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 Bytes gzip(std::span<const std::uint8_t> bytes) {
   z_stream zs{};
   deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
@@ -213,23 +220,12 @@ RunResult run_cli_env(const std::string& env, const std::string& args) {
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream o(out), e(err);
-  std::stringstream so, se;
-  so << o.rdbuf();
-  se << e.rdbuf();
-  r.out = so.str();
-  r.err = se.str();
+  r.out = read_text(out);
+  r.err = read_text(err);
   return r;
 }
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Starts DIGITNET_BINARY with args (no shell), stdout and stderr to files.
 int spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& out,
@@ -272,8 +268,8 @@ RunResult run_args(const std::vector<std::string>& args, const std::vector<std::
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.code = exit_code(status);
   r.max_rss_mb = usage.ru_maxrss / 1024.0;
-  r.out = slurp(tmp.file("out"));
-  r.err = slurp(tmp.file("err"));
+  r.out = read_text(tmp.file("out"));
+  r.err = read_text(tmp.file("err"));
   return r;
 }
 
@@ -310,8 +306,8 @@ bool Background::running() {
   return false;
 }
 
-std::string Background::err() const { return slurp(dir_.file("err")); }
-std::string Background::out() const { return slurp(dir_.file("out")); }
+std::string Background::err() const { return read_text(dir_.file("err")); }
+std::string Background::out() const { return read_text(dir_.file("out")); }
 
 bool Background::wait_for_output(const std::string& text, double seconds) const {
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);

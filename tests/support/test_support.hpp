@@ -23,6 +23,7 @@ struct TempDir {
 
 void write_bytes(const std::string& path, std::span<const std::uint8_t> bytes);
 void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);  // the whole file; empty if it cannot be read
 Bytes gzip(std::span<const std::uint8_t> bytes);
 
 Bytes make_idx(const std::vector<std::uint32_t>& dims, std::span<const std::uint8_t> data);

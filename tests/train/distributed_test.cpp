@@ -98,24 +98,33 @@ Weights collect(const Network<float>& net, std::vector<EpochReport> history) {
   return w;
 }
 
-// Rank 0's weights after training on n threads standing for n processes.
-Weights shared_run(const Task& s, int n, Reduction reduction, int micro_batch = 8, int spread = 16) {
+// body(comm, r) on n threads standing for n processes, each with a one-core pool (the thread
+// pool is the processes' own; here each "process" is one thread).
+template <class F>
+void run_ranks(ThreadGroup& group, int n, F&& body) {
   const int threads_before = threads();
-  set_threads(1);  // the thread pool is the processes' own; here each "process" is one thread
-  ThreadGroup group(n);
-  std::vector<Weights> out(n);
+  set_threads(1);
   std::vector<std::thread> ranks;
   for (int r = 0; r < n; ++r)
     ranks.emplace_back([&, r] {
       ThreadComm comm(group, r);
-      Network<float> net = s.network();
-      Trainer trainer(net, s.norm, s.opt);
-      trainer.share({.comm = &comm, .reduction = reduction, .micro_batch = micro_batch, .exact_spread = spread});
-      auto history = trainer.fit(s.train, &s.test_set);
-      out[r] = collect(net, std::move(history));
+      body(comm, r);
     });
   for (auto& t : ranks) t.join();
   set_threads(threads_before);
+}
+
+// Rank 0's weights after training on n threads standing for n processes.
+Weights shared_run(const Task& s, int n, Reduction reduction, int micro_batch = 8, int spread = 16) {
+  ThreadGroup group(n);
+  std::vector<Weights> out(n);
+  run_ranks(group, n, [&](ThreadComm& comm, int r) {
+    Network<float> net = s.network();
+    Trainer trainer(net, s.norm, s.opt);
+    trainer.share({.comm = &comm, .reduction = reduction, .micro_batch = micro_batch, .exact_spread = spread});
+    auto history = trainer.fit(s.train, &s.test_set);
+    out[r] = collect(net, std::move(history));
+  });
   for (int r = 1; r < n; ++r) EXPECT_TRUE(out[r] == out[0]) << "rank " << r << " of " << n << " differs from rank 0";
   return out[0];
 }
@@ -186,19 +195,12 @@ TEST(Distributed, OrderedDrawsWhatOneProcessDrawsForEveryRow) {
 TEST(Distributed, OneSumPerBatch) {
   const Task s;
   ThreadGroup group(2);
-  std::vector<std::thread> ranks;
-  const int threads_before = threads();
-  set_threads(1);
-  for (int r = 0; r < 2; ++r)
-    ranks.emplace_back([&, r] {
-      ThreadComm comm(group, r);
-      Network<float> net = s.network();
-      Trainer trainer(net, s.norm, s.opt);
-      trainer.share({.comm = &comm});
-      trainer.train_epoch(s.train);
-    });
-  for (auto& t : ranks) t.join();
-  set_threads(threads_before);
+  run_ranks(group, 2, [&](ThreadComm& comm, int) {
+    Network<float> net = s.network();
+    Trainer trainer(net, s.norm, s.opt);
+    trainer.share({.comm = &comm});
+    trainer.train_epoch(s.train);
+  });
   EXPECT_EQ(group.sums, 400 / 50);
 }
 
@@ -206,25 +208,18 @@ TEST(Distributed, AStopAskedByOneProcessIsAgreedByAll) {
   const Task s;
   ThreadGroup group(3);
   std::vector<int> epochs(3), batches(3);
-  std::vector<std::thread> ranks;
-  const int threads_before = threads();
-  set_threads(1);
-  for (int r = 0; r < 3; ++r)
-    ranks.emplace_back([&, r] {
-      ThreadComm comm(group, r);
-      Network<float> net = s.network();
-      Trainer trainer(net, s.norm, s.opt);
-      int steps = 0;
-      trainer.share({.comm = &comm, .stop = [&] { return r == 2 && steps >= 3; }});  // rank 2 alone asks
-      trainer.fit(s.train, nullptr, {}, {}, nullptr, [&](bool epoch_end) {
-        steps += !epoch_end;
-        return trainer.stop_agreed();
-      });
-      epochs[r] = trainer.state().epoch;
-      batches[r] = static_cast<int>(trainer.state().batch);
+  run_ranks(group, 3, [&](ThreadComm& comm, int r) {
+    Network<float> net = s.network();
+    Trainer trainer(net, s.norm, s.opt);
+    int steps = 0;
+    trainer.share({.comm = &comm, .stop = [&] { return r == 2 && steps >= 3; }});  // rank 2 alone asks
+    trainer.fit(s.train, nullptr, {}, {}, nullptr, [&](bool epoch_end) {
+      steps += !epoch_end;
+      return trainer.stop_agreed();
     });
-  for (auto& t : ranks) t.join();
-  set_threads(threads_before);
+    epochs[r] = trainer.state().epoch;
+    batches[r] = static_cast<int>(trainer.state().batch);
+  });
   for (int r = 0; r < 3; ++r) {
     EXPECT_EQ(epochs[r], 1);
     EXPECT_EQ(batches[r], 4) << "rank " << r;  // asked after its 3rd batch; the 4th's sum carries it

@@ -2,7 +2,7 @@
 // Data-parallel training: several processes hold the same network and data, each takes a share
 // of every batch, and the gradients are summed across them, so that every process takes the
 // same step. A Comm is what the processes do together; dist/world.hpp has the processes that
-// mpirun starts, SoloComm is one process alone. docs/scaling.md measures what it costs.
+// mpirun starts, or one process alone. docs/scaling.md measures what it costs.
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,16 +22,6 @@ class Comm {
   // gives the same bits.
   virtual void sum(std::span<double> values) = 0;
   virtual void max(std::span<int> values) = 0;
-};
-
-// One process alone: every sum is its own values.
-class SoloComm final : public Comm {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  void sum(std::span<float>) override {}
-  void sum(std::span<double>) override {}
-  void max(std::span<int>) override {}
 };
 
 // How a batch is shared and its gradient summed (--reduce):
