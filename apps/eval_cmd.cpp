@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/parallel.hpp"
 #include "digitnet/data/load.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/fetch/catalog.hpp"
@@ -65,8 +66,9 @@ Predictions predict_shared(Model& m, const Dataset& data) {
   dist::World& world = dist::World::get();
   if (world.size() == 1) return predict_dataset(m.net, m.norm, data);
   const std::size_t R = world.size(), me = world.rank(), n = data.size();
-  std::vector<std::size_t> rows(n * (me + 1) / R - n * me / R);
-  std::iota(rows.begin(), rows.end(), n * me / R);
+  const auto [begin, end] = even_share(n, me, R);
+  std::vector<std::size_t> rows(end - begin);
+  std::iota(rows.begin(), rows.end(), begin);
   Predictions part;
   if (!rows.empty()) part = predict_dataset(m.net, m.norm, data.subset(rows));
   Predictions all;

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/parallel.hpp"
 #include "digitnet/data/image.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
@@ -32,7 +33,8 @@ std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const s
                                            bool show) {
   const std::size_t R = world.size(), me = world.rank(), n = images.size();
   nlohmann::json mine = nlohmann::json::array();
-  for (std::size_t i = n * me / R; i < n * (me + 1) / R; ++i) {
+  const auto [begin, end] = even_share(n, me, R);
+  for (std::size_t i = begin; i < end; ++i) {
     try {
       const std::vector<float> x01 = preprocess_for_input(load_image(images[i]), m.height, m.width, images[i]);
       mine.push_back({{"x01", show ? x01 : std::vector<float>{}}, {"probs", predict_one(m, x01)}});

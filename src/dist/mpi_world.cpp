@@ -245,7 +245,7 @@ class MpiWorld final : public World {
   template <class T>
   static std::span<T> segment(std::span<T> v, int s, int N) {
     s = ((s % N) + N) % N;
-    const std::size_t begin = v.size() * s / N, end = v.size() * (s + 1) / N;
+    const auto [begin, end] = even_share(v.size(), std::size_t(s), std::size_t(N));
     return v.subspan(begin, end - begin);
   }
 

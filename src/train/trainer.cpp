@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/parallel.hpp"
 #include "digitnet/train/metrics.hpp"
 #include "digitnet/train/sgd.hpp"
 #include "kernels/split.hpp"
@@ -214,8 +215,9 @@ double Trainer::accuracy(const Dataset& data) {
   }
   // Sharing: each process scores its share of the examples; the counts add up exactly.
   const auto R = static_cast<std::size_t>(sharing_.comm->size()), me = static_cast<std::size_t>(sharing_.comm->rank());
-  std::vector<std::size_t> mine(data.size() * (me + 1) / R - data.size() * me / R);
-  std::iota(mine.begin(), mine.end(), data.size() * me / R);
+  const auto [begin, end] = even_share(data.size(), me, R);
+  std::vector<std::size_t> mine(end - begin);
+  std::iota(mine.begin(), mine.end(), begin);
   const Dataset part = data.subset(mine);
   double correct[1] = {0};
   if (part.size() > 0) {
@@ -350,7 +352,8 @@ Trainer::BatchResult Trainer::ordered_batch(const Dataset& train, std::size_t fi
   const std::span<const std::size_t> order(st_.order);
   // This process's share of the rows [begin, begin + rows) of the order.
   const auto share = [&](std::size_t begin, std::size_t rows) {
-    return order.subspan(begin + rows * me / R, rows * (me + 1) / R - rows * me / R);
+    const auto [r0, r1] = even_share(rows, me, R);
+    return order.subspan(begin + r0, r1 - r0);
   };
   float loss = 0;
   std::size_t correct = 0;
@@ -400,7 +403,8 @@ Trainer::BatchResult Trainer::ordered_batch(const Dataset& train, std::size_t fi
 Trainer::BatchResult Trainer::exact_batch(const Dataset& train, std::size_t first, std::size_t count, double lr) {
   const std::size_t R = sharing_.comm->size(), me = sharing_.comm->rank();
   const auto m = static_cast<std::size_t>(sharing_.micro_batch);
-  const std::size_t M = (count + m - 1) / m, k0 = M * me / R, k1 = M * (me + 1) / R;
+  const std::size_t M = (count + m - 1) / m;
+  const auto [k0, k1] = even_share(M, me, R);  // this process's micro-batches
   const int spread = sharing_.exact_spread;
   const std::span<const std::size_t> order(st_.order);
   // The segments rounded on their own grids: each layer's dWt and db, and the loss.

@@ -48,12 +48,21 @@ inline std::pair<int, int> block_share(int n, int grain, int t, int tasks) {
   return {std::min(n, blocks * t / tasks * grain), std::min(n, blocks * (t + 1) / tasks * grain)};
 }
 
-// [0, n) in `tasks` contiguous shares, f(begin, end) for each: on the calling thread alone
+// Share t of [0, n) split `parts` ways, as even as whole items allow: {begin, end}.
+template <class I>
+std::pair<I, I> even_share(I n, I t, I parts) {
+  return {n * t / parts, n * (t + 1) / parts};
+}
+
+// [0, n) in `tasks` contiguous shares (even_share), f(begin, end) for each: on the calling thread alone
 // when tasks <= 1, else with run_parallel.
 template <class I, class F>
 void run_shares(int tasks, I n, F&& f) {
   if (tasks <= 1) return f(I(0), n);
-  run_parallel(tasks, [&](int t) { f(n * I(t) / I(tasks), n * I(t + 1) / I(tasks)); });
+  run_parallel(tasks, [&](int t) {
+    const auto [begin, end] = even_share(n, I(t), I(tasks));
+    f(begin, end);
+  });
 }
 
 }  // namespace digitnet
