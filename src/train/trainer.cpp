@@ -404,7 +404,9 @@ Trainer::BatchResult Trainer::exact_batch(const Dataset& train, std::size_t firs
   const std::size_t R = sharing_.comm->size(), me = sharing_.comm->rank();
   const auto m = static_cast<std::size_t>(sharing_.micro_batch);
   const std::size_t M = (count + m - 1) / m;
-  const auto [k0, k1] = even_share(M, me, R);  // this process's micro-batches
+  // this process's micro-batches (plain names: clang 14's lambdas cannot capture a binding)
+  const std::pair<std::size_t, std::size_t> mine = even_share(M, me, R);
+  const std::size_t k0 = mine.first, k1 = mine.second;
   const int spread = sharing_.exact_spread;
   const std::span<const std::size_t> order(st_.order);
   // The segments rounded on their own grids: each layer's dWt and db, and the loss.
