@@ -1,6 +1,9 @@
 #pragma once
 // Each CLI command registers its flags on the app and runs in its callback.
 // Errors are thrown as digitnet::Error and printed by main as one line.
+#include <optional>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "digitnet/core/parallel.hpp"
@@ -27,14 +30,12 @@ struct ExitStatus {
 std::uint64_t parse_seed(const std::string& flag, const std::string& text);
 // Makes every option of app and its commands refuse an empty value, naming the option.
 void refuse_empty_values(CLI::App& app);
+// A mistyped command or flag: the error, with the closest one (nullopt when argv is fine as
+// far as names go; CLI11 then parses it).
+std::optional<std::string> misspelled(CLI::App& app, int argc, const char* const* argv);
 
-// --threads N on a command: 0 (the default) uses every core. Results do not depend on it.
-inline void add_threads_option(CLI::App* cmd) {
-  cmd->add_option_function<int>(
-         "--threads", [](const int& n) { set_threads(n); },
-         "Threads to use (default: one per core); results are identical for any count")
-      ->check(CLI::Range(0, 1024));
-}
+// --threads N on a command, as the recipe's setting of that name (recipe_flags.hpp).
+void add_threads_option(CLI::App* cmd);
 
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -48,13 +48,25 @@ ModelData load_data_for_model(const Model& m, const std::string& data_arg, const
   // On the data it was trained on, a model is evaluated on the part it was tested on.
   const std::string path = resolve_data(data_arg, cli_fetch_options());
   const bool same_data = m.config.value("dataset", std::string()) == dataset_name(path);
-  const auto training = same_data && m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
-  const std::string split = !split_arg.empty() ? split_arg : training.value("split", std::string("auto"));
-  const std::uint64_t seed = seed_arg ? *seed_arg : training.value("seed", std::uint64_t{1});
+  // What the model file records: its split and seed (models from before recipes kept them
+  // under "training").
+  const auto recorded = [&](const char* key, const nlohmann::json& otherwise) {
+    if (!same_data) return otherwise;
+    if (key == std::string("seed") && m.config.contains("recipe") && m.config["recipe"].contains("seed"))
+      return m.config["recipe"]["seed"];
+    if (m.config.contains(key)) return m.config[key];
+    const auto& t = m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
+    return t.contains(key) ? t[key] : otherwise;
+  };
+  const nlohmann::json split_j = recorded("split", "auto"), seed_j = recorded("seed", 1);
+  if (!split_j.is_string() || !seed_j.is_number_integer() || seed_j.get<double>() < 0)
+    throw Error("the model file's recorded split or seed is not what a model file holds");
+  const std::string split = !split_arg.empty() ? split_arg : split_j.get<std::string>();
+  const std::uint64_t seed = seed_arg ? *seed_arg : seed_j.get<std::uint64_t>();
   DataSplit data = load_data(path, parse_split(split), seed);
   if (data.test.features() != m.net.arch().inputs())
-    throw Error(fmt::format("--data: {} has {} values per example but the model expects {}", data_arg,
-                            data.test.features(), m.net.arch().inputs()));
+    throw SettingError("data", fmt::format("{} has {} values per example but the model expects {}", data_arg,
+                                           data.test.features(), m.net.arch().inputs()));
   return {std::move(data), seed};
 }
 

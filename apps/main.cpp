@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
 #include "dist/world.hpp"
+#include "recipe_flags.hpp"
 
 // Every error is caught below and printed as one line (by World::finish: under mpirun, by
 // rank 0 or by the one process that failed); only printing that line could throw.
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
   int status = 0;
   std::string error;
   try {
+    if (const auto typo = digitnet::cli::misspelled(app, argc, argv)) {
+      status = 2;
+      error = fmt::format("digitnet: error: {}", *typo);
+      return world->finish(status, error);
+    }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     status = world->leader() ? app.exit(e) : 0;
@@ -57,6 +63,9 @@ int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape)
     error = fmt::format("digitnet: error: {} (see digitnet --help)", e.what());
   } catch (const digitnet::cli::ExitStatus& e) {
     status = e.code;
+  } catch (const digitnet::SettingError& e) {
+    status = 1;
+    error = fmt::format("digitnet: error: {}", digitnet::cli::flag_message(e));
   } catch (const digitnet::Error& e) {
     status = 1;
     error = fmt::format("digitnet: error: {}", e.what());

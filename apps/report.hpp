@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "digitnet/data/model.hpp"
-#include "digitnet/data/split.hpp"
 #include "digitnet/train/metrics.hpp"
+#include "digitnet/train/split.hpp"
 
 namespace digitnet {
 

@@ -6,8 +6,8 @@
 //
 // GRID.json: {"data": NAME|PATH, "preset": NAME (optional), "settings": {fixed values} (optional),
 //             "grid": {"lr": [0.01, 0.1], "batch": [32, 128], ...}}
-// The keys are train's flags without "--" (weight_decay or weight-decay); the points are every
-// combination, the last key changing fastest.
+// The keys are the recipe's settings (train/recipe.hpp; weight_decay or weight-decay); the
+// points are every combination, the last key changing fastest.
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
@@ -23,11 +23,13 @@
 
 #include "commands.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/json.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/fetch/catalog.hpp"
 #include "digitnet/nn/network.hpp"
+#include "digitnet/train/presets.hpp"
 #include "dist/world.hpp"
-#include "presets.hpp"
+#include "recipe_flags.hpp"
 #include "sweep.hpp"
 #include "sweep_table.hpp"
 #include "terminal.hpp"
@@ -40,71 +42,59 @@ constexpr std::size_t kMaxTableBytes = 64 << 20;
 
 struct SweepArgs {
   std::string grid, out;
+  std::unique_ptr<RecipeFlags> flags;  // --threads
 };
 
 struct Point {
   std::vector<std::string> cells;  // the grid's values of this point, as the table shows them
-  TrainSettings settings;
+  Recipe recipe;
   bool layers_given = false;
 };
 
 struct Grid {
-  std::string data;
   std::vector<std::string> keys;  // the settings the grid varies, in the file's order
   std::vector<Point> points;
 };
 
-// A setting's name as settings_json has it: "weight-decay" -> "weight_decay".
-std::string setting_key(std::string key) {
-  std::replace(key.begin(), key.end(), '-', '_');
-  return key;
-}
+// A value as the table shows it: as the command line would write it.
+std::string cell(const Recipe& r, const Setting& s) { return setting_text(r, s); }
 
-// A value as the table shows it: strings as they are, numbers and lists as JSON.
-std::string cell(const nlohmann::ordered_json& v) {
-  if (v.is_string()) return v.get<std::string>();
-  if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number_integer(); }))
-    return layers_to_string(v.get<std::vector<int>>());
-  return v.dump();
-}
-
-// Sets key to v in a settings object, as train's flag would: --layers and --batch take text.
-void put(nlohmann::json& j, const std::string& key, const nlohmann::ordered_json& v, const std::string& where) {
-  if (!j.contains(key))
-    throw Error(fmt::format("{}: '{}' is not a setting of train (see digitnet train --help)", where, key));
-  if (key == "layers" && v.is_string()) j[key] = parse_layers(v.get<std::string>());
-  else if (key == "batch" && v == "full") j[key] = 0;
-  else j[key] = nlohmann::json::parse(v.dump());
+// Sets a setting from the grid file, naming where in the file a bad value is.
+void put(Recipe& r, const std::string& key, const nlohmann::ordered_json& v, const std::string& where) {
+  try {
+    const Setting& s = find_setting(key);
+    if (v.is_string() && s.kind != SettingKind::text && s.kind != SettingKind::choice && s.kind != SettingKind::spec)
+      set_setting(r, s, std::string_view(v.get_ref<const std::string&>()));  // "784,128,10", "full"
+    else set_setting(r, s, nlohmann::json::parse(v.dump()));
+  } catch (const SettingError& e) {
+    throw Error(fmt::format("{}: {}", where, e.what()));
+  }
 }
 
 Grid parse_grid(const Bytes& bytes, const std::string& path) {
-  nlohmann::ordered_json g;
-  try {
-    g = nlohmann::ordered_json::parse(bytes.begin(), bytes.end());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: not JSON ({})", path, e.what()));
-  }
+  const nlohmann::ordered_json g =
+      parse_ordered_json({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, path, {.max_bytes = 1 << 20});
   if (!g.is_object()) throw Error(fmt::format("{}: must be a JSON object with \"data\" and \"grid\"", path));
   for (const auto& [key, value] : g.items())
     if (key != "data" && key != "preset" && key != "settings" && key != "grid")
       throw Error(fmt::format("{}: unknown key '{}' (known: data, preset, settings, grid)", path, key));
-  if (!g.contains("data") || !g["data"].is_string() || g["data"].get<std::string>().empty())
-    throw Error(fmt::format("{}: \"data\" must name a dataset or a path, as train's --data", path));
   if (g.contains("preset") && !g["preset"].is_string()) throw Error(fmt::format("{}: \"preset\" must be a name", path));
   if (g.contains("settings") && !g["settings"].is_object())
     throw Error(fmt::format("{}: \"settings\" must be an object of train's settings", path));
   if (!g.contains("grid") || !g["grid"].is_object() || g["grid"].empty())
     throw Error(fmt::format("{}: \"grid\" must be an object of settings, each a list of values", path));
-  Grid grid;
-  grid.data = g["data"].get<std::string>();
   const std::string preset = g.value("preset", std::string());
-  nlohmann::json base = settings_json(preset.empty() ? TrainSettings{} : find_preset(preset).settings);
+  Recipe base = preset.empty() ? Recipe{} : find_preset(preset).recipe;
   bool layers_fixed = false;
+  if (g.contains("data")) put(base, "data", g["data"], path);
   if (g.contains("settings"))
     for (const auto& [key, value] : g["settings"].items()) {
-      put(base, setting_key(key), value, path);
-      layers_fixed = layers_fixed || setting_key(key) == "layers";
+      put(base, key, value, path);
+      layers_fixed = layers_fixed || find_setting(key).name == "layers";
     }
+  if (base.data.empty())
+    throw Error(fmt::format("{}: \"data\" must name a dataset or a path, as train's --data", path));
+  Grid grid;
   std::vector<const nlohmann::ordered_json*> lists;
   std::size_t count = 1;
   for (const auto& [key, values] : g["grid"].items()) {
@@ -112,29 +102,36 @@ Grid parse_grid(const Bytes& bytes, const std::string& path) {
       throw Error(fmt::format("{}: grid's \"{}\" must be a list of one or more values", path, key));
     count *= values.size();
     if (count > kMaxPoints) throw Error(fmt::format("{}: the grid has more than {} points", path, kMaxPoints));
-    grid.keys.push_back(setting_key(key));
+    const Setting* setting = lookup_setting(key);
+    if (!setting) {
+      std::vector<std::string> names;
+      for (const Setting& x : recipe_settings()) names.emplace_back(x.name);
+      const auto near = closest_name(key, names);
+      throw Error(fmt::format("{}: '{}' is not a setting of a recipe{} (see digitnet train --help)", path, key,
+                              near ? fmt::format("; did you mean {}?", *near) : ""));
+    }
+    const std::string name(setting->name);
+    if (std::find(grid.keys.begin(), grid.keys.end(), name) != grid.keys.end())
+      throw Error(fmt::format("{}: grid's \"{}\" is given twice", path, name));
+    grid.keys.push_back(name);
     lists.push_back(&values);
   }
   for (std::size_t i = 0; i < count; ++i) {
-    Point p;
-    nlohmann::json j = base;
+    Point p{{}, base, layers_fixed || std::count(grid.keys.begin(), grid.keys.end(), "layers") > 0};
     std::string described;
     for (std::size_t k = 0, rest = i; k < lists.size(); ++k) {
       std::size_t stride = 1;
       for (std::size_t later = k + 1; later < lists.size(); ++later) stride *= lists[later]->size();
       const auto& v = (*lists[k])[rest / stride];
       rest %= stride;
-      put(j, grid.keys[k], v, path);
-      p.cells.push_back(cell(v));
-      described += fmt::format("{}{}={}", k ? ", " : "", grid.keys[k], p.cells.back());
+      described += fmt::format("{}{}={}", k ? ", " : "", grid.keys[k], v.is_string() ? v.get<std::string>() : v.dump());
+      put(p.recipe, grid.keys[k], v, fmt::format("{}: point {} ({})", path, i, described));
+      p.cells.push_back(cell(p.recipe, find_setting(grid.keys[k])));
     }
-    const std::string where = fmt::format("{}: point {} ({})", path, i, described);
-    p.settings = settings_from_json(j, where);
-    p.layers_given = layers_fixed || std::count(grid.keys.begin(), grid.keys.end(), "layers") > 0;
     try {
-      check_train_settings(p.settings, p.layers_given);
-    } catch (const Error& e) {
-      throw Error(fmt::format("{}: {}", where, e.what()));
+      validate(p.recipe);
+    } catch (const SettingError& e) {
+      throw Error(fmt::format("{}: point {} ({}): {}", path, i, described, e.what()));
     }
     grid.points.push_back(std::move(p));
   }
@@ -263,7 +260,7 @@ Bytes to_bytes(const nlohmann::json& j) {
 // One point, on this process. A run that fails (it diverged, say) is a result too: its note says why.
 Result run_point(const Grid& g, std::size_t i, int rank, const std::function<void()>& tick) {
   try {
-    const QuietRun r = train_quietly(g.data, g.points[i].settings, g.points[i].layers_given, tick);
+    const QuietRun r = train_quietly(g.points[i].recipe, g.points[i].layers_given, tick);
     return result_row(g, i, r, rank, "");
   } catch (const Error& e) {
     return result_row(g, i, std::nullopt, rank, e.what());
@@ -288,7 +285,7 @@ void run_sweep(const SweepArgs& a) {
       table = std::make_unique<Table>(grid, out);
       table->load();
     }
-    resolve_data(grid.data, cli_fetch_options());
+    for (const Point& p : grid.points) resolve_data(p.recipe.data, cli_fetch_options());
   });
   if (world.leader())
     fmt::print("sweep of {}: {} points, {} done before; {} process{}, {} threads each\n", a.grid, grid.points.size(),
@@ -350,8 +347,11 @@ void add_sweep_command(CLI::App& app) {
       "sweep", "Train every combination of a grid of settings (GRID.json); one table of results, resumable");
   cmd->add_option("grid", a->grid, "GRID.json: {\"data\": ..., \"grid\": {\"lr\": [0.01, 0.1], ...}}")->required();
   cmd->add_option("--out", a->out, "The results table (CSV; default: GRID.csv next to GRID.json)");
-  add_threads_option(cmd);
-  cmd->callback([a] { run_sweep(*a); });
+  a->flags = std::make_unique<RecipeFlags>(*cmd, std::vector<std::string_view>{"threads"});
+  cmd->callback([a] {
+    set_threads(threads_to_use(a->flags->apply({}).threads));
+    run_sweep(*a);
+  });
 }
 
 }  // namespace digitnet::cli

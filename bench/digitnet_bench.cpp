@@ -26,17 +26,15 @@ namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-Network<float> seed_network(std::uint64_t seed) {
-  Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
-  Rng rng(seed, kInitStream);
-  net.init(Init{}, rng);
-  return net;
-}
+// The seed network's recipe (784-128-64-10 ReLU, He init, plain SGD).
+Recipe seed_recipe(int batch, int epochs, double lr) { return {.lr = lr, .batch = batch, .epochs = epochs, .seed = 1}; }
+
+Network<float> seed_network() { return new_network(seed_recipe(32, 1, 0.32)); }
 
 // Per-epoch seconds of training with this batch size (0 = full batch).
 nlohmann::json train(const DataSplit& data, const Normalizer& norm, int batch, int epochs, double lr) {
-  Network<float> net = seed_network(1);
-  Trainer trainer(net, norm, {.epochs = epochs, .batch = batch, .lr = lr, .seed = 1});
+  Network<float> net = seed_network();
+  Trainer trainer(net, norm, seed_recipe(batch, epochs, lr));
   std::vector<double> secs;
   for (int e = 0; e < epochs; ++e) secs.push_back(trainer.train_epoch(data.train).seconds);
   const double acc = trainer.accuracy(data.test);
@@ -82,7 +80,7 @@ int main(int argc, char** argv) {
   }
 
   // Inference over the test set: one image at a time (normalise, forward, softmax), then at once.
-  Network<float> net = seed_network(1);
+  Network<float> net = seed_network();
   const Dataset& test = data.test;
   Tensor<float> x(1, 784);
   std::size_t sink = 0;

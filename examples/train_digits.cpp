@@ -15,11 +15,16 @@ int main(int argc, char** argv) {
     DataSplit data = load_data(path, parse_split("random:0.2"), /*seed=*/42);
     Normalizer norm = Normalizer::fit(Normalizer::zscore, data.train);
 
-    Network<float> net({{64, 32, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(42, kInitStream);
-    net.init(parse_init("normal:0.1"), rng);
-
-    Trainer trainer(net, norm, {.epochs = 1000, .batch = 0, .lr = 0.1, .seed = 42, .report_every = 200});
+    // The seed's recipe (digitnet presets: digits-relu-32), every other setting at its default.
+    const Recipe recipe{.layers = {64, 32, 10},
+                        .init = "normal:0.1",
+                        .lr = 0.1,
+                        .batch = 0,
+                        .epochs = 1000,
+                        .seed = 42,
+                        .report_every = 200};
+    Network<float> net = new_network(recipe);  // its initial weights drawn from the seed
+    Trainer trainer(net, norm, recipe);
     trainer.fit(data.train, &data.test, [](const EpochReport& r) {
       std::printf("epoch %4d  loss %.4f  test %.2f%%\n", r.epoch, r.loss, 100 * r.test_accuracy.value_or(0));
     });

@@ -16,8 +16,16 @@ ONNX_OPSET = _digitnet.onnx_opset
 
 
 def presets():
-    """The CLI's presets (`digitnet presets`): dicts of name, seed, summary and settings."""
+    """The presets (`digitnet presets`): dicts of name, seed, summary and recipe (every setting)."""
     return _digitnet.presets()
 
 
-__all__ = ["MLPClassifier", "load", "datasets", "presets", "ONNX_OPSET"]
+def settings():
+    """The recipe's settings, one dict each (name, group, kind, default, range, choices, help):
+    the table the CLI's flags and MLPClassifier's parameters are made from."""
+    return _digitnet.settings()
+
+
+SettingError = _digitnet.SettingError
+
+__all__ = ["MLPClassifier", "load", "datasets", "presets", "settings", "SettingError", "ONNX_OPSET"]

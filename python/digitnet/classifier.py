@@ -1,13 +1,18 @@
 """digitnet.MLPClassifier: digitnet's trainer as a scikit-learn estimator.
 
 The network, its training and its model file are the CLI's (`digitnet train`): the same
-settings give the same weights, bit for bit, on the same data. Inputs:
+recipe gives the same weights, bit for bit, on the same data. The estimator's parameters are
+the recipe's settings (`digitnet.settings()`, the table the CLI's flags come from too), under
+scikit-learn's names where it has one (hidden_layer_sizes, learning_rate, batch_size,
+random_state, n_threads). Inputs:
   uint8 arrays       pixels, read as pixel / 255 like the CLI reads its images
   any other dtype    converted to float32 once and used as given (normalize="zscore"
                      standardises each feature with the training data's mean and spread)
 C-contiguous uint8 and float32 arrays are trained on and predicted from in place (no copy).
 """
+import inspect
 import json
+import numbers
 import re
 import threading
 
@@ -18,21 +23,16 @@ from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from . import _digitnet
 
-# The CLI's messages name its flags; from Python they name the parameters.
-_PARAMETER_OF_FLAG = {
-    "--layers": "hidden_layer_sizes", "--activation": "activation", "--loss": "loss", "--init": "init",
-    "--normalize": "normalize", "--optimizer": "optimizer", "--lr": "learning_rate", "--momentum": "momentum",
-    "--beta1": "beta1", "--beta2": "beta2", "--eps": "eps", "--weight-decay": "weight_decay",
-    "--batch": "batch_size", "--epochs": "epochs", "--schedule": "schedule", "--warmup": "warmup",
-    "--dropout": "dropout", "--label-smoothing": "label_smoothing", "--l2": "l2", "--clip-norm": "clip_norm",
-    "--augment": "augment", "--preset": "preset", "--seed": "random_state",
-}
+# The recipe's settings the estimator takes, and the parameter each is (scikit-learn's name
+# where it has one). The one table is the C++ library's: a setting added there is a parameter here.
+_SETTINGS = [s for s in _digitnet.settings() if s["estimator"]]
+_RENAMED = {"layers": "hidden_layer_sizes", "lr": "learning_rate", "batch": "batch_size", "seed": "random_state",
+            "threads": "n_threads"}
+_PARAMETER_OF = {s["name"]: _RENAMED.get(s["name"], s["name"]) for s in _SETTINGS}
+_SETTING_OF = {p: s for s, p in _PARAMETER_OF.items()}
+_OWN = {"image_shape": None, "preset": None, "verbose": False}  # the estimator's own parameters
 _MAX_CLASSES = 256  # class indices travel as bytes
 _NO_VALIDATION = object()
-
-
-def _rename_flags(message):
-    return re.sub(r"--[a-z0-9-]+", lambda m: _PARAMETER_OF_FLAG.get(m.group(0), m.group(0)), message)
 
 
 def _one_line(message):
@@ -56,41 +56,72 @@ def _validated(function, *args, **kwargs):
         raise type(e)(_one_line(str(e))) from None
 
 
+def _parameter_message(e):
+    """A SettingError from the library, said with the estimator's parameter name."""
+    name = _PARAMETER_OF.get(e.setting, e.setting)
+    index = e.index
+    if e.setting == "layers" and index >= 0:  # hidden_layer_sizes leaves out the input size
+        index -= 1
+    reason = re.sub(r"`(\w+)`", lambda m: _PARAMETER_OF.get(m.group(1), m.group(1)), e.reason)
+    return f"{name}{f'[{index}]' if index >= 0 else ''}: {reason}"
+
+
 def _call(function, *args, **kwargs):
-    """Calls into the compiled module; its one-line errors name parameters, not flags."""
+    """Calls into the compiled module; its errors name parameters, not the recipe's settings."""
     try:
         return function(*args, **kwargs)
-    except ValueError as e:
-        raise ValueError(_rename_flags(str(e))) from None
+    except _digitnet.SettingError as e:
+        raise ValueError(_parameter_message(e)) from None
 
 
-def _number(name, value, kind=float, low=None):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number, got {value!r}")
-    if kind is int and float(value) != int(value):
-        raise ValueError(f"{name}: expected a whole number, got {value!r}")
-    v = kind(value)
-    if low is not None and not v >= low:
-        raise ValueError(f"{name}: must be at least {low}, got {value!r}")
-    return v
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
-def _text(name, value):
+def _typed(setting, value):
+    """A parameter's value as the recipe's JSON takes it; TypeError for a value of the wrong type
+    (the ranges are the library's to check)."""
+    kind, param = setting["kind"], _PARAMETER_OF[setting["name"]]
+    if kind in ("whole", "seed", "number"):
+        if not _is_number(value):
+            raise TypeError(f"{param}: expected a number, got {value!r}")
+        if kind != "number":
+            if float(value) != int(value):
+                raise ValueError(f"{param}: expected a whole number, got {value!r}")
+            return int(value)
+        return float(value)
+    if kind == "batch":
+        if value == "full":
+            return "full"
+        if not _is_number(value):
+            raise TypeError(f"{param}: expected a number or 'full', got {value!r}")
+        if float(value) != int(value):
+            raise ValueError(f"{param}: expected a whole number, got {value!r}")
+        return int(value)
+    if kind == "numbers":  # 0.2, (0.3, 0.2) or the CLI's "0.3,0.2"
+        if isinstance(value, str):
+            try:
+                return [float(v) for v in value.split(",")]
+            except ValueError:
+                raise ValueError(f"{param}: '{value}' is not a number or a list of them") from None
+        items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        for v in items:
+            if not _is_number(v):
+                raise TypeError(f"{param}: expected numbers, got {v!r}")
+        return [float(v) for v in items]
     if not isinstance(value, str):
-        raise TypeError(f"{name}: expected a string, got {value!r}")
+        raise TypeError(f"{param}: expected a string, got {value!r}")
     return value
 
 
-def _dropout(value):
-    """0.2, (0.3, 0.2) or the CLI's '0.3,0.2' -> a list of probabilities."""
-    if isinstance(value, str):
-        try:
-            return [float(v) for v in value.split(",")]
-        except ValueError:
-            raise ValueError(f"dropout: '{value}' is not a probability in [0, 1) or a list of them") from None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_number("dropout", v) for v in value]
-    return [_number("dropout", value)]
+def _hidden_sizes(value):
+    sizes = (value,) if _is_number(value) else tuple(value) if isinstance(value, (list, tuple, np.ndarray)) else None
+    if sizes is None:
+        raise TypeError(f"hidden_layer_sizes: expected a tuple of whole numbers, got {value!r}")
+    for i, v in enumerate(sizes):
+        if not _is_number(v) or float(v) != int(v):
+            raise ValueError(f"hidden_layer_sizes[{i}]: {v!r} is not a whole number")
+    return [int(v) for v in sizes]
 
 
 def _image_shape(value, features):
@@ -99,7 +130,10 @@ def _image_shape(value, features):
         return (side, side) if side * side == features else (1, features)
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise ValueError(f"image_shape: expected (height, width), got {value!r}")
-    h, w = (_number("image_shape", v, int, 1) for v in value)
+    for v in value:
+        if not _is_number(v) or float(v) != int(v) or v < 1:
+            raise ValueError(f"image_shape: expected two whole numbers of at least 1, got {value!r}")
+    h, w = (int(v) for v in value)
     if h * w != features:
         raise ValueError(f"image_shape: {h}x{w} does not match the data's {features} features")
     return h, w
@@ -121,110 +155,77 @@ def _json_label(c):
     raise ValueError(f"classes_: the label {value!r} cannot be saved (numbers and strings can)")
 
 
+def _parameters_doc():
+    lines = []
+    for s in _SETTINGS:
+        param = _PARAMETER_OF[s["name"]]
+        default = "hidden sizes of the preset or (128, 64)" if s["name"] == "layers" else repr(s["default"])
+        choices = f": {', '.join(s['choices'])}" if s["choices"] else ""
+        lines.append(f"    {param:<18}  {s['help']}{choices} [{default}]")
+    return "\n".join(lines)
+
+
 class MLPClassifier(ClassifierMixin, BaseEstimator):
     """A fully-connected network trained by digitnet (C++; the GIL is released while it works).
 
     Every parameter left at None takes the preset's value (``preset="relu-128-64"``, ...;
-    ``digitnet.presets()`` lists them), or without a preset the CLI's default, given here in
-    brackets. The presets' data settings (split, validation share) do not apply: an estimator
-    trains on what it is given.
+    ``digitnet.presets()`` lists them), or without a preset the recipe's default, given here in
+    brackets. The presets' data settings (dataset, split, validation share) do not apply: an
+    estimator trains on what it is given.
 
-    hidden_layer_sizes  tuple of ints, the hidden layers [(128, 64)]; inputs and outputs come
-                        from the data
-    activation          "relu" | "sigmoid" | "tanh" ["relu"]
-    loss                "ce" (softmax + cross-entropy) | "mse" (sigmoid outputs + squared error) ["ce"]
-    init                "he" | "xavier" | "lecun" | "normal:SIGMA" | "uniform:A" ["he"]
-    normalize           "scale" (uint8 / 255, other inputs as given) | "zscore" ["scale"]
-    optimizer           "sgd" | "momentum" | "nesterov" | "adam" | "adamw" ["sgd"]
-    learning_rate       for the batch-mean gradient, PyTorch's convention [0.32]
-    momentum, weight_decay   [0.9, 0]
-    batch_size          int or "full" [32]
-    epochs              passes over the data in fit; the schedule's length [10]
-    schedule            "constant" | "step:EPOCHS:GAMMA" | "cosine" | "onecycle" ["constant"]
-    warmup              epochs of linear learning-rate warmup [0]
-    dropout             probability for the hidden layers, or one per layer [0]
-    label_smoothing     [0]
-    l2, clip_norm       [0, 0]
-    augment             "shift:PIXELS,rotate:DEGREES,elastic,flip" for image data ["none"]
+{settings}
     image_shape         (height, width) of the images [square if the feature count is, else (1, n)]
     preset              a preset's name [None]
-    random_state        int seed, a RandomState to draw one from, or None for the preset's
-                        seed (else 1): like the CLI, a fit is reproducible by default
-    n_threads           cores to use [None: every core]; results do not depend on it
-    verbose             print a line per epoch
+    verbose             print a line per epoch [False]
+
+    hidden_layer_sizes holds the hidden layers only: inputs and outputs come from the data.
+    random_state may also be a RandomState to draw a seed from; None takes the preset's seed
+    (else 1), so that a fit is reproducible by default, like the CLI's.
 
     Attributes after fit: classes_, n_features_in_, history_ (one dict per epoch: epoch, loss,
     train_accuracy, lr, seconds), loss_curve_, accuracy_curve_, n_iter_, coefs_ and
     intercepts_ (scikit-learn's layout: coefs_[i] is (fan_in, fan_out)).
     """
 
-    def __init__(self, hidden_layer_sizes=None, activation=None, loss=None, init=None, normalize=None,
-                 optimizer=None, learning_rate=None, momentum=None, weight_decay=None, batch_size=None,
-                 epochs=None, schedule=None, warmup=None, dropout=None, label_smoothing=None, l2=None,
-                 clip_norm=None, augment=None, image_shape=None, preset=None, random_state=None,
-                 n_threads=None, verbose=False):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.init = init
-        self.normalize = normalize
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.schedule = schedule
-        self.warmup = warmup
-        self.dropout = dropout
-        self.label_smoothing = label_smoothing
-        self.l2 = l2
-        self.clip_norm = clip_norm
-        self.augment = augment
-        self.image_shape = image_shape
-        self.preset = preset
-        self.random_state = random_state
-        self.n_threads = n_threads
-        self.verbose = verbose
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(_SETTING_OF) - set(_OWN))
+        if unknown:
+            raise TypeError(f"MLPClassifier() got an unexpected keyword argument {unknown[0]!r}")
+        for name in [*_SETTING_OF, *_OWN]:
+            setattr(self, name, params.get(name, _OWN.get(name)))
 
-    # -- settings: the preset's (or the CLI's defaults), then every parameter given ----------
-    def _settings(self):
+    # -- the recipe: the preset's (or the defaults), then every parameter given --------------
+    def _recipe(self, features, classes):
         if self.preset is None:
-            base = _digitnet.default_settings()
+            base = {s["name"]: s["default"] for s in _digitnet.settings()}
         else:
-            name = _call(_digitnet.find_preset, _text("preset", self.preset))
-            base = next(p["settings"] for p in _digitnet.presets() if p["name"] == name)
-        s = dict(base)
-        if self.hidden_layer_sizes is not None:
-            sizes = self.hidden_layer_sizes
-            sizes = (sizes,) if isinstance(sizes, (int, np.integer)) else tuple(sizes)
-            s["hidden"] = tuple(_number("hidden_layer_sizes", v, int, 1) for v in sizes)
-        else:
-            s["hidden"] = tuple(base["layers"][1:-1])
-        for param, key, convert in (
-                ("activation", "activation", _text), ("loss", "loss", _text), ("init", "init", _text),
-                ("normalize", "normalize", _text), ("optimizer", "optimizer", _text),
-                ("learning_rate", "lr", _number), ("momentum", "momentum", _number),
-                ("weight_decay", "weight_decay", _number), ("schedule", "schedule", _text),
-                ("warmup", "warmup", _number), ("label_smoothing", "label_smoothing", _number),
-                ("l2", "l2", _number), ("clip_norm", "clip_norm", _number), ("augment", "augment", _text)):
-            value = getattr(self, param)
-            if value is not None:
-                s[key] = convert(param, value)
-        if self.epochs is not None:
-            s["epochs"] = _number("epochs", self.epochs, int, 1)
-        if self.batch_size is not None:
-            s["batch"] = 0 if self.batch_size == "full" else _number("batch_size", self.batch_size, int, 1)
-        s["dropout"] = _dropout(self.dropout if self.dropout is not None else base["dropout"])
-        if self.random_state is None:
-            s["seed"] = int(base["seed"])
-        elif isinstance(self.random_state, (int, np.integer)):
-            s["seed"] = _number("random_state", self.random_state, int, 0)
-        else:
-            s["seed"] = int(check_random_state(self.random_state).randint(2 ** 31 - 1))
-        if self.n_threads is not None:
-            _number("n_threads", self.n_threads, int, 0)
-        return s
+            if not isinstance(self.preset, str):
+                raise TypeError(f"preset: expected a string, got {self.preset!r}")
+            name = _call(_digitnet.find_preset, self.preset)
+            base = next(p["recipe"] for p in _digitnet.presets() if p["name"] == name)
+        r = dict(base, data="", split="auto", val=0, early_stop=0, report_every=1)
+        for s in _SETTINGS:
+            value = getattr(self, _PARAMETER_OF[s["name"]])
+            if s["name"] == "layers":
+                hidden = base["layers"][1:-1] if value is None else _hidden_sizes(value)
+                r["layers"] = [features, *hidden, classes]
+            elif s["name"] == "seed":
+                if value is None:
+                    continue
+                if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+                    r["seed"] = int(value)
+                elif isinstance(value, np.random.RandomState):
+                    r["seed"] = int(check_random_state(value).randint(2 ** 31 - 1))
+                else:
+                    raise TypeError(f"random_state: expected an int or a RandomState, got {value!r}")
+            elif s["name"] == "threads":
+                r["threads"] = 0 if value is None else _typed(s, value)
+            elif value is not None:
+                r[s["name"]] = _typed(s, value)
+        if not isinstance(self.verbose, (bool, np.bool_)) and not (
+                isinstance(self.verbose, numbers.Integral) and self.verbose in (0, 1)):
+            raise TypeError(f"verbose: expected True or False, got {self.verbose!r}")
+        return json.loads(_call(_digitnet.check_recipe, json.dumps(r)))
 
     # -- data --------------------------------------------------------------------------------
     def _check_X(self, X, reset, y=_NO_VALIDATION):
@@ -251,25 +252,22 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     def _new_learner(self, X, classes, s):
         """A fresh network (seeded) with its normaliser fitted on X, and a trainer."""
         shape = _image_shape(self.image_shape, X.shape[1])
-        layers = [X.shape[1], *s["hidden"], len(classes)]
-        learner = _call(_digitnet.Learner, layers, s["activation"], s["loss"], *shape)
-        _call(learner.init, s["init"], s["seed"])
+        text = json.dumps(s)
+        learner = _call(_digitnet.Learner, text, *shape)
+        _call(learner.init, text)
         _call(learner.fit_normalizer, s["normalize"], X)
         self._start(learner, s)  # checks the augmentation against the images' shape
-        if s["augment"] != "none" and X.dtype != np.uint8 and len(X) and not (X.min() >= 0 and X.max() <= 1):
-            raise ValueError(f"augment: needs images with values in [0, 1] (uint8 pixels, or floats scaled "
-                             f"to [0, 1]); X holds {X.min():g} to {X.max():g}")
+        if s["augment"] != "none" and X.dtype != np.uint8 and len(X) and X.min() < 0:
+            raise ValueError(f"augment: needs images of intensities (uint8 pixels, or floats from 0 up); X holds "
+                             f"{X.min():g} to {X.max():g}")
         return learner
 
     def _start(self, learner, s):
-        learner.threads = int(self.n_threads or 0)
-        _call(learner.start, epochs=s["epochs"], batch=s["batch"], lr=s["lr"], seed=s["seed"],
-              optimizer=s["optimizer"], momentum=s["momentum"], weight_decay=s["weight_decay"],
-              schedule=s["schedule"], warmup=s["warmup"], l2=s["l2"], clip_norm=s["clip_norm"],
-              label_smoothing=s["label_smoothing"], augment=s["augment"], dropout=s["dropout"])
+        learner.threads = s["threads"]
+        _call(learner.start, json.dumps(s))
 
     def _epoch(self, X, y_idx):
-        self._learner.threads = int(self.n_threads or 0)
+        self._learner.threads = self._fit_settings["threads"]
         main = threading.current_thread() is threading.main_thread()
         report = _call(self._learner.train_epoch, X, y_idx, main)  # the learner records it
         if self.verbose:
@@ -277,7 +275,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                   f"  {report['seconds']:.2f}s", flush=True)
 
     def _begin(self, X, classes):
-        s = self._settings()
+        s = self._recipe(X.shape[1], len(classes))
         learner = self._new_learner(X, classes, s)
         # Only now that everything checked out: the new model replaces what there was.
         self.classes_, self._learner, self._fit_settings = classes, learner, s
@@ -312,7 +310,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                                  "of the first partial_fit")
             y_idx = _encode(self.classes_, y)
             if not self._learner.started:  # loaded or unpickled: a new trainer for these weights
-                self._fit_settings = self._settings()
+                self._fit_settings = self._recipe(self.n_features_in_, len(self.classes_))
                 self._start(self._learner, self._fit_settings)
         self._epoch(X, y_idx)
         return self
@@ -326,7 +324,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         sigmoid outputs divided by their sum (so that each row sums to 1)."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        self._learner.threads = int(self.n_threads or 0)
+        threads = getattr(self, "_fit_settings", None)
+        self._learner.threads = threads["threads"] if threads else 0
         p = _call(self._learner.predict_proba, X)
         if self._learner.loss == "mse":
             p /= np.maximum(p.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
@@ -374,21 +373,17 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     # -- files -------------------------------------------------------------------------------
     def save(self, path):
         """Writes the CLI's model file (.npz; `digitnet eval`, `predict`, `serve` read it),
-        atomically. The labels are kept in its config as "classes"."""
+        atomically, with the recipe it was trained with. The labels are kept in its config as
+        "classes"."""
         check_is_fitted(self)
-        s = getattr(self, "_fit_settings", None) or self._settings()
-        history = [{k: v for k, v in r.items()} for r in self.history_]
+        s = getattr(self, "_fit_settings", None) or self._recipe(self.n_features_in_, len(self.classes_))
         extra = {
+            "recipe": s,
             "dataset": "numpy",
+            "split": "none",
             "preset": self.preset,
             "classes": [_json_label(c) for c in self.classes_],
-            "training": {"init": s["init"], "batch": "full" if s["batch"] == 0 else s["batch"],
-                         "epochs": s["epochs"], "lr": s["lr"], "seed": s["seed"], "optimizer": s["optimizer"],
-                         "momentum": s["momentum"], "weight_decay": s["weight_decay"], "schedule": s["schedule"],
-                         "warmup": s["warmup"], "dropout": ",".join(str(p) for p in s["dropout"]),
-                         "label_smoothing": s["label_smoothing"], "l2": s["l2"], "clip_norm": s["clip_norm"],
-                         "augment": s["augment"]},
-            "history": history,
+            "history": [dict(r) for r in self.history_],
         }
         _call(self._learner.save, str(path), json.dumps(extra))
 
@@ -428,7 +423,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _learner_from(saved):
-    learner = _digitnet.Learner(saved["layers"], saved["activation"], saved["loss"], *saved["image_shape"])
+    recipe = dict(json.loads(_digitnet.check_recipe("{}")), layers=list(saved["layers"]),
+                  activation=saved["activation"], loss=saved["loss"])
+    learner = _digitnet.Learner(json.dumps(recipe), *saved["image_shape"])
     n = saved["normalizer"]
     learner.set_normalizer(n["kind"], n["pixel_max"], n["mean"], n["std"])
     learner.set_weights(saved["weights"])
@@ -438,24 +435,21 @@ def _learner_from(saved):
 
 def load(path):
     """A model file the CLI (`digitnet train --save`) or MLPClassifier.save wrote, as a fitted
-    MLPClassifier: its parameters are the ones it was trained with, classes_ its labels
+    MLPClassifier: its parameters are the recipe it was trained with, classes_ its labels
     (0..classes-1 for the CLI's models), history_ its training history."""
     learner, config_text = _call(_digitnet.load_model, str(path))
     config = json.loads(config_text)
-    t = config.get("training", {})
     layers = config["layers"]
-    params = {"hidden_layer_sizes": tuple(layers[1:-1]), "activation": config["hidden_activation"],
-              "loss": config["loss"], "normalize": config["normalization"],
-              "image_shape": tuple(config["input_shape"])}
-    for key, param in (("init", "init"), ("epochs", "epochs"), ("lr", "learning_rate"), ("seed", "random_state"),
-                       ("optimizer", "optimizer"), ("momentum", "momentum"), ("weight_decay", "weight_decay"),
-                       ("schedule", "schedule"), ("warmup", "warmup"), ("label_smoothing", "label_smoothing"),
-                       ("l2", "l2"), ("clip_norm", "clip_norm"), ("augment", "augment"), ("batch", "batch_size")):
-        if key in t:
-            params[param] = t[key]
-    if "dropout" in t:
-        p = _dropout(t["dropout"])
-        params["dropout"] = p[0] if len(p) == 1 else tuple(p)
+    # The recipe it records; files from before recipes kept some settings under "training".
+    recipe = config.get("recipe") or {
+        key: value for key, value in config.get("training", {}).items() if key in _PARAMETER_OF}
+    if "dropout" in recipe and isinstance(recipe["dropout"], str):
+        recipe["dropout"] = [float(v) for v in recipe["dropout"].split(",")]
+    params = {_PARAMETER_OF[key]: value for key, value in recipe.items() if key in _PARAMETER_OF}
+    params.update(hidden_layer_sizes=tuple(layers[1:-1]), activation=config["hidden_activation"],
+                  loss=config["loss"], normalize=config["normalization"], image_shape=tuple(config["input_shape"]))
+    if isinstance(params.get("dropout"), list):
+        params["dropout"] = params["dropout"][0] if len(params["dropout"]) == 1 else tuple(params["dropout"])
     model = MLPClassifier(**params)
     classes = config.get("classes")
     if not isinstance(classes, list) or len(classes) != layers[-1]:
@@ -465,3 +459,16 @@ def load(path):
     learner.history = [r for r in config.get("history", []) if isinstance(r, dict)]
     model._learner = learner
     return model
+
+
+def _signature():
+    """__init__'s signature, made from the recipe's table: scikit-learn reads the parameters
+    (get_params, clone) from it."""
+    self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    params = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_OWN.get(name))
+              for name in [*_SETTING_OF, *_OWN]]
+    return inspect.Signature([self, *params])
+
+
+MLPClassifier.__init__.__signature__ = _signature()
+MLPClassifier.__doc__ = MLPClassifier.__doc__.format(settings=_parameters_doc())

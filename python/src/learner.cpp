@@ -9,7 +9,6 @@
 #include "arrays.hpp"
 #include "digitnet/core/error.hpp"
 #include "digitnet/core/parallel.hpp"
-#include "digitnet/core/rng.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
 
@@ -40,18 +39,14 @@ void Learner::set_threads(int n) {
 }
 
 namespace {
-std::vector<int> checked_sizes(std::vector<int> sizes) {
-  if (sizes.size() < 2) throw py::value_error("layers: needs at least an input and an output size");
-  for (int s : sizes)
-    if (s < 1 || s > 1'000'000)
-      throw py::value_error(fmt::format("layers: {} is not a layer size (1 to 1,000,000)", s));
-  return sizes;
+Recipe validated(const Recipe& r) {
+  validate(r);
+  return r;
 }
 }  // namespace
 
-Learner::Learner(std::vector<int> sizes, const std::string& activation, const std::string& loss, int height, int width)
-    : net_(std::make_unique<Network<float>>(
-          Architecture{checked_sizes(std::move(sizes)), parse_activation(activation), parse_loss(loss)})),
+Learner::Learner(const Recipe& recipe, int height, int width)
+    : net_(std::make_unique<Network<float>>(architecture(validated(recipe)))),
       norm_(std::make_unique<Normalizer>()),
       height_(height),
       width_(width) {
@@ -66,12 +61,23 @@ Learner::Learner(Network<float> net, Normalizer norm, int height, int width)
       height_(height),
       width_(width) {}
 
-void Learner::init(const std::string& init, std::uint64_t seed) {
-  const Init how = parse_init(init);
+namespace {
+// The recipe's network must be the learner's: the same sizes, activation and loss.
+void check_same_network(const Recipe& r, const Architecture& a) {
+  validate(r);
+  const Architecture b = architecture(r);
+  if (b.sizes != a.sizes || b.hidden != a.hidden || b.loss != a.loss)
+    throw SettingError("layers", fmt::format("the recipe's network {} {}/{} is not the learner's {} {}/{}",
+                                             layers_to_string(b.sizes), to_string(b.hidden), to_string(b.loss),
+                                             layers_to_string(a.sizes), to_string(a.hidden), to_string(a.loss)));
+}
+}  // namespace
+
+void Learner::init(const Recipe& recipe) {
+  check_same_network(recipe, net_->arch());
   with_engine(threads_, [&] {
     trainer_.reset();
-    Rng rng(seed, kInitStream);
-    net_->init(how, rng);
+    net_->layers = new_network(recipe).layers;
   });
 }
 
@@ -97,24 +103,14 @@ void Learner::set_normalizer(const Normalizer& norm) {
   });
 }
 
-void Learner::start(const TrainSpec& s) {
-  TrainOptions opt{.epochs = s.epochs, .batch = s.batch, .lr = s.lr, .seed = s.seed};
-  opt.optimizer = {parse_optimizer(s.optimizer), s.momentum, s.beta1, s.beta2, s.eps, s.weight_decay};
-  opt.schedule = parse_schedule(s.schedule);
-  opt.schedule.warmup_epochs = s.warmup;
-  opt.l2 = s.l2;
-  opt.clip_norm = s.clip_norm;
-  opt.augment = s.augment == "none" ? Augment{} : parse_augment(s.augment);
-  check_options(opt);
-  if (opt.augment.any() && height_ < 2)
-    throw Error("--augment: needs image data (the examples have no 2-D shape; set image_shape)");
-  check_label_smoothing(s.label_smoothing, net_->arch().loss);
+void Learner::start(const Recipe& recipe) {
+  check_same_network(recipe, net_->arch());
+  if (augmentation(recipe).any() && height_ < 2)
+    throw SettingError("augment", "needs image data (the examples have no 2-D shape; set image_shape)");
   with_engine(threads_, [&] {
-    // As the CLI: dropout only when asked for, then label smoothing.
-    if (std::any_of(s.dropout.begin(), s.dropout.end(), [](double p) { return p != 0; }))
-      net_->set_dropout(s.dropout, s.seed);
-    net_->set_label_smoothing(s.label_smoothing);
-    trainer_.emplace(*net_, *norm_, opt);
+    net_->set_dropout(recipe.dropout);
+    net_->set_label_smoothing(recipe.label_smoothing);
+    trainer_.emplace(*net_, *norm_, recipe);
   });
 }
 
@@ -164,7 +160,7 @@ py::array_t<float> Learner::predict_proba(const py::array& X) {
 std::vector<LayerWeights> Learner::weights() {
   return with_engine(threads_, [&] {
     std::vector<LayerWeights> w;
-    for (const auto& layer : net_->layers) w.push_back({layer.W(), {layer.b.storage.begin(), layer.b.storage.end()}});
+    for (const auto& layer : net_->layers) w.push_back({layer.W(), {layer.b.values().begin(), layer.b.values().end()}});
     return w;
   });
 }
@@ -182,7 +178,7 @@ void Learner::set_weights(const std::vector<LayerWeights>& w) {
     trainer_.reset();
     for (int l = 0; l < a.depth(); ++l) {
       net_->layers[l].set_W(w[l].W);
-      net_->layers[l].b.storage.assign(w[l].b.begin(), w[l].b.end());
+      net_->layers[l].set_b(w[l].b);
     }
   });
 }

@@ -18,25 +18,12 @@
 #include "digitnet/data/onnx.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
+#include "digitnet/train/recipe.hpp"
 #include "digitnet/train/trainer.hpp"
 
 namespace digitnet::python {
 
 namespace py = pybind11;
-
-// Training settings as the Python estimator resolves them (preset, then parameters), in the
-// CLI's spellings so that the CLI's parsers and checks apply.
-struct TrainSpec {
-  int epochs = 10, batch = 32;
-  double lr = 0.32;
-  std::uint64_t seed = 1;
-  std::string optimizer = "sgd";
-  double momentum = 0.9, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  std::string schedule = "constant";
-  double warmup = 0, l2 = 0, clip_norm = 0, label_smoothing = 0;
-  std::string augment = "none";
-  std::vector<double> dropout{0};
-};
 
 // One layer's parameters in the model file's layout: W (out, in) row-major, b (out).
 struct LayerWeights {
@@ -45,13 +32,18 @@ struct LayerWeights {
 
 class Learner {
  public:
-  Learner(std::vector<int> sizes, const std::string& activation, const std::string& loss, int height, int width);
+  // A network of the recipe's layers, activation and loss (the recipe is validated), for
+  // images of height x width.
+  Learner(const Recipe& recipe, int height, int width);
   Learner(Network<float> net, Normalizer norm, int height, int width);
 
-  void init(const std::string& init, std::uint64_t seed);  // fresh weights (and no trainer)
+  // Fresh weights as the recipe draws them (its init and seed), and no trainer.
+  void init(const Recipe& recipe);
   void fit_normalizer(const std::string& kind, const py::array& X);
   void set_normalizer(const Normalizer& norm);
-  void start(const TrainSpec& spec);  // a new Trainer: optimizer state, shuffling, schedule
+  // A new Trainer for the recipe (optimizer state, shuffling, schedule), with its dropout and
+  // label smoothing; its network must be this one's.
+  void start(const Recipe& recipe);
   bool started() const { return trainer_.has_value(); }
   // One epoch over (X, y), added to history() with the weights it changed (so that a Ctrl-C
   // never leaves one without the other). With check_signals, Python's signal handlers run

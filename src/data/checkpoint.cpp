@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/json.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/npz.hpp"
 
@@ -23,23 +24,13 @@ NpyArray u64_array(std::span<const std::size_t> values) {
   return a;
 }
 
-nlohmann::json report_json(const EpochReport& r) {
-  const auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
-  return {{"epoch", r.epoch},
-          {"loss", r.loss},
-          {"train_accuracy", r.train_accuracy},
-          {"val_accuracy", opt(r.val_accuracy)},
-          {"test_accuracy", opt(r.test_accuracy)},
-          {"lr", r.lr},
-          {"seconds", r.seconds}};
-}
-
-void put_layers(NpzArchive& npz, const std::string& prefix, const std::vector<Dense<float>>& layers) {
+void put_layers(NpzArchive& npz, const std::string& prefix, const DenseLayers<float>& layers) {
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const auto& layer = layers[l];
     npz[fmt::format("{}w{}", prefix, l + 1)] =
         NpyArray::from_floats(layer.W(), {size_of(layer.out()), size_of(layer.in())});
-    npz[fmt::format("{}b{}", prefix, l + 1)] = NpyArray::from_floats(layer.b.storage, {size_of(layer.out())});
+    const std::span<const float> b = layer.b.values();
+    npz[fmt::format("{}b{}", prefix, l + 1)] = NpyArray::from_floats({b.begin(), b.end()}, {size_of(layer.out())});
   }
 }
 
@@ -66,14 +57,18 @@ class Reader {
     return v;
   }
 
-  std::vector<Dense<float>> layers(const std::string& prefix, const std::vector<int>& sizes) const {
-    std::vector<Dense<float>> out;
+  DenseLayers<float> layers(const std::string& prefix, const std::vector<int>& sizes) const {
+    // Every array's shape first: the sizes alone could ask for any amount of memory.
     for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-      Dense<float> layer(sizes[l], sizes[l + 1]);
-      layer.set_W(floats(fmt::format("{}w{}", prefix, l + 1), {size_of(sizes[l + 1]), size_of(sizes[l])}));
-      const auto b = floats(fmt::format("{}b{}", prefix, l + 1), {size_of(sizes[l + 1])});
-      layer.b.storage.assign(b.begin(), b.end());
-      out.push_back(std::move(layer));
+      const std::string w = fmt::format("{}w{}", prefix, l + 1), b = fmt::format("{}b{}", prefix, l + 1);
+      if (array(w).shape != std::vector<std::size_t>{size_of(sizes[l + 1]), size_of(sizes[l])} ||
+          array(b).shape != std::vector<std::size_t>{size_of(sizes[l + 1])})
+        fail(fmt::format("array '{}' or '{}' does not have the shape of the checkpoint's layers", w, b));
+    }
+    DenseLayers<float> out(sizes);
+    for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+      out[l].set_W(floats(fmt::format("{}w{}", prefix, l + 1), {size_of(sizes[l + 1]), size_of(sizes[l])}));
+      out[l].set_b(floats(fmt::format("{}b{}", prefix, l + 1), {size_of(sizes[l + 1])}));
     }
     return out;
   }
@@ -130,11 +125,13 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
                      const TrainerState& s) {
   NpzArchive npz;
   put_layers(npz, "", net.layers);
-  put_layers(npz, "best_", s.best_layers);
-  for (std::size_t k = 0; k < s.optimizer.m.size(); ++k) {
-    npz[fmt::format("opt_m{}", k + 1)] = NpyArray::from_floats(s.optimizer.m[k], {s.optimizer.m[k].size()});
-    npz[fmt::format("opt_v{}", k + 1)] = NpyArray::from_floats(s.optimizer.v[k], {s.optimizer.v[k].size()});
+  if (!s.best_parameters.empty()) {
+    DenseLayers<float> best(net.arch().sizes);
+    std::copy(s.best_parameters.begin(), s.best_parameters.end(), best.parameters().begin());
+    put_layers(npz, "best_", best);
   }
+  npz["opt_m"] = NpyArray::from_floats({s.optimizer.m.begin(), s.optimizer.m.end()}, {s.optimizer.m.size()});
+  npz["opt_v"] = NpyArray::from_floats({s.optimizer.v.begin(), s.optimizer.v.end()}, {s.optimizer.v.size()});
   if (s.batch > 0) npz["order"] = u64_array(s.order);
   nlohmann::json history = nlohmann::json::array();
   for (const auto& r : s.history) history.push_back(report_json(r));
@@ -147,10 +144,9 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
                                 {"history", history},
                                 {"best_epoch", s.best_epoch},
                                 {"best_val", s.best_val},
-                                {"has_best", !s.best_layers.empty()},
+                                {"has_best", !s.best_parameters.empty()},
+                                {"first_loss", s.first_loss},
                                 {"shuffle_rng", s.shuffle_rng},
-                                {"augment_rng", s.augment_rng},
-                                {"dropout_rng", s.dropout_rng},
                                 {"optimizer_steps", s.optimizer.t}};
   const nlohmann::json doc = {{"format", "digitnet-checkpoint"},
                               {"format_version", kCheckpointFormatVersion},
@@ -165,22 +161,24 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   const NpzArchive npz = parse_npz(bytes, what);
   const Reader in(npz, what);
   if (!npz.count("checkpoint"))
-    in.fail(npz.count("config") ? "is a model file, not a checkpoint (train writes checkpoints with --checkpoint)"
+    in.fail(npz.count("config") ? "is a model file, not a checkpoint"
                                 : "not a digitnet checkpoint (no 'checkpoint' entry)");
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(npz.at("checkpoint").to_string());
-  } catch (const nlohmann::json::exception&) {
-    in.fail("'checkpoint' is not valid JSON");
+    doc = parse_json(npz.at("checkpoint").to_string(), "'checkpoint'");
   } catch (const Error& e) {
-    in.fail(fmt::format("'checkpoint': {}", e.what()));
+    in.fail(e.what());
   }
-  if (!doc.is_object() || doc.value("format", "") != "digitnet-checkpoint")
-    in.fail("not a digitnet checkpoint (a model file? train writes checkpoints with --checkpoint)");
+  if (!doc.is_object() || doc.value("format", "") != "digitnet-checkpoint") in.fail("not a digitnet checkpoint");
   const int version = in.number<int>(doc, "format_version", 1, 1'000'000);
   if (version > kCheckpointFormatVersion)
     in.fail(fmt::format("written by a newer digitnet (checkpoint format {}); this build reads format {}", version,
                         kCheckpointFormatVersion));
+  if (version < kCheckpointFormatVersion)
+    in.fail(
+        fmt::format("written by an older digitnet (checkpoint format {}); this build resumes format {} only: "
+                    "resume it with the digitnet that wrote it, or train again",
+                    version, kCheckpointFormatVersion));
   Checkpoint c;
   if (!doc.contains("layers") || !doc["layers"].is_array() || doc["layers"].size() < 2 || doc["layers"].size() > 64)
     in.fail("checkpoint field 'layers' is not a list of sizes");
@@ -207,18 +205,21 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   for (const auto& r : j["history"]) s.history.push_back(in.report(r));
   s.best_epoch = in.number<int>(j, "best_epoch", 0, s.epoch);
   s.best_val = in.number<double>(j, "best_val", -1, 1);
-  if (j.value("has_best", false)) s.best_layers = in.layers("best_", c.layers);
+  if (j.value("has_best", false)) {
+    const DenseLayers<float> best = in.layers("best_", c.layers);
+    s.best_parameters.assign(best.parameters().begin(), best.parameters().end());
+  }
+  s.first_loss = in.number<double>(j, "first_loss", 0, 1e300);
   s.shuffle_rng = in.rng(j, "shuffle_rng");
-  s.augment_rng = in.rng(j, "augment_rng");
-  s.dropout_rng = in.rng(j, "dropout_rng");
   s.optimizer.t = in.number<long>(j, "optimizer_steps", 0, long(1) << 50);
-  for (std::size_t l = 0; l < c.params.size(); ++l)
-    for (std::size_t n : {c.params[l].Wt.size(), c.params[l].b.size()}) {
-      const std::size_t k = s.optimizer.m.size() + 1;
-      const auto m = in.floats(fmt::format("opt_m{}", k), {n}), v = in.floats(fmt::format("opt_v{}", k), {n});
-      s.optimizer.m.emplace_back(m.begin(), m.end());
-      s.optimizer.v.emplace_back(v.begin(), v.end());
-    }
+  // each buffer empty (the rule keeps none) or the size of the parameter buffer
+  const std::size_t n = c.params.parameters().size();
+  const auto buffer = [&](const char* key) {
+    return in.floats(key, {in.array(key).shape == std::vector<std::size_t>{0} ? 0 : n});
+  };
+  const auto moment1 = buffer("opt_m"), moment2 = buffer("opt_v");
+  s.optimizer.m.assign(moment1.begin(), moment1.end());
+  s.optimizer.v.assign(moment2.begin(), moment2.end());
   if (s.batch > 0) {
     const NpyArray& order = in.array("order");
     if (order.descr != "<u8" || order.shape.size() != 1) in.fail("array 'order' has the wrong type or shape");

@@ -84,7 +84,7 @@ Dataset load_any(const std::string& path) {
   if (std::filesystem::is_directory(path, ec) && !find_idx_file(path, "train", "images") && is_image_folder_set(path))
     return load_image_folders(path);
   if (std::filesystem::is_directory(path, ec)) return load_idx_dir(path, "train");
-  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("--data: '{}' does not exist", path));
+  if (!std::filesystem::exists(path, ec)) throw SettingError("data", fmt::format("'{}' does not exist", path));
   Dataset d = load_csv(path);
   d.name = dataset_name(path);
   return d;
@@ -101,10 +101,10 @@ DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64
     s = has_official ? SplitSpec{SplitSpec::official} : SplitSpec{SplitSpec::random, 0.2, 0};
   if (s.kind == SplitSpec::official) {
     if (!has_official)
-      throw Error(
-          fmt::format("--split official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
-                      "use --split random:0.2 or dev:N",
-                      path));
+      throw SettingError("split",
+                         fmt::format("official: {} has no t10k-images-idx3-ubyte/t10k-labels-idx1-ubyte test files; "
+                                     "choose random:0.2 or dev:N",
+                                     path));
     out.test = load_idx_dir(path, "t10k");
     if (out.test.height != out.train.height || out.test.width != out.train.width)
       throw Error(fmt::format("{}: test images are {}x{} but training images are {}x{}", path, out.test.height,
@@ -113,6 +113,14 @@ DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64
     return out;
   }
   return split_dataset(out.train, s, seed);
+}
+
+RunData load_run_data(Recipe& r, const std::string& path, bool layers_given) {
+  RunData d{load_data(path, data_split(r), r.seed), {}, {}};
+  const Dataset& train = d.split.train;
+  fit_to_data(r, train.features(), train.height, layers_given);
+  if (r.val > 0) d.val = hold_out(d.split.train, r.val, r.seed);  // never from the test part
+  return d;
 }
 
 }  // namespace digitnet

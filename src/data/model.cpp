@@ -5,9 +5,32 @@
 #include <fmt/format.h>
 
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/json.hpp"
 #include "digitnet/data/npz.hpp"
 
 namespace digitnet {
+
+nlohmann::json record_json(const TrainingRecord& r) {
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& e : r.history) history.push_back(report_json(e));
+  return {{"recipe", recipe_json(r.recipe)},
+          {"dataset", r.dataset},
+          {"split", r.split},
+          {"preset", r.preset.empty() ? nlohmann::json() : nlohmann::json(r.preset)},
+          {"train_examples", r.train_examples},
+          {"test_examples", r.test_examples},
+          {"history", history},
+          {"test_accuracy", r.test_accuracy ? nlohmann::json(*r.test_accuracy) : nlohmann::json()}};
+}
+
+std::optional<Recipe> recorded_recipe(const nlohmann::json& config, const std::string& path) {
+  if (!config.is_object() || !config.contains("recipe")) return std::nullopt;
+  try {
+    return recipe_from_json(config["recipe"]);
+  } catch (const SettingError& e) {
+    throw Error(fmt::format("{}: config recipe {}", path, e.what()));
+  }
+}
 
 void save_model(const std::string& path, const Network<float>& net, const Normalizer& norm, int height, int width,
                 const nlohmann::json& extra) {
@@ -28,7 +51,7 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
     const auto& layer = net.layers[l];
     npz[fmt::format("w{}", l + 1)] =
         NpyArray::from_floats(layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
-    npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.storage, {static_cast<std::size_t>(layer.out())});
+    npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.values(), {static_cast<std::size_t>(layer.out())});
   }
   if (norm.kind == Normalizer::zscore) {
     npz["input_mean"] = NpyArray::from_floats(norm.mean, {norm.mean.size()});
@@ -67,11 +90,9 @@ Model load_model(const std::string& path) {
   if (cfg == npz.end()) throw Error(fmt::format("{}: no 'config' entry, so not a digitnet model", path));
   nlohmann::json config;
   try {
-    config = nlohmann::json::parse(cfg->second.to_string());
-  } catch (const nlohmann::json::exception&) {
-    throw Error(fmt::format("{}: 'config' is not valid JSON", path));
+    config = parse_json(cfg->second.to_string(), "'config'", {.max_bytes = 16 << 20});
   } catch (const Error& e) {
-    throw Error(fmt::format("{}: 'config': {}", path, e.what()));
+    throw Error(fmt::format("{}: {}", path, e.what()));
   }
   Architecture arch;
   Normalizer norm;
@@ -95,10 +116,15 @@ Model load_model(const std::string& path) {
       throw Error(fmt::format("written by a newer digitnet (model format {}); this build reads format {} and older",
                               version, kModelFormatVersion));
     if (version < 1) throw Error(fmt::format("unknown model format {}", version));
-    arch.sizes = field("layers", std::vector<int>{}, true);
+    if (!config.contains("layers")) throw Error("config has no 'layers'");
+    try {  // as a recipe reads them: whole numbers in range, named by their place
+      Recipe r;
+      set_setting(r, find_setting("layers"), config["layers"]);
+      arch.sizes = r.layers;
+    } catch (const SettingError& e) {
+      throw Error(fmt::format("config {}", e.what()));
+    }
     if (arch.sizes.size() < 2) throw Error("config 'layers' needs at least two sizes");
-    for (int s : arch.sizes)
-      if (s < 1 || s > 1'000'000) throw Error(fmt::format("config 'layers' has an invalid size {}", s));
     arch.hidden = parse_activation(field("hidden_activation", std::string(), true));
     arch.loss = parse_loss(field("loss", std::string(), true));
     norm.kind = Normalizer::parse_kind(field("normalization", std::string(), true));
@@ -115,12 +141,24 @@ Model load_model(const std::string& path) {
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }
+  // Every weight array's shape before the network is allocated: the config's sizes alone
+  // could ask for any amount of memory, the arrays' bytes cannot.
+  for (int l = 0; l < arch.depth(); ++l) {
+    const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
+    for (const auto& [key, shape] : {std::pair{fmt::format("w{}", l + 1), std::vector<std::size_t>{out, in}},
+                                     std::pair{fmt::format("b{}", l + 1), std::vector<std::size_t>{out}}}) {
+      const auto it = npz.find(key);
+      if (it == npz.end()) throw Error(fmt::format("{}: missing array '{}'", path, key));
+      if (it->second.shape != shape)
+        throw Error(fmt::format("{}: array '{}' has shape ({}) but the config's layers need ({})", path, key,
+                                fmt::join(it->second.shape, ", "), fmt::join(shape, ", ")));
+    }
+  }
   Network<float> net(arch);
   for (int l = 0; l < arch.depth(); ++l) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
     net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
-    const std::vector<float> b = take(npz, fmt::format("b{}", l + 1), {out}, path);
-    net.layers[l].b.storage.assign(b.begin(), b.end());
+    net.layers[l].set_b(take(npz, fmt::format("b{}", l + 1), {out}, path));
   }
   if (npz.count(fmt::format("w{}", arch.depth() + 1)))
     throw Error(fmt::format("{}: has more weight arrays than the config's {} layers", path, arch.depth()));

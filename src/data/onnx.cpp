@@ -170,7 +170,7 @@ std::vector<std::uint8_t> onnx_model(const Network<float>& net, const Normalizer
     const std::string w = fmt::format("w{}", l + 1), b = fmt::format("b{}", l + 1), z = fmt::format("z{}", l + 1);
     // W as the model file stores it, (out, in); Gemm multiplies by its transpose.
     g.add_initializer(float_tensor(w, {layer.out(), layer.in()}, layer.W()));
-    g.add_initializer(float_tensor(b, {layer.out()}, layer.b.storage));
+    g.add_initializer(float_tensor(b, {layer.out()}, layer.b.values()));
     g.add_node("Gemm", {x, w, b}, z, {{.name = "transB", .i = 1}});
     const bool last = l + 1 == arch.depth();
     x = last ? "probabilities" : fmt::format("a{}", l + 1);

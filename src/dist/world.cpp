@@ -3,6 +3,7 @@
 #include <new>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "dist/start.hpp"
 
@@ -50,35 +51,41 @@ std::string World::name(int r) const { return fmt::format("rank {} ({})", r, hos
 
 void World::agree(const std::function<void()>& step) {
   if (size() == 1) return step();
-  std::string failure;
-  bool failed = true;
+  // What failed, as JSON: the message, and for a setting's error its name (so that it stays a
+  // SettingError on every process, and the command can say it with the flag's name).
+  nlohmann::json failure;
   try {
     step();
-    failed = false;
   } catch (const std::bad_alloc&) {
-    failure = "out of memory";
+    failure = {{"what", "out of memory"}};
+  } catch (const SettingError& e) {
+    failure = {{"what", e.what()}, {"setting", e.setting}, {"index", e.index}, {"reason", e.reason}};
   } catch (const std::exception& e) {
-    failure = e.what();
+    failure = {{"what", e.what()}};
   } catch (...) {
-    failure = "an unknown error";
+    failure = {{"what", "an unknown error"}};
   }
-  Bytes mine{static_cast<std::uint8_t>(failed)};
-  mine.insert(mine.end(), failure.begin(), failure.end());
-  const std::vector<Bytes> all = gather(mine);
+  const std::string text = failure.is_null() ? std::string() : failure.dump();
+  const std::vector<Bytes> all = gather({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
   int first = -1;
   bool alike = true;  // every process failed, with the same message
   for (int r = 0; r < static_cast<int>(all.size()); ++r) {
-    const Bytes& b = all[r];
-    if (b.empty() || b[0] == 0) {
+    if (all[r].empty()) {
       alike = false;
       continue;
     }
     if (first < 0) first = r;
-    alike = alike && b == all[first];
+    alike = alike && all[r] == all[first];
   }
   if (first < 0) return;
-  const std::string message(all[first].begin() + 1, all[first].end());
-  throw Error(alike ? message : fmt::format("{}: {}", name(first), message));
+  const nlohmann::json f = nlohmann::json::parse(all[first].begin(), all[first].end());
+  const std::string where = alike ? "" : name(first);
+  if (f.contains("setting"))
+    throw SettingError(f["setting"].get<std::string>(),
+                       f["reason"].get<std::string>() + (where.empty() ? "" : " (on " + where + ")"),
+                       f["index"].get<int>());
+  const std::string message = f["what"].get<std::string>();
+  throw Error(where.empty() ? message : fmt::format("{}: {}", where, message));
 }
 
 }  // namespace digitnet::dist

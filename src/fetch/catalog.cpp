@@ -332,7 +332,8 @@ std::string resolve_data(const std::string& spec, const FetchOptions& options) {
   std::error_code ec;
   if (fs::exists(spec, ec)) return spec;
   if (is_known_dataset(spec)) return fetch_dataset(spec, options);
-  throw Error(fmt::format("--data: '{}' is neither a file, a directory nor a known dataset ({})", spec, known_names()));
+  throw SettingError("data",
+                     fmt::format("'{}' is neither a file, a directory nor a known dataset ({})", spec, known_names()));
 }
 
 }  // namespace digitnet

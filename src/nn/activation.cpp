@@ -12,7 +12,7 @@ Activation parse_activation(std::string_view name) {
   if (name == "relu") return Activation::relu;
   if (name == "sigmoid") return Activation::sigmoid;
   if (name == "tanh") return Activation::tanh;
-  throw Error("unknown activation '" + std::string(name) + "' (expected relu, sigmoid or tanh)");
+  throw SettingError("activation", "'" + std::string(name) + "' is not one of relu, sigmoid or tanh");
 }
 
 std::string to_string(Activation a) {

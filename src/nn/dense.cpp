@@ -25,7 +25,57 @@ void column_sums(Matrix<const T> dZ, T* db, bool accumulate) {
   }
 }
 
+// Floats (or doubles) in a 64-byte cache line: every view starts on one.
+template <class T>
+std::size_t padded(std::size_t n) {
+  constexpr std::size_t line = 64 / sizeof(T);
+  return (n + line - 1) / line * line;
+}
+
 }  // namespace
+
+template <class T>
+DenseLayers<T>::DenseLayers(std::span<const int> sizes) : sizes_(sizes.begin(), sizes.end()) {
+  std::size_t total = 0;
+  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l)
+    for (const std::size_t n : {std::size_t(sizes_[l]) * std::size_t(sizes_[l + 1]), std::size_t(sizes_[l + 1])}) {
+      slots_.push_back({total, n});
+      total += padded<T>(n);
+    }
+  values_.assign(total, T(0));
+  gradients_.assign(total + kTail, T(0));
+  bind();
+}
+
+template <class T>
+DenseLayers<T>::DenseLayers(const DenseLayers& other)
+    : sizes_(other.sizes_), slots_(other.slots_), values_(other.values_), gradients_(other.gradients_) {
+  bind();
+}
+
+template <class T>
+DenseLayers<T>& DenseLayers<T>::operator=(const DenseLayers& other) {
+  if (this == &other) return *this;
+  sizes_ = other.sizes_;
+  slots_ = other.slots_;
+  values_ = other.values_;
+  gradients_ = other.gradients_;
+  bind();
+  return *this;
+}
+
+template <class T>
+void DenseLayers<T>::bind() {
+  layers_.clear();
+  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+    const int in = sizes_[l], out = sizes_[l + 1];
+    const Slot w = slots_[2 * l], b = slots_[2 * l + 1];
+    layers_.push_back({{values_.data() + w.offset, in, out},
+                       {values_.data() + b.offset, 1, out},
+                       {gradients_.data() + w.offset, in, out},
+                       {gradients_.data() + b.offset, 1, out}});
+  }
+}
 
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units) {
@@ -33,12 +83,12 @@ void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units 
   const int n = u.j1 - u.j0;
   if (n <= 0) return;
   // Z = b + X Wt, columns j0 .. j1
-  matmul_ab_bias(X, Matrix<const T>(layer.Wt.view()).cols_view(u.j0, n), layer.b.data() + u.j0, Z.cols_view(u.j0, n));
+  matmul_ab_bias(X, Matrix<const T>(layer.Wt).cols_view(u.j0, n), layer.b.data + u.j0, Z.cols_view(u.j0, n));
 }
 
 template <class T>
 void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX) {
-  matmul_abt<T>(dZ, layer.Wt.view(), dX);  // dX = dZ Wt^T = dZ W   (B, in)
+  matmul_abt<T>(dZ, layer.Wt, dX);  // dX = dZ Wt^T = dZ W   (B, in)
 }
 
 template <class T>
@@ -46,15 +96,15 @@ void dense_backward_weights(Dense<T>& layer, Matrix<const T> X, Matrix<const T> 
   const Units u = concrete(units, layer.in(), layer.out());
   const int rows = u.i1 - u.i0;
   if (rows > 0)  // dWt = X^T dZ, rows [i0, i1): (X's columns i0..i1)^T dZ   (rows, out)
-    matmul_atb<T>(X.cols_view(u.i0, rows), dZ, layer.dWt.view().rows_view(u.i0, rows), accumulate);
-  if (u.j1 > u.j0) column_sums(dZ.cols_view(u.j0, u.j1 - u.j0), layer.db.data() + u.j0, accumulate);  // db = sum_b dZ
+    matmul_atb<T>(X.cols_view(u.i0, rows), dZ, layer.dWt.rows_view(u.i0, rows), accumulate);
+  if (u.j1 > u.j0) column_sums(dZ.cols_view(u.j0, u.j1 - u.j0), layer.db.data + u.j0, accumulate);  // db = sum_b dZ
 }
 
 template <class T>
 void dense_forward_reference(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z) {
   for (int b = 0; b < X.rows; ++b)
     for (int j = 0; j < layer.out(); ++j) {
-      T z = layer.b.data()[j];  // Z[b, j] = b[j] + sum_i X[b, i] W[j, i]
+      T z = layer.b.data[j];  // Z[b, j] = b[j] + sum_i X[b, i] W[j, i]
       for (int i = 0; i < layer.in(); ++i) z = std::fma(X(b, i), layer.Wt(i, j), z);
       Z(b, j) = z;
     }
@@ -71,7 +121,7 @@ void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T
   for (int j = 0; j < layer.out(); ++j) {
     T db = 0;  // db[j] = sum_b dZ[b, j]
     for (int b = 0; b < dZ.rows; ++b) db += dZ(b, j);
-    layer.db.data()[j] = db;
+    layer.db.data[j] = db;
   }
   if (dX.empty()) return;
   for (int b = 0; b < dZ.rows; ++b)
@@ -83,6 +133,7 @@ void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T
 }
 
 #define DIGITNET_DENSE(T)                                                                            \
+  template class DenseLayers<T>;                                                                     \
   template void dense_forward<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);                \
   template void dense_backward_input<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                \
   template void dense_backward_weights<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, bool, Units); \

@@ -34,13 +34,14 @@ void mask_row(const T* a, T* m, T* d, int n, std::uint32_t key_lo, std::uint32_t
 }  // namespace
 
 template <class T>
-void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D, int first_row) {
+void dropout_forward(Matrix<const T> A, double p, std::uint64_t draw, Matrix<T> M, Matrix<T> D,
+                     std::span<const std::size_t> keys) {
   const double keep = 1 - p;
   // Unit kept when its 32-bit uniform u < keep * 2^32.
   const auto threshold = static_cast<std::uint32_t>(std::min(std::ldexp(keep, 32), 4294967295.0));
   const T scale = T(1) / T(keep);
   for (int b = 0; b < A.rows; ++b) {
-    const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(first_row + b)).next();  // this row's key
+    const std::uint64_t key = Rng(draw, static_cast<std::uint64_t>(keys[b])).next();  // this row's key
     mask_row(A.row(b), M.row(b), D.row(b), A.cols, static_cast<std::uint32_t>(key),
              static_cast<std::uint32_t>(key >> 32), threshold, scale);
   }
@@ -55,8 +56,10 @@ void dropout_backward(Matrix<const T> M, Matrix<T> dD) {
   }
 }
 
-template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>, int);
-template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>, int);
+template void dropout_forward<float>(Matrix<const float>, double, std::uint64_t, Matrix<float>, Matrix<float>,
+                                     std::span<const std::size_t>);
+template void dropout_forward<double>(Matrix<const double>, double, std::uint64_t, Matrix<double>, Matrix<double>,
+                                      std::span<const std::size_t>);
 template void dropout_backward<float>(Matrix<const float>, Matrix<float>);
 template void dropout_backward<double>(Matrix<const double>, Matrix<double>);
 

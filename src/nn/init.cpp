@@ -1,5 +1,6 @@
 #include "digitnet/nn/init.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -13,8 +14,7 @@ Init parse_init(std::string_view spec) {
   const auto colon = spec.find(':');
   const std::string_view name = spec.substr(0, colon);
   const auto bad = [&] {
-    return Error(
-        fmt::format("--init: unknown value '{}' (expected he, xavier, lecun, normal:SIGMA or uniform:A)", spec));
+    return SettingError("init", fmt::format("'{}' is not one of he, xavier, lecun, normal:SIGMA or uniform:A", spec));
   };
   if (colon == std::string_view::npos) {
     if (name == "he") return {Init::he, 0};
@@ -27,7 +27,7 @@ Init parse_init(std::string_view spec) {
   const auto [end, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
   // Far beyond 1 every unit saturates or the first step overflows: a typo, not a choice.
   if (ec != std::errc() || end != arg.data() + arg.size() || !(v > 0 && v <= 1000))
-    throw Error(fmt::format("--init: '{}' needs a number in (0, 1000] after ':'", spec));
+    throw SettingError("init", fmt::format("'{}' needs a number in (0, 1000] after ':'", spec));
   if (name == "normal") return {Init::normal, v};
   if (name == "uniform") return {Init::uniform, v};
   throw bad();
@@ -45,7 +45,7 @@ std::string to_string(const Init& init) {
 }
 
 template <class T>
-void init_dense(Dense<T>& layer, const Init& init, Rng& rng) {
+void init_dense(const Dense<T>& layer, const Init& init, Rng& rng) {
   const double fan_in = layer.in(), fan_out = layer.out();
   double sigma = 0;
   switch (init.kind) {
@@ -55,12 +55,12 @@ void init_dense(Dense<T>& layer, const Init& init, Rng& rng) {
     case Init::normal: sigma = init.param; break;
     case Init::uniform: break;
   }
-  for (auto& w : layer.Wt.storage)
+  for (auto& w : layer.Wt.values())
     w = static_cast<T>(init.kind == Init::uniform ? init.param * (2.0 * rng.uniform() - 1.0) : sigma * rng.normal());
-  layer.b.fill(T(0));
+  std::fill(layer.b.values().begin(), layer.b.values().end(), T(0));
 }
 
-template void init_dense<float>(Dense<float>&, const Init&, Rng&);
-template void init_dense<double>(Dense<double>&, const Init&, Rng&);
+template void init_dense<float>(const Dense<float>&, const Init&, Rng&);
+template void init_dense<double>(const Dense<double>&, const Init&, Rng&);
 
 }  // namespace digitnet

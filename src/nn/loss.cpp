@@ -11,7 +11,7 @@ namespace digitnet {
 Loss parse_loss(std::string_view name) {
   if (name == "ce" || name == "cross-entropy") return Loss::cross_entropy;
   if (name == "mse") return Loss::mse;
-  throw Error("unknown loss '" + std::string(name) + "' (expected ce or mse)");
+  throw SettingError("loss", "'" + std::string(name) + "' is not one of ce or mse");
 }
 
 std::string to_string(Loss l) { return l == Loss::cross_entropy ? "ce" : "mse"; }

@@ -1,7 +1,6 @@
 #include "digitnet/nn/network.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,29 +11,12 @@
 
 namespace digitnet {
 
-std::vector<int> parse_layers(std::string_view text) {
-  std::vector<int> sizes;
-  std::size_t pos = 0;
-  while (pos <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', pos), text.size());
-    const std::string_view item = text.substr(pos, comma - pos);
-    int v = 0;
-    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || v < 1 || v > 1'000'000)
-      throw Error(fmt::format("--layers: '{}' is not a list of positive sizes like 784,128,64,10", text));
-    sizes.push_back(v);
-    pos = comma + 1;
-  }
-  if (sizes.size() < 2) throw Error(fmt::format("--layers: '{}' needs at least an input and an output size", text));
-  return sizes;
-}
-
 std::string layers_to_string(const std::vector<int>& sizes) { return fmt::format("{}", fmt::join(sizes, ",")); }
 
 template <class T>
 Network<T>::Network(Architecture arch) : arch_(std::move(arch)) {
-  if (arch_.sizes.size() < 2) throw Error("a network needs at least an input and an output size");
-  for (int l = 0; l < arch_.depth(); ++l) layers.emplace_back(arch_.sizes[l], arch_.sizes[l + 1]);
+  if (arch_.sizes.size() < 2) throw SettingError("layers", "a network needs at least an input and an output size");
+  layers = DenseLayers<T>(arch_.sizes);
   Z_.resize(arch_.depth());
   A_.resize(arch_.depth());
   G_.resize(arch_.depth());
@@ -46,27 +28,24 @@ void Network<T>::init(const Init& init, Rng& rng) {
 }
 
 template <class T>
-void Network<T>::set_dropout(std::vector<double> p, std::uint64_t seed) {
+void Network<T>::set_dropout(std::vector<double> p) {
   const int hidden = arch_.depth() - 1;
   if (p.size() == 1) p.assign(hidden, p[0]);
   if (static_cast<int>(p.size()) != hidden)
-    throw Error(fmt::format("--dropout: {} values for {} hidden layers", p.size(), hidden));
-  for (double v : p)
-    if (!(v >= 0 && v < 1)) throw Error(fmt::format("--dropout: {} is not in [0, 1)", v));
-  dropout_ = std::move(p);
-  M_.resize(hidden);
-  D_.resize(hidden);
-  dropout_rng_ = Rng(seed, kDropoutStream);
-}
-
-void check_label_smoothing(double s, Loss loss) {
-  if (!(s >= 0 && s < 1)) throw Error(fmt::format("--label-smoothing: {} is not in [0, 1)", s));
-  if (s > 0 && loss != Loss::cross_entropy) throw Error("--label-smoothing: only applies to the ce loss");
+    throw SettingError("dropout", fmt::format("{} values for {} hidden layers", p.size(), hidden));
+  for (std::size_t l = 0; l < p.size(); ++l)
+    if (!(p[l] >= 0 && p[l] < 1))
+      throw SettingError("dropout", fmt::format("{} is not a probability in [0, 1)", p[l]), static_cast<int>(l));
+  const bool any = std::any_of(p.begin(), p.end(), [](double v) { return v > 0; });
+  dropout_ = any ? std::move(p) : std::vector<double>{};
+  M_.resize(dropout_.size());
+  D_.resize(dropout_.size());
 }
 
 template <class T>
 void Network<T>::set_label_smoothing(double s) {
-  check_label_smoothing(s, arch_.loss);
+  if (!(s >= 0 && s < 1)) throw SettingError("label_smoothing", fmt::format("{} is not in [0, 1)", s));
+  if (s > 0 && arch_.loss != Loss::cross_entropy) throw SettingError("label_smoothing", "only applies to the ce loss");
   smoothing_ = s;
 }
 
@@ -89,9 +68,7 @@ void Network<T>::start(const Batch<T>& X, bool training) {
   input_.start(X);
   dropping_ = training && !dropout_.empty();
   if (!dropping_) return;
-  draws_.resize(dropout_.size());
   for (std::size_t l = 0; l < dropout_.size(); ++l) {
-    draws_[l] = dropout_rng_.next();
     M_[l].resize(B, arch_.sizes[l + 1]);
     D_[l].resize(B, arch_.sizes[l + 1]);
   }
@@ -114,8 +91,8 @@ void Network<T>::forward_rows(int r0, int r1, bool output) {
     if (l > 0) dense_forward(layers[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
     if (l + 1 == L) break;
     activation_forward<T>(arch_.hidden, rows(Z_[l]), rows(A_[l]));  // A_l = f(Z_l)
-    if (dropped(l))
-      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), first_row_ + r0);  // D = A M
+    if (dropped(l))                                                 // D = A M
+      dropout_forward<T>(rows(A_[l]), dropout_[l], draws_[l], rows(M_[l]), rows(D_[l]), keys_.subspan(r0, n));
   }
   if (output) output_forward<T>(arch_.loss, rows(Z_[L - 1]), rows(A_[L - 1]));  // softmax or sigmoid
 }
@@ -148,7 +125,7 @@ Matrix<const T> Network<T>::forward(Matrix<const T> X) {
 }
 
 template <class T>
-typename Network<T>::WeightSums Network<T>::gradients(bool accumulate) {
+typename Network<T>::WeightSums Network<T>::gradient_sums(bool accumulate) {
   static const auto set = [](Dense<T>& layer, Matrix<const T> X, Matrix<const T> dZ, Units u) {
     dense_backward_weights(layer, X, dZ, false, u);
   };
@@ -162,27 +139,35 @@ typename Network<T>::WeightSums Network<T>::gradients(bool accumulate) {
 // layer's product by columns, everything per example by rows, and the sums over the batch
 // by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
-T Network<T>::train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums, int first_row) {
-  start(X, /*training=*/true);
-  first_row_ = first_row;
-  row_loss_.resize(X.rows());
-  first_layer_forward();                                   // Z_1 = X W_1^T + b_1
-  split_rows(arch_.sizes, X.rows(), [&](int r0, int r1) {  // per example:
-    forward_rows(r0, r1, /*output=*/false);                //   Z_l, A_l, and the output
-    backward_rows(labels, batch, r0, r1);                  //   the loss, dZ_D .. dZ_1
+T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
+  const int B = ex.X.rows();
+  if (static_cast<int>(ex.labels.size()) != B || static_cast<int>(ex.keys.size()) != B || ex.batch < B)
+    throw Error(
+        fmt::format("a training step of {} rows needs as many labels and keys, and a batch of at least {}", B, B));
+  start(ex.X, /*training=*/true);
+  keys_ = ex.keys;
+  draws_.resize(dropout_.size());
+  for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
+  row_loss_.resize(B);
+  first_layer_forward();                            // Z_1 = X W_1^T + b_1
+  split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
+    forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
+    backward_rows(ex.labels, ex.batch, r0, r1);     //   the loss, dZ_D .. dZ_1
   });
   // dW_l = dZ_l^T A_{l-1}, db_l = sum_b dZ_l, or the update they feed, for each core's units
-  split_weight_sums(arch_.sizes, X.rows(), [&](int l, Range in, Range out) {
+  split_weight_sums(arch_.sizes, B, [&](int l, Range in, Range out) {
     sums(layers[l], layer_input(l), G_[l].view(), {in.first, in.second, out.first, out.second});
   });
   T loss = 0;
   for (const T v : row_loss_) loss += v;
-  return loss / T(batch);
+  return loss / T(ex.batch);
 }
 
 template <class T>
-void Network<T>::skip_train_step() {
-  for (std::size_t l = 0; l < dropout_.size(); ++l) dropout_rng_.next();  // as start() draws
+T Network<T>::forward_backward(Matrix<const T> X, std::span<const int> labels, std::uint64_t draw) {
+  std::vector<std::size_t> keys(static_cast<std::size_t>(X.rows));
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = i;
+  return train_step({X, labels, X.rows, keys, draw}, gradient_sums(false));
 }
 
 template <class T>

@@ -14,6 +14,8 @@ namespace digitnet {
 
 Augment parse_augment(std::string_view text) {
   Augment a;
+  if (text == "none") return a;
+  std::vector<std::string_view> seen;
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const std::size_t comma = std::min(text.find(',', pos), text.size());
@@ -28,16 +30,20 @@ Augment parse_augment(std::string_view text) {
       const bool shift = name == "shift";
       if (ec != std::errc() || end != v.data() + v.size() || !(value > 0 && value <= (shift ? 14 : 180)) ||
           (shift && value != std::floor(value)))
-        throw Error(fmt::format("--augment: '{}' needs {} after ':'", item,
-                                shift ? "a whole number of pixels, 1 to 14" : "a number of degrees in (0, 180]"));
+        throw SettingError(
+            "augment", fmt::format("'{}' needs {} after ':'", item,
+                                   shift ? "a whole number of pixels, 1 to 14" : "a number of degrees in (0, 180]"));
     }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end())
+      throw SettingError("augment", fmt::format("'{}' is given twice in '{}'", name, text));
+    seen.push_back(name);
     if (name == "shift" && has_value) a.shift = static_cast<int>(value);
     else if (name == "rotate" && has_value) a.rotate = value;
     else if (name == "elastic" && !has_value) a.elastic = true;
     else if (name == "flip" && !has_value) a.flip = true;
-    else if (!(item.empty() && text.empty()))
-      throw Error(
-          fmt::format("--augment: unknown item '{}' (expected shift:PIXELS, rotate:DEGREES, elastic, flip)", item));
+    else
+      throw SettingError("augment",
+                         fmt::format("'{}' is not one of none, shift:PIXELS, rotate:DEGREES, elastic, flip", item));
     pos = comma + 1;
   }
   return a;

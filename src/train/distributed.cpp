@@ -14,7 +14,7 @@ namespace digitnet {
 Reduction parse_reduction(std::string_view text) {
   if (text == "ordered") return Reduction::ordered;
   if (text == "exact") return Reduction::exact;
-  throw Error(fmt::format("--reduce: '{}' is not ordered or exact", text));
+  throw SettingError("reduce", fmt::format("'{}' is not one of ordered or exact", text));
 }
 
 std::string to_string(Reduction r) { return r == Reduction::exact ? "exact" : "ordered"; }

@@ -1,5 +1,6 @@
 #include "digitnet/train/normalize.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -14,19 +15,31 @@ namespace digitnet {
 Normalizer::Kind Normalizer::parse_kind(std::string_view name) {
   if (name == "scale") return scale;
   if (name == "zscore") return zscore;
-  throw Error(fmt::format("--normalize: unknown value '{}' (expected scale or zscore)", name));
+  throw SettingError("normalize", fmt::format("'{}' is not one of scale or zscore", name));
 }
 
 Normalizer Normalizer::fit(Kind kind, const Dataset& train) {
   Normalizer n;
   n.kind = kind;
   n.pixel_max = train.pixel_max;
+  if (train.has_floats()) {
+    // Float features: intensities (no value below 0) that go above pixel_max (1 for arrays from
+    // Python), like the 8x8 digits' 0..16, are scaled by their largest value, as pixels are by
+    // 255; other values are used as given. The model records the scale: predictions scale alike.
+    float lo = 0, hi = 0;
+    for (std::size_t i = 0; i < train.size(); ++i)
+      for (int f = 0; f < train.features(); ++f) {
+        lo = std::min(lo, train.floats(i)[f]);
+        hi = std::max(hi, train.floats(i)[f]);
+      }
+    n.pixel_max = lo >= 0 && hi > train.pixel_max && std::isfinite(hi) ? hi : train.pixel_max;
+  }
   if (kind == scale) return n;
   const int F = train.features();
   std::vector<double> sum(F, 0.0), sq(F, 0.0);
   const auto add = [&](const auto* px) {
     for (int f = 0; f < F; ++f) {
-      const double x = px[f] / double(train.pixel_max);
+      const double x = px[f] / double(n.pixel_max);
       sum[f] += x;
       sq[f] += x * x;
     }

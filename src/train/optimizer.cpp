@@ -16,7 +16,7 @@ OptimizerConfig::Kind parse_optimizer(std::string_view name) {
   if (name == "nesterov") return OptimizerConfig::nesterov;
   if (name == "adam") return OptimizerConfig::adam;
   if (name == "adamw") return OptimizerConfig::adamw;
-  throw Error(fmt::format("--optimizer: unknown value '{}' (expected sgd, momentum, nesterov, adam or adamw)", name));
+  throw SettingError("optimizer", fmt::format("'{}' is not one of sgd, momentum, nesterov, adam or adamw", name));
 }
 
 std::string to_string(OptimizerConfig::Kind kind) {
@@ -24,14 +24,12 @@ std::string to_string(OptimizerConfig::Kind kind) {
   return names[kind];
 }
 
+// Buffers only where the rule has them: plain SGD none, momentum one, Adam two.
 template <class T>
-Optimizer<T>::Optimizer(OptimizerConfig config, const Network<T>& net) : config_(config) {
-  for (const auto& layer : net.layers)
-    for (std::size_t n : {layer.Wt.size(), layer.b.size()}) {
-      m_.emplace_back(n, T(0));
-      v_.emplace_back(n, T(0));
-    }
-}
+Optimizer<T>::Optimizer(OptimizerConfig config, const Network<T>& net)
+    : config_(config),
+      m_(config.kind == OptimizerConfig::sgd ? 0 : net.layers.parameters().size(), T(0)),
+      v_(config.kind >= OptimizerConfig::adam ? net.layers.parameters().size() : 0, T(0)) {}
 
 template <class T>
 void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr) {
@@ -89,9 +87,6 @@ template <class T>
 void Optimizer<T>::restore(OptimizerState<T> s) {
   if (s.t < 0 || s.m.size() != m_.size() || s.v.size() != v_.size())
     throw Error("the optimizer's state does not fit this network");
-  for (std::size_t k = 0; k < m_.size(); ++k)
-    if (s.m[k].size() != m_[k].size() || s.v[k].size() != v_[k].size())
-      throw Error("the optimizer's state does not fit this network");
   t_ = s.t;
   m_ = std::move(s.m);
   v_ = std::move(s.v);
@@ -100,13 +95,7 @@ void Optimizer<T>::restore(OptimizerState<T> s) {
 template <class T>
 void Optimizer<T>::step(Network<T>& net, double lr) {
   ++t_;
-  std::size_t k = 0;
-  for (auto& layer : net.layers) {
-    update(layer.Wt.storage, layer.dWt.storage, m_[k], v_[k], lr);
-    ++k;
-    update(layer.b.storage, layer.db.storage, m_[k], v_[k], lr);
-    ++k;
-  }
+  update(net.layers.parameters(), net.layers.gradients(), m_, v_, lr);
 }
 
 template class Optimizer<float>;

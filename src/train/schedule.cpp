@@ -12,7 +12,8 @@ namespace digitnet {
 
 Schedule parse_schedule(std::string_view text) {
   const auto bad = [&] {
-    return Error(fmt::format("--schedule: '{}' is not one of constant, step:EPOCHS:GAMMA, cosine or onecycle", text));
+    return SettingError("schedule",
+                        fmt::format("'{}' is not one of constant, step:EPOCHS:GAMMA, cosine or onecycle", text));
   };
   Schedule s;
   if (text == "constant") return s;
@@ -28,9 +29,9 @@ Schedule parse_schedule(std::string_view text) {
   };
   s.kind = Schedule::step;
   if (!number(rest.substr(0, colon), s.step_epochs, 1e6))
-    throw Error(fmt::format("--schedule: '{}': EPOCHS must be a number in (0, 1000000]", text));
+    throw SettingError("schedule", fmt::format("'{}': EPOCHS must be a number in (0, 1000000]", text));
   if (!number(rest.substr(colon + 1), s.gamma, 1))
-    throw Error(fmt::format("--schedule: '{}': GAMMA must be a number in (0, 1]", text));
+    throw SettingError("schedule", fmt::format("'{}': GAMMA must be a number in (0, 1]", text));
   return s;
 }
 

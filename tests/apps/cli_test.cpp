@@ -124,9 +124,9 @@ TEST_F(Cli, ValidationAndEarlyStopping) {
   EXPECT_TRUE(first["val_accuracy"].is_number()) << line;
   EXPECT_TRUE(first["lr"].is_number()) << line;
   const auto config = nlohmann::json::parse(read_npz(file("v.npz")).at("config").to_string());
-  EXPECT_EQ(config["training"]["optimizer"], "adam");
-  EXPECT_EQ(config["training"]["label_smoothing"], 0.1);
-  EXPECT_EQ(config["training"]["train_examples"], 320);  // 20% of 400 held out
+  EXPECT_EQ(config["recipe"]["optimizer"], "adam");
+  EXPECT_EQ(config["recipe"]["label_smoothing"], 0.1);
+  EXPECT_EQ(config["train_examples"], 320);  // 20% of 400 held out
 }
 
 TEST_F(Cli, PresetsAreListedAndFlagsOverrideThem) {
@@ -186,7 +186,7 @@ TEST_F(Cli, BadFiles) {
 
 TEST_F(Cli, DivergingRunNamesTheEpochAndSuggestsSmallerLr) {
   expect_one_line_error(
-      "train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1e30 --epochs 3 --save " + file("nan.npz"),
+      "train --data " + idx() + " --layers 36,16,10 --init normal:50 --lr 1000 --epochs 3 --save " + file("nan.npz"),
       "smaller --lr");
   EXPECT_FALSE(std::filesystem::exists(file("nan.npz")));
 }

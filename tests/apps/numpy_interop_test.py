@@ -72,7 +72,7 @@ def main():
             with np.load(model) as f:
                 arrays = {k: f[k] for k in f.files}
             config = json.loads(arrays["config"].item())
-            for key in ("layers", "hidden_activation", "loss", "normalization", "dataset", "training", "history"):
+            for key in ("layers", "hidden_activation", "loss", "normalization", "dataset", "recipe", "history"):
                 assert key in config, key
             assert config["layers"] == [64, 16, 10]
             assert arrays["w1"].dtype == np.float32 and arrays["w1"].shape == (16, 64)

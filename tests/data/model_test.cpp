@@ -43,7 +43,7 @@ TEST(Model, RoundTripKeepsEverything) {
   EXPECT_EQ(m.norm.mean, s.norm.mean);
   EXPECT_EQ(m.height, 4);
   EXPECT_EQ(m.config["dataset"], "synthetic");
-  for (std::size_t l = 0; l < 2; ++l) EXPECT_EQ(m.net.layers[l].Wt.storage, s.net.layers[l].Wt.storage);
+  for (std::size_t l = 0; l < 2; ++l) EXPECT_EQ(test::values(m.net.layers[l].Wt), test::values(s.net.layers[l].Wt));
 }
 
 TEST(Model, NewerFormatIsRefusedClearly) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include "digitnet/core/error.hpp"
 #include "digitnet/nn/init.hpp"
 
@@ -21,7 +23,8 @@ double std_of(std::span<const double> v) {
 }
 
 TEST(Init, EachSchemeHasItsScale) {
-  Dense<double> layer(400, 100);
+  DenseLayers<double> layers(std::vector<int>{400, 100});
+  const Dense<double>& layer = layers[0];
   const std::vector<std::pair<std::string, double>> expected = {{"he", std::sqrt(2.0 / 400)},
                                                                 {"xavier", std::sqrt(2.0 / 500)},
                                                                 {"lecun", std::sqrt(1.0 / 400)},
@@ -30,17 +33,17 @@ TEST(Init, EachSchemeHasItsScale) {
   for (const auto& [spec, sigma] : expected) {
     Rng rng(1);
     init_dense(layer, parse_init(spec), rng);
-    EXPECT_NEAR(std_of(layer.Wt.storage), sigma, 0.03 * sigma) << spec;
-    for (double b : layer.b.storage) EXPECT_EQ(b, 0.0);
+    EXPECT_NEAR(std_of(layer.Wt.values()), sigma, 0.03 * sigma) << spec;
+    for (double b : layer.b.values()) EXPECT_EQ(b, 0.0);
   }
 }
 
 TEST(Init, SameSeedSameWeights) {
-  Dense<float> a(10, 5), b(10, 5);
+  DenseLayers<float> a(std::vector<int>{10, 5}), b(std::vector<int>{10, 5});
   Rng r1(9), r2(9);
-  init_dense(a, Init{}, r1);
-  init_dense(b, Init{}, r2);
-  EXPECT_EQ(a.Wt.storage, b.Wt.storage);
+  init_dense(a[0], Init{}, r1);
+  init_dense(b[0], Init{}, r2);
+  EXPECT_EQ(test::values(a[0].Wt), test::values(b[0].Wt));
 }
 
 TEST(Init, BadSpecsAreRefused) {

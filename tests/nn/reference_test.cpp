@@ -58,7 +58,7 @@ void check_case(const Case& c, double tol) {
     const auto w = ref.at(fmt::format("w{}", l + 1)).to_doubles();
     const auto b = ref.at(fmt::format("b{}", l + 1)).to_doubles();
     net.layers[l].set_W(std::vector<T>(w.begin(), w.end()));
-    net.layers[l].b.storage.assign(b.begin(), b.end());
+    net.layers[l].set_b(std::vector<T>(b.begin(), b.end()));
   }
   const NpyArray& xa = ref.at("x");
   const auto xd = xa.to_doubles();
@@ -75,14 +75,17 @@ void check_case(const Case& c, double tol) {
   for (int l = 0; l < c.arch.depth(); ++l) {
     EXPECT_LE(test::rel_error(as_doubles(net.layers[l].dW()), ref.at(fmt::format("dw{}", l + 1)).to_doubles()), tol)
         << "dw" << l + 1;
-    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].db), ref.at(fmt::format("db{}", l + 1)).to_doubles()), tol)
+    EXPECT_LE(
+        test::rel_error(as_doubles(Matrix<const T>(net.layers[l].db)), ref.at(fmt::format("db{}", l + 1)).to_doubles()),
+        tol)
         << "db" << l + 1;
   }
   for (auto& layer : net.layers) sgd_step(layer, static_cast<T>(c.lr));
   for (int l = 0; l < c.arch.depth(); ++l) {
     EXPECT_LE(test::rel_error(as_doubles(net.layers[l].W()), ref.at(fmt::format("w{}_after_sgd", l + 1)).to_doubles()),
               tol);
-    EXPECT_LE(test::rel_error(as_doubles(net.layers[l].b), ref.at(fmt::format("b{}_after_sgd", l + 1)).to_doubles()),
+    EXPECT_LE(test::rel_error(as_doubles(Matrix<const T>(net.layers[l].b)),
+                              ref.at(fmt::format("b{}_after_sgd", l + 1)).to_doubles()),
               tol);
   }
 }
@@ -123,8 +126,9 @@ TEST(Reference, LabelSmoothingMatchesPyTorch) {
                                        0.05837899557517606,   0.005936652429694452, 0.15097012620251812,
                                        -0.13164929050575122,  -0.01641463494208207, -0.0029062007546848236};
   for (std::size_t i = 0; i < torch_grad.size(); ++i) EXPECT_NEAR(dZ.storage[i], torch_grad[i], 1e-15) << i;
-  EXPECT_THROW(check_label_smoothing(1.0, Loss::cross_entropy), Error);
-  EXPECT_THROW(check_label_smoothing(0.1, Loss::mse), Error);
+  Network<double> ce({{4, 3, 4}, Activation::relu, Loss::cross_entropy}), mse({{4, 3, 4}, Activation::relu, Loss::mse});
+  EXPECT_THROW(ce.set_label_smoothing(1.0), SettingError);
+  EXPECT_THROW(mse.set_label_smoothing(0.1), SettingError);
 }
 
 }  // namespace

@@ -42,8 +42,8 @@ def test_python_model_in_the_cli(cli, fashion_small, fashion, tmp_path):
                                   confusion_matrix(y_test, clf.predict(X_test)))
     config = json.loads(np.load(model)["config"].item())
     assert config["classes"] == list(range(10)) and config["layers"] == [784, 64, 10]
-    assert len(config["history"]) == 2 and config["training"]["epochs"] == 2
-    # the CLI reads the float model of the 8x8 digits too (values 0..16 as given)
+    assert len(config["history"]) == 2 and config["recipe"]["epochs"] == 2
+    # the CLI reads the float model of the 8x8 digits too (values 0..16, scaled by 16 as recorded)
     digits = digitnet.datasets.load("digits")
     small = MLPClassifier(preset="digits-softmax", epochs=100).fit(digits.X_train, digits.y_train)
     small.save(tmp_path / "d.npz")

@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/data/file.hpp"
+#include "digitnet/nn/network.hpp"
+#include "digitnet/train/recipe.hpp"
 
 namespace digitnet::test {
 
@@ -45,6 +48,31 @@ void shrink_member(Bytes& zip, const std::string& name, std::uint32_t by);
 void set_member_size(Bytes& zip, const std::string& name, std::uint32_t size);
 
 int lines(const std::string& text);  // newlines in text
+
+// A view's values, copied (to compare two layers' weights with EXPECT_EQ).
+template <class T>
+std::vector<std::remove_const_t<T>> values(Matrix<T> m) {
+  return {m.values().begin(), m.values().end()};
+}
+
+// The recipe `r` for this network: its layers, activation and loss.
+template <class T>
+Recipe recipe_for(const Network<T>& net, Recipe r) {
+  r.layers = net.arch().sizes;
+  r.activation = to_string(net.arch().hidden);
+  r.loss = to_string(net.arch().loss);
+  return r;
+}
+
+// One training step on rows of a batch of `batch` rows, which are rows first_row.. of it: each
+// row's dropout stream is its place in the batch.
+template <class T>
+T step(Network<T>& net, const std::type_identity_t<Batch<T>>& X, std::span<const int> labels, int batch,
+       typename Network<T>::WeightSums sums, int first_row = 0, std::uint64_t draw = 0) {
+  std::vector<std::size_t> keys(static_cast<std::size_t>(X.rows()));
+  for (std::size_t i = 0; i < keys.size(); ++i) keys[i] = static_cast<std::size_t>(first_row) + i;
+  return net.train_step({X, labels, batch, keys, draw}, sums);
+}
 
 // Largest |a - b| divided by the largest |b| (a relative error that ignores tiny entries).
 double rel_error(std::span<const double> a, std::span<const double> b);

@@ -73,26 +73,23 @@ struct Weights {
 struct Task {
   Dataset train = test::synthetic(400, 8, 8, 1), test_set = test::synthetic(100, 8, 8, 2);
   Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  TrainOptions opt{.epochs = 2, .batch = 50, .lr = 0.003, .seed = 5};
-  bool dropout = true;
-  Task() {
-    opt.optimizer.kind = OptimizerConfig::adam;
-    opt.augment = parse_augment("shift:1");
-  }
-  Network<float> network() const {
-    Network<float> net({{64, 24, 16, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(3, kInitStream);
-    net.init(Init{}, rng);
-    if (dropout) net.set_dropout({0.2}, 7);
-    return net;
-  }
+  Recipe opt{.layers = {64, 24, 16, 10},
+             .optimizer = "adam",
+             .lr = 0.003,
+             .dropout = {0.2},
+             .augment = "shift:1",
+             .batch = 50,
+             .epochs = 2,
+             .seed = 5,
+             .micro_batch = 8};
+  Network<float> network() const { return new_network(opt); }
 };
 
 Weights collect(const Network<float>& net, std::vector<EpochReport> history) {
   Weights w;
   for (const auto& layer : net.layers) {
-    w.arrays.emplace_back(layer.Wt.storage.begin(), layer.Wt.storage.end());
-    w.arrays.emplace_back(layer.b.storage.begin(), layer.b.storage.end());
+    w.arrays.push_back(test::values(layer.Wt));
+    w.arrays.push_back(test::values(layer.b));
   }
   w.history = std::move(history);
   return w;
@@ -119,9 +116,12 @@ Weights shared_run(const Task& s, int n, Reduction reduction, int micro_batch = 
   ThreadGroup group(n);
   std::vector<Weights> out(n);
   run_ranks(group, n, [&](ThreadComm& comm, int r) {
-    Network<float> net = s.network();
-    Trainer trainer(net, s.norm, s.opt);
-    trainer.share({.comm = &comm, .reduction = reduction, .micro_batch = micro_batch, .exact_spread = spread});
+    Recipe recipe = s.opt;
+    recipe.reduce = to_string(reduction);
+    recipe.micro_batch = micro_batch;
+    Network<float> net = new_network(recipe);
+    Trainer trainer(net, s.norm, recipe);
+    trainer.share({.comm = &comm, .exact_spread = spread});
     auto history = trainer.fit(s.train, &s.test_set);
     out[r] = collect(net, std::move(history));
   });
@@ -151,12 +151,10 @@ TEST(Distributed, ExactGivesTheSameBitsForAnyNumberOfProcesses) {
   const Task s;
   const Weights one = shared_run(s, 1, Reduction::exact);
   for (int n : {2, 3, 4, 7}) EXPECT_TRUE(shared_run(s, n, Reduction::exact) == one) << n << " processes";
-  // Without dropout and augmentation (whose draws are per micro-batch here, per chunk alone),
-  // it trains as one process alone does, up to the rounding of the sums.
-  Task plain = s;
-  plain.dropout = false;
-  plain.opt.augment = {};
-  EXPECT_LT(relative_difference(shared_run(plain, 3, Reduction::exact), alone(plain)), 1e-4);
+  // Every example draws its dropout masks and distortions from its own stream, whatever
+  // micro-batch or process takes it: it trains as one process alone does, up to the rounding
+  // of the sums.
+  EXPECT_LT(relative_difference(shared_run(s, 3, Reduction::exact), alone(s)), 1e-4);
 }
 
 TEST(Distributed, ExactHoldsForMicroBatchesThatDoNotDivideTheBatch) {
@@ -266,7 +264,7 @@ TEST(Distributed, ParsesReduction) {
     parse_reduction("ring");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--reduce: 'ring' is not ordered or exact");
+    EXPECT_STREQ(e.what(), "reduce: 'ring' is not one of ordered or exact");
   }
 }
 

@@ -87,10 +87,9 @@ TEST(Normalize, TrainingOnFloatsIsTrainingOnTheirPixels) {
   std::vector<Network<float>> nets;
   for (const Dataset* d : {&bytes, &floats}) {
     const Normalizer norm = Normalizer::fit(Normalizer::scale, *d);
-    Network<float> net({{25, 12, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(1, kInitStream);
-    net.init(Init{}, rng);
-    Trainer(net, norm, {.epochs = 2, .batch = 8, .lr = 0.1, .seed = 3}).fit(*d, nullptr);
+    const Recipe r{.layers = {25, 12, 10}, .lr = 0.1, .batch = 8, .epochs = 2, .seed = 3};
+    Network<float> net = new_network(r);
+    Trainer(net, norm, r).fit(*d, nullptr);
     nets.push_back(net);
   }
   for (std::size_t l = 0; l < nets[0].layers.size(); ++l) EXPECT_EQ(nets[0].layers[l].W(), nets[1].layers[l].W());

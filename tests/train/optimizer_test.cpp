@@ -39,7 +39,7 @@ void check(const std::string& name, double tol) {
   for (int l = 0; l < 2; ++l) {
     const auto w = ref.at(fmt::format("w{}", l + 1)).to_doubles(), b = ref.at(fmt::format("b{}", l + 1)).to_doubles();
     net.layers[l].set_W(std::vector<T>(w.begin(), w.end()));
-    net.layers[l].b.storage.assign(b.begin(), b.end());
+    net.layers[l].set_b(std::vector<T>(b.begin(), b.end()));
   }
   Optimizer<T> opt(config, net);
   for (int s = 1; s <= 3; ++s) {
@@ -54,7 +54,7 @@ void check(const std::string& name, double tol) {
                                 ref.at(fmt::format("w{}_step{}", l + 1, s)).to_doubles()),
                 tol)
           << "w" << l + 1 << " step " << s;
-      const auto& b = net.layers[l].b.storage;
+      const auto b = net.layers[l].b.values();
       EXPECT_LE(test::rel_error(std::vector<double>(b.begin(), b.end()),
                                 ref.at(fmt::format("b{}_step{}", l + 1, s)).to_doubles()),
                 tol)

@@ -24,11 +24,10 @@ Tensor<float> first_inputs(const Dataset& data, const Normalizer& norm, std::siz
   return X;
 }
 
-Network<float> trained(const Dataset& data, const Normalizer& norm, TrainOptions opt, std::uint64_t init_seed = 1) {
-  Network<float> net({{data.features(), 16, 10}, Activation::relu, Loss::cross_entropy});
-  Rng rng(init_seed, kInitStream);
-  net.init(Init{}, rng);
-  Trainer(net, norm, opt).fit(data, nullptr);
+Network<float> trained(const Dataset& data, const Normalizer& norm, Recipe r) {
+  r.layers = {data.features(), 16, 10};
+  Network<float> net = new_network(r);
+  Trainer(net, norm, r).fit(data, nullptr);
   return net;
 }
 
@@ -38,7 +37,7 @@ TEST(Trainer, LearnsASyntheticTask) {
   Network<float> net({{36, 16, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(1, kInitStream);
   net.init(Init{}, rng);
-  Trainer trainer(net, norm, {.epochs = 5, .batch = 16, .lr = 0.1, .seed = 1});
+  Trainer trainer(net, norm, test::recipe_for(net, {.lr = 0.1, .batch = 16, .epochs = 5, .seed = 1}));
   const auto history = trainer.fit(train, &heldout);
   ASSERT_EQ(history.size(), 5u);
   EXPECT_LT(history.back().loss, history.front().loss);
@@ -48,15 +47,15 @@ TEST(Trainer, LearnsASyntheticTask) {
 TEST(Trainer, SameSeedGivesBitIdenticalWeights) {
   const Dataset train = test::synthetic(300, 5, 5, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  const TrainOptions opt{.epochs = 3, .batch = 7, .lr = 0.05, .seed = 11};
-  const auto a = trained(train, norm, opt), b = trained(train, norm, opt);
+  const Recipe r{.lr = 0.05, .batch = 7, .epochs = 3, .seed = 11};
+  const auto a = trained(train, norm, r), b = trained(train, norm, r);
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
-    EXPECT_EQ(a.layers[l].b.storage, b.layers[l].b.storage);
+    EXPECT_EQ(test::values(a.layers[l].Wt), test::values(b.layers[l].Wt));
+    EXPECT_EQ(test::values(a.layers[l].b), test::values(b.layers[l].b));
   }
-  auto other = opt;
-  other.seed = 12;  // a different shuffle
-  EXPECT_NE(trained(train, norm, other).layers[0].Wt.storage, a.layers[0].Wt.storage);
+  auto other = r;
+  other.seed = 12;  // other initial weights and another shuffle
+  EXPECT_NE(test::values(trained(train, norm, other).layers[0].Wt), test::values(a.layers[0].Wt));
 }
 
 TEST(Trainer, LossIsTheMeanPerExample) {
@@ -67,7 +66,7 @@ TEST(Trainer, LossIsTheMeanPerExample) {
   Rng rng(1);
   net.init(Init{}, rng);
   Network<float> copy = net;
-  Trainer trainer(net, norm, {.epochs = 1, .batch = 0, .lr = 0.1, .seed = 1});
+  Trainer trainer(net, norm, test::recipe_for(net, {.lr = 0.1, .batch = 0, .epochs = 1, .seed = 1}));
   const double reported = trainer.train_epoch(train).loss;
   const Tensor<float> X = first_inputs(train, norm, 64);
   const std::vector<int> y(train.labels.begin(), train.labels.end());
@@ -80,22 +79,52 @@ TEST(Trainer, DivergenceStopsWithTheEpochAndAHint) {
   Network<float> net({{25, 16, 10}, Activation::relu, Loss::cross_entropy});
   Rng rng(1);
   net.init(Init{Init::normal, 10.0}, rng);
-  Trainer trainer(net, norm, {.epochs = 5, .batch = 10, .lr = 1e30, .seed = 1});
+  Trainer trainer(net, norm, test::recipe_for(net, {.lr = 1000, .batch = 10, .epochs = 5, .seed = 1}));
   try {
     trainer.fit(train, nullptr);
     FAIL() << "expected the run to diverge";
-  } catch (const Error& e) {
+  } catch (const SettingError& e) {
     const std::string msg = e.what();
+    EXPECT_EQ(e.setting, "lr");
     EXPECT_NE(msg.find("epoch 1"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("smaller --lr"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("smaller `lr`"), std::string::npos) << msg;
   }
+}
+
+// A loss that grows far beyond where it started has diverged, finite or not: the run stops
+// before the weights it broke are kept (seed network at lr 1.5 ends as a dead network at 10%).
+TEST(Trainer, ALossFarAboveItsStartIsDivergence) {
+  const Dataset train = test::synthetic(2000, 28, 28, 1);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+  const Recipe r{.lr = 20, .batch = 32, .epochs = 3, .seed = 1};
+  Network<float> net = new_network(r);
+  Trainer trainer(net, norm, r);
+  try {
+    trainer.fit(train, nullptr);
+    FAIL() << "expected the run to diverge";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting, "lr");
+    EXPECT_NE(std::string(e.what()).find("the loss went from"), std::string::npos) << e.what();
+  }
+  // The same at a learning rate that learns: no false alarm.
+  Recipe ok = r;
+  ok.lr = 0.1;
+  Network<float> fine = new_network(ok);
+  EXPECT_NO_THROW(Trainer(fine, norm, ok).fit(train, nullptr));
+}
+
+TEST(Trainer, RecipeMustBeTheNetworks) {
+  Network<float> net({{24, 10}, Activation::relu, Loss::cross_entropy});
+  const Normalizer norm;
+  EXPECT_THROW(Trainer(net, norm, Recipe{}), SettingError);  // 784,128,64,10
+  EXPECT_NO_THROW(Trainer(net, norm, test::recipe_for(net, {})));
 }
 
 TEST(Trainer, RejectsInputSizeMismatch) {
   const Dataset train = test::synthetic(20, 5, 5, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
   Network<float> net({{24, 10}, Activation::relu, Loss::cross_entropy});
-  Trainer trainer(net, norm, {});
+  Trainer trainer(net, norm, test::recipe_for(net, {}));
   EXPECT_THROW(trainer.train_epoch(train), Error);
 }
 
@@ -108,16 +137,10 @@ namespace {
 // The seed network trained for two epochs on 28x28 data: every weight and bias, in one vector.
 std::vector<float> seed_network_weights(const Dataset& train, int batch) {
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  Network<float> net({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
-  Rng rng(3, kInitStream);
-  net.init(Init{}, rng);
-  Trainer(net, norm, {.epochs = 2, .batch = batch, .lr = 0.3, .seed = 4}).fit(train, nullptr);
-  std::vector<float> all;
-  for (const auto& l : net.layers) {
-    all.insert(all.end(), l.Wt.storage.begin(), l.Wt.storage.end());
-    all.insert(all.end(), l.b.storage.begin(), l.b.storage.end());
-  }
-  return all;
+  const Recipe r{.lr = 0.3, .batch = batch, .epochs = 2, .seed = 4};
+  Network<float> net = new_network(r);
+  Trainer(net, norm, r).fit(train, nullptr);
+  return {net.layers.parameters().begin(), net.layers.parameters().end()};
 }
 
 // The same with a thread count and kernels chosen; 640 examples make every product big
@@ -173,17 +196,18 @@ TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
     b.layers = a.layers;
     std::atomic<int> calls{0};
     for (int step = 0; step < 3; ++step) {
-      const float la = a.train_step(X.view(), labels, 32, FusedSgd<float>{0.1f});
+      const float la = test::step(a, X.view(), labels, 32, FusedSgd<float>{0.1f});
       const auto gather = [&](Matrix<float> copy) {
         norm.gather(data, idx, copy);
         ++calls;
       };
       const Batch<float>::Fill fill(gather);
-      const float lb = b.train_step(Batch<float>(32, 784, fill), labels, 32, FusedSgd<float>{0.1f});
+      const float lb = test::step(b, Batch<float>(32, 784, fill), labels, 32, FusedSgd<float>{0.1f});
       EXPECT_EQ(la, lb);
     }
     EXPECT_GE(calls, 3);
-    for (std::size_t l = 0; l < a.layers.size(); ++l) EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
+    for (std::size_t l = 0; l < a.layers.size(); ++l)
+      EXPECT_EQ(test::values(a.layers[l].Wt), test::values(b.layers[l].Wt));
   }
   set_threads(0);
 }
@@ -206,11 +230,11 @@ TEST(Trainer, ChunkedGradientsEqualOnePass) {
   const Tensor<float> X = first_inputs(data, norm, 100);
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
-  b.train_step(X.view().rows_view(0, 37), std::span(y).first(37), 100, Network<float>::gradients(false));
-  b.train_step(X.view().rows_view(37, 63), std::span(y).subspan(37), 100, Network<float>::gradients(true));
+  test::step(b, X.view().rows_view(0, 37), std::span(y).first(37), 100, Network<float>::gradient_sums(false));
+  test::step(b, X.view().rows_view(37, 63), std::span(y).subspan(37), 100, Network<float>::gradient_sums(true), 37);
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_EQ(a.layers[l].dWt.storage, b.layers[l].dWt.storage);
-    EXPECT_EQ(a.layers[l].db.storage, b.layers[l].db.storage);
+    EXPECT_EQ(test::values(a.layers[l].dWt), test::values(b.layers[l].dWt));
+    EXPECT_EQ(test::values(a.layers[l].db), test::values(b.layers[l].db));
   }
 }
 
@@ -225,10 +249,10 @@ TEST(Trainer, FusedSgdStepEqualsGradientThenStep) {
   const std::vector<int> y(data.labels.begin(), data.labels.end());
   a.forward_backward(X.view(), y);
   for (auto& layer : a.layers) sgd_step(layer, 0.1f);
-  b.train_step(X.view(), y, 32, FusedSgd<float>{0.1f});
+  test::step(b, X.view(), y, 32, FusedSgd<float>{0.1f});
   for (std::size_t l = 0; l < a.layers.size(); ++l) {
-    EXPECT_EQ(a.layers[l].Wt.storage, b.layers[l].Wt.storage);
-    EXPECT_EQ(a.layers[l].b.storage, b.layers[l].b.storage);
+    EXPECT_EQ(test::values(a.layers[l].Wt), test::values(b.layers[l].Wt));
+    EXPECT_EQ(test::values(a.layers[l].b), test::values(b.layers[l].b));
   }
 }
 
@@ -245,7 +269,7 @@ TEST(Dropout, ScalesKeptUnitsAndIsOffAtInference) {
   Rng rng(1);
   plain.init(Init{}, rng);
   Network<float> dropped = plain;
-  dropped.set_dropout({0.5}, 7);
+  dropped.set_dropout({0.5});
   const Tensor<float> X = first_inputs(data, norm, 64);
   // Inference ignores dropout.
   const auto a = plain.forward(X.view());
@@ -254,58 +278,53 @@ TEST(Dropout, ScalesKeptUnitsAndIsOffAtInference) {
   EXPECT_EQ(std::vector<float>(b.data, b.data + b.size()), pa);
   // Training: about half of the hidden units get no gradient, the rest are scaled by 2.
   const std::vector<int> y(data.labels.begin(), data.labels.end());
-  dropped.forward_backward(X.view(), y);
+  dropped.forward_backward(X.view(), y, /*draw=*/7);
   std::size_t dead = 0;
   for (int j = 0; j < 200; ++j) dead += dropped.layers[1].dWt(j, 0) == 0.0f && dropped.layers[1].dWt(j, 1) == 0.0f;
   EXPECT_GT(dead, 0u);
-  EXPECT_THROW(dropped.set_dropout({1.0}, 1), Error);
-  EXPECT_THROW(dropped.set_dropout({0.1, 0.2}, 1), Error);
+  EXPECT_THROW(dropped.set_dropout({1.0}), SettingError);
+  EXPECT_THROW(dropped.set_dropout({0.1, 0.2}), SettingError);
 }
 
 TEST(Trainer, EarlyStoppingKeepsTheBestEpochsWeights) {
   const Dataset train = test::synthetic(300, 6, 6, 1), val = test::synthetic(100, 6, 6, 9);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  const auto make = [] {
-    Network<float> net({{36, 32, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(2, kInitStream);
-    net.init(Init{}, rng);
-    return net;
-  };
-  TrainOptions opt{.epochs = 30, .batch = 16, .lr = 0.5, .seed = 3};
-  opt.early_stop = 3;
-  Network<float> net = make();
-  Trainer trainer(net, norm, opt);
+  Recipe r{.layers = {36, 32, 10}, .lr = 0.5, .val = 0.1, .batch = 16, .epochs = 30, .seed = 3, .early_stop = 3};
+  Network<float> net = new_network(r);
+  Trainer trainer(net, norm, r);
   const auto history = trainer.fit(train, nullptr, {}, {}, &val);
   const int best = trainer.best_epoch();
   ASSERT_GT(best, 0);
   double best_val = 0;
-  for (const auto& r : history) best_val = std::max(best_val, *r.val_accuracy);
+  for (const auto& report : history) best_val = std::max(best_val, *report.val_accuracy);
   EXPECT_DOUBLE_EQ(trainer.accuracy(val), best_val);
   // The same run stopped after `best` epochs has exactly these weights.
-  opt.epochs = best;
-  opt.early_stop = 0;
-  Network<float> again = make();
-  Trainer(again, norm, opt).fit(train, nullptr);
-  for (std::size_t l = 0; l < net.layers.size(); ++l) EXPECT_EQ(net.layers[l].Wt.storage, again.layers[l].Wt.storage);
+  r.epochs = best;
+  r.early_stop = 0;
+  Network<float> again = new_network(r);
+  Trainer(again, norm, r).fit(train, nullptr);
+  EXPECT_TRUE(
+      std::equal(net.layers.parameters().begin(), net.layers.parameters().end(), again.layers.parameters().begin()));
 }
 
 TEST(Trainer, EveryOptimizerAndRegulariserLearns) {
   const Dataset train = test::synthetic(400, 28, 28, 1), t = test::synthetic(100, 28, 28, 2);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  for (auto kind : {OptimizerConfig::sgd, OptimizerConfig::momentum, OptimizerConfig::nesterov, OptimizerConfig::adam,
-                    OptimizerConfig::adamw}) {
-    Network<float> net({{784, 32, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(1);
-    net.init(Init{}, rng);
-    net.set_dropout({0.2}, 1);
-    TrainOptions opt{.epochs = 3, .batch = 32, .lr = kind >= OptimizerConfig::adam ? 0.003 : 0.05, .seed = 1};
-    opt.optimizer.kind = kind;
-    opt.optimizer.weight_decay = 0.01;
-    opt.l2 = 1e-4;
-    opt.clip_norm = 5;
-    opt.schedule = parse_schedule("cosine");
-    const auto h = Trainer(net, norm, opt).fit(train, &t);
-    EXPECT_GT(*h.back().test_accuracy, 0.9) << to_string(kind);
+  for (const std::string kind : {"sgd", "momentum", "nesterov", "adam", "adamw"}) {
+    const Recipe r{.layers = {784, 32, 10},
+                   .optimizer = kind,
+                   .lr = kind.starts_with("adam") ? 0.003 : 0.05,
+                   .weight_decay = 0.01,
+                   .schedule = "cosine",
+                   .dropout = {0.2},
+                   .l2 = 1e-4,
+                   .clip_norm = 5,
+                   .batch = 32,
+                   .epochs = 3,
+                   .seed = 1};
+    Network<float> net = new_network(r);
+    const auto h = Trainer(net, norm, r).fit(train, &t);
+    EXPECT_GT(*h.back().test_accuracy, 0.9) << kind;
   }
 }
 
@@ -342,14 +361,16 @@ TEST(Trainer, AugmentedAndDroppedTrainingIsTheSameForAnyThreadCount) {
   std::vector<AlignedVector<float>> weights;
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
-    Network<float> net({{784, 300, 10}, Activation::relu, Loss::cross_entropy});
-    Rng rng(1);
-    net.init(Init{}, rng);
-    net.set_dropout({0.3}, 5);
-    TrainOptions opt{.epochs = 2, .batch = 256, .lr = 0.1, .seed = 1};
-    opt.augment = parse_augment("shift:2,rotate:10,elastic,flip");
-    Trainer(net, norm, opt).fit(train, nullptr);
-    weights.push_back(net.layers[0].Wt.storage);
+    const Recipe r{.layers = {784, 300, 10},
+                   .lr = 0.1,
+                   .dropout = {0.3},
+                   .augment = "shift:2,rotate:10,elastic,flip",
+                   .batch = 256,
+                   .epochs = 2,
+                   .seed = 1};
+    Network<float> net = new_network(r);
+    Trainer(net, norm, r).fit(train, nullptr);
+    weights.emplace_back(net.layers.parameters().begin(), net.layers.parameters().end());
   }
   set_threads(0);
   EXPECT_EQ(weights[0], weights[1]);

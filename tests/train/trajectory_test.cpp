@@ -43,7 +43,7 @@ Network<T> starting_network(const NpzArchive& ref) {
     const auto w = ref.at(fmt::format("w{}", l + 1)).to_doubles();
     const auto b = ref.at(fmt::format("b{}", l + 1)).to_doubles();
     net.layers[l].set_W(std::vector<T>(w.begin(), w.end()));
-    net.layers[l].b.storage.assign(b.begin(), b.end());
+    net.layers[l].set_b(std::vector<T>(b.begin(), b.end()));
   }
   return net;
 }
@@ -70,7 +70,7 @@ void expect_final_weights(const Network<T>& net, const NpzArchive& ref, double t
   for (int l = 0; l < 3; ++l) {
     const auto& layer = net.layers[l];
     const std::vector<T> W = layer.W();
-    const std::vector<double> w(W.begin(), W.end()), b(layer.b.storage.begin(), layer.b.storage.end());
+    const std::vector<double> w(W.begin(), W.end()), b(layer.b.values().begin(), layer.b.values().end());
     EXPECT_LE(test::rel_error(w, ref.at(fmt::format("w{}_final", l + 1)).to_doubles()), tol) << "w" << l + 1;
     EXPECT_LE(test::rel_error(b, ref.at(fmt::format("b{}_final", l + 1)).to_doubles()), tol) << "b" << l + 1;
   }
@@ -79,7 +79,7 @@ void expect_final_weights(const Network<T>& net, const NpzArchive& ref, double t
 template <class T>
 Network<T> sgd_trajectory(const Trajectory& t, double tol) {
   return run<T>(t, tol, [](Network<T>& net, const Batch<T>& X, std::span<const int> y) {
-    return net.train_step(X, y, kBatch, FusedSgd<T>{T(0.1)});
+    return test::step(net, X, y, kBatch, FusedSgd<T>{T(0.1)});
   });
 }
 
@@ -88,7 +88,7 @@ Network<T> adam_trajectory(const Trajectory& t, double tol) {
   std::optional<Optimizer<T>> adam;
   return run<T>(t, tol, [&](Network<T>& net, const Batch<T>& X, std::span<const int> y) {
     if (!adam) adam.emplace(OptimizerConfig{.kind = OptimizerConfig::adam}, net);
-    const T loss = net.train_step(X, y, kBatch, Network<T>::gradients(false));
+    const T loss = test::step(net, X, y, kBatch, Network<T>::gradient_sums(false));
     adam->step(net, 0.001);
     return loss;
   });
@@ -115,8 +115,8 @@ TEST(Trajectory, SameBitsOnAnyCoreCount) {
   const Network<float> two = sgd_trajectory<float>(t, 1e-4);
   set_threads(0);
   for (int l = 0; l < 3; ++l) {
-    EXPECT_EQ(one.layers[l].Wt.storage, two.layers[l].Wt.storage);
-    EXPECT_EQ(one.layers[l].b.storage, two.layers[l].b.storage);
+    EXPECT_EQ(test::values(one.layers[l].Wt), test::values(two.layers[l].Wt));
+    EXPECT_EQ(test::values(one.layers[l].b), test::values(two.layers[l].b));
   }
 }
 

@@ -4,6 +4,7 @@
 // All batches in digitnet are row-major with one example per row.
 #include <cstddef>
 #include <new>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -50,6 +51,8 @@ struct Matrix {
   Matrix cols_view(int first, int count) const { return {data + first, rows, count, stride}; }
   std::size_t size() const { return static_cast<std::size_t>(rows) * cols; }
   bool empty() const { return data == nullptr || rows == 0 || cols == 0; }
+  // Every element in order, for a view whose rows lie back to back (stride == cols).
+  std::span<T> values() const { return {data, size()}; }
 };
 
 template <class T>

@@ -2,11 +2,12 @@
 // Checkpoint files: a training run stopped (killed, interrupted, or between epochs) and the
 // state to go on from, bit for bit. An .npz (so every member is CRC-checked when read):
 //   w1, b1, ...                   the network's weights, float32, as in a model file
-//   opt_m1, opt_v1, ...           the optimizer's buffers, one pair per parameter tensor
+//   opt_m, opt_v                  the optimizer's buffers, laid out as the network's parameter
+//                                 buffer (nn/dense.hpp: DenseLayers)
 //   best_w1, best_b1, ...         early stopping's best weights so far (when there are any)
 //   order                         the current epoch's order of the examples (mid-epoch only)
-//   checkpoint                    JSON: format, the run's description (`run`, the command's), and
-//                                 the trainer's position: epoch, batch, sums, history, generators
+//   checkpoint                    JSON: format, the run (its recipe and data, the command's),
+//                                 and the trainer's position: epoch, batch, sums, history, generator
 #include <span>
 #include <string>
 
@@ -17,12 +18,12 @@
 
 namespace digitnet {
 
-constexpr int kCheckpointFormatVersion = 1;
+constexpr int kCheckpointFormatVersion = 2;
 
 struct Checkpoint {
-  nlohmann::json run;                // what was being trained, and how (written by the caller)
-  std::vector<int> layers;           // the network's sizes
-  std::vector<Dense<float>> params;  // its weights and biases
+  nlohmann::json run;         // what was being trained, and how (written by the caller)
+  std::vector<int> layers;    // the network's sizes
+  DenseLayers<float> params;  // its weights and biases
   TrainerState state;
 };
 

@@ -5,7 +5,8 @@
 #include <string>
 
 #include "digitnet/core/dataset.hpp"
-#include "digitnet/data/split.hpp"
+#include "digitnet/train/recipe.hpp"
+#include "digitnet/train/split.hpp"
 
 namespace digitnet {
 
@@ -15,6 +16,16 @@ namespace digitnet {
 // scikit-learn's digits.csv[.gz] (no header, 64 values then the label). Split automatic:
 // official if the directory has t10k files, else random:0.2, drawn from `seed`.
 DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64_t seed);
+
+// The data of a run: the recipe's dataset at `path` split into its training and test parts
+// (and a validation share when the recipe asks for one), with the recipe's network fitted to
+// it (recipe.hpp: fit_to_data). digest is left for the caller (a SHA-256 of the examples).
+struct RunData {
+  DataSplit split;
+  Dataset val;
+  std::string digest;
+};
+RunData load_run_data(Recipe& r, const std::string& path, bool layers_given);
 
 // "fashion-mnist" for /usr/share/datasets/fashion-mnist/, "digits" for .../digits.csv.gz.
 std::string dataset_name(const std::string& path);

@@ -5,6 +5,7 @@
 //                         json.loads(np.load(p)["config"].item())
 //   input_mean, input_std float32 (features,), only for zscore normalisation
 // config holds format_version; a newer version is refused with a clear message.
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
+#include "digitnet/train/recipe.hpp"
+#include "digitnet/train/trainer.hpp"
 
 namespace digitnet {
 
@@ -25,7 +28,21 @@ struct Model {
   nlohmann::json config;      // everything stored under "config"
 };
 
-// `extra` is merged into config (dataset, training settings, history, results).
+// What a model file's config records of the run that trained it: its recipe, the data as
+// it was used (name, test split, sizes), its history and result.
+struct TrainingRecord {
+  Recipe recipe;
+  std::string dataset, split, preset;
+  std::size_t train_examples = 0, test_examples = 0;
+  std::vector<EpochReport> history;
+  std::optional<double> test_accuracy;
+};
+nlohmann::json record_json(const TrainingRecord& r);
+// The recipe a model file records (files from before recipes: none). Throws Error naming the
+// file and the setting if it is not a valid recipe.
+std::optional<Recipe> recorded_recipe(const nlohmann::json& config, const std::string& path);
+
+// `extra` is merged into config (record_json, and anything else the caller keeps there).
 void save_model(const std::string& path, const Network<float>& net, const Normalizer& norm, int height, int width,
                 const nlohmann::json& extra);
 Model load_model(const std::string& path);

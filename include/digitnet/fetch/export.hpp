@@ -2,7 +2,7 @@
 // Writing a dataset out for other tools: Kaggle-style CSV, IDX files, or PNG folders.
 #include <string>
 
-#include "digitnet/data/split.hpp"
+#include "digitnet/train/split.hpp"
 
 namespace digitnet {
 

@@ -8,6 +8,7 @@
 //             dX  = dZ Wt^T = dZ W (B, out) (out, in)      -> (B, in)
 // Each function below has a plain reference beside it (the _reference ones: the definition,
 // in loops); the fast ones run the kernels and give the same values bit for bit.
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -17,31 +18,76 @@ namespace digitnet {
 
 template <class T>
 struct Dense {
-  Tensor<T> Wt;   // W^T, (in, out)
-  Tensor<T> b;    // (1, out)
-  Tensor<T> dWt;  // dLoss/dWt for the batch-mean loss, (in, out)
-  Tensor<T> db;   // (1, out)
+  // Views into the buffers of the DenseLayers that holds the layer (below).
+  Matrix<T> Wt;   // W^T, (in, out)
+  Matrix<T> b;    // (1, out)
+  Matrix<T> dWt;  // dLoss/dWt for the batch-mean loss, (in, out)
+  Matrix<T> db;   // (1, out)
 
-  Dense() = default;
-  Dense(int in, int out) : Wt(in, out), b(1, out), dWt(in, out), db(1, out) {}
   int in() const { return Wt.rows; }
   int out() const { return Wt.cols; }
 
   // W and dW in PyTorch's (out, in) row-major layout, for files and tests.
   std::vector<T> W() const { return transposed(Wt); }
   std::vector<T> dW() const { return transposed(dWt); }
-  void set_W(std::span<const T> w) {  // w: (out, in) row-major
+  void set_W(std::span<const T> w) const {  // w: (out, in) row-major
     for (int o = 0; o < out(); ++o)
       for (int i = 0; i < in(); ++i) Wt(i, o) = w[static_cast<std::size_t>(o) * in() + i];
   }
+  void set_b(std::span<const T> bias) const { std::copy(bias.begin(), bias.end(), b.data); }
 
  private:
-  static std::vector<T> transposed(const Tensor<T>& t) {
+  static std::vector<T> transposed(Matrix<const T> t) {
     std::vector<T> out(t.size());
     for (int r = 0; r < t.rows; ++r)
       for (int c = 0; c < t.cols; ++c) out[static_cast<std::size_t>(c) * t.rows + r] = t(r, c);
     return out;
   }
+};
+
+// The layers of a network, n_0 -> n_1 -> ... -> n_D: every parameter in one buffer and every
+// gradient in another (as llm.c's params_memory and grads_memory), each layer's W^T, b, dW^T
+// and db a view into them. One buffer makes an optimizer step, a gradient norm and the sum of
+// gradients across processes one pass over one array. Each view starts on a cache line (the
+// gaps hold zeros), so cores that split a layer's rows never share a line.
+template <class T>
+class DenseLayers {
+ public:
+  DenseLayers() = default;
+  explicit DenseLayers(std::span<const int> sizes);
+  DenseLayers(const DenseLayers& other);
+  DenseLayers& operator=(const DenseLayers& other);
+  DenseLayers(DenseLayers&&) noexcept = default;  // the buffers move, so the views stay valid
+  DenseLayers& operator=(DenseLayers&&) noexcept = default;
+
+  std::size_t size() const { return layers_.size(); }
+  Dense<T>& operator[](std::size_t l) { return layers_[l]; }
+  const Dense<T>& operator[](std::size_t l) const { return layers_[l]; }
+  auto begin() { return layers_.begin(); }
+  auto end() { return layers_.end(); }
+  auto begin() const { return layers_.begin(); }
+  auto end() const { return layers_.end(); }
+
+  std::span<T> parameters() { return values_; }
+  std::span<const T> parameters() const { return values_; }
+  std::span<T> gradients() { return {gradients_.data(), values_.size()}; }
+  std::span<const T> gradients() const { return {gradients_.data(), values_.size()}; }
+  // The gradients and kTail spare numbers after them: a sum of the gradients across processes
+  // sends a batch's totals (its loss, right answers) in the same call.
+  static constexpr std::size_t kTail = 16;
+  std::span<T> gradients_and_tail() { return gradients_; }
+  // Each parameter tensor's place in the buffers (W^T then b of each layer), in order.
+  struct Slot {
+    std::size_t offset, size;
+  };
+  const std::vector<Slot>& slots() const { return slots_; }
+
+ private:
+  void bind();
+  std::vector<int> sizes_;
+  std::vector<Slot> slots_;
+  AlignedVector<T> values_, gradients_;
+  std::vector<Dense<T>> layers_;
 };
 
 // A share of a layer's units, for work split between cores: input units [i0, i1) (rows of

@@ -22,6 +22,6 @@ Init parse_init(std::string_view spec);  // throws Error naming the value
 std::string to_string(const Init& init);
 
 template <class T>
-void init_dense(Dense<T>& layer, const Init& init, Rng& rng);
+void init_dense(const Dense<T>& layer, const Init& init, Rng& rng);
 
 }  // namespace digitnet

@@ -29,11 +29,21 @@ struct Architecture {
   int depth() const { return static_cast<int>(sizes.size()) - 1; }  // number of dense layers
 };
 
-// "784,128,64,10" -> {784, 128, 64, 10}; throws Error naming --layers.
-std::vector<int> parse_layers(std::string_view text);
 std::string layers_to_string(const std::vector<int>& sizes);
-// Throws Error naming --label-smoothing unless 0 <= s < 1 (and s = 0 for the mse loss).
-void check_label_smoothing(double s, Loss loss);
+
+// A training step's examples: X (a whole batch, or a share of one: a chunk of a large batch,
+// or one process's part of it) and their labels. The loss is the mean over the `batch` rows
+// of the whole batch, so shares' gradients add up to the batch's. Each example's random draws
+// (its dropout masks) come from its own stream, keys[i] of the step's `draw`, so an example
+// gets the same masks whichever core, chunk or process computes it.
+template <class T>
+struct Examples {
+  Batch<T> X;
+  std::span<const int> labels;
+  int batch = 0;                      // rows of the whole batch: the loss is their mean
+  std::span<const std::size_t> keys;  // one per row of X (the example's index in its dataset)
+  std::uint64_t draw = 0;
+};
 
 template <class T>
 class Network {
@@ -41,42 +51,33 @@ class Network {
   explicit Network(Architecture arch);
 
   const Architecture& arch() const { return arch_; }
-  std::vector<Dense<T>> layers;
+  DenseLayers<T> layers;  // every W^T, b, dW^T, db; parameters and gradients in one buffer each
 
   void init(const Init& init, Rng& rng);
 
   // Inverted dropout on the hidden layers while training (p[l] for hidden layer l; one value
   // applies to all): each unit is kept with probability 1 - p and scaled by 1 / (1 - p).
-  // Never applied in forward(). The masks come from their own seeded stream.
-  void set_dropout(std::vector<double> p, std::uint64_t seed);
+  // Never applied in forward(). Throws SettingError naming "dropout".
+  void set_dropout(std::vector<double> p);
   // Label smoothing s in [0, 1) for the cross-entropy loss while training (loss.hpp).
   void set_label_smoothing(double s);
-  // The dropout masks' generator, to store it in a checkpoint and go on with the same masks.
-  Rng& dropout_rng() { return dropout_rng_; }
-  const Rng& dropout_rng() const { return dropout_rng_; }
 
   // Inference: the output activations (B, classes), valid until the next call.
   Matrix<const T> forward(Matrix<const T> X);
 
   // What a training step does with each layer's sums over the batch: given the layer, what it
   // read in the forward pass (X or A_{l-1}; D_{l-1} under dropout) and dZ_l, for a share of its
-  // units. gradients() keeps dW and db for an optimizer; train/sgd.hpp fuses plain SGD in.
+  // units. gradient_sums() keeps dW and db for an optimizer; train/sgd.hpp fuses plain SGD in.
   using WeightSums = FunctionRef<void(Dense<T>& layer, Matrix<const T> input, Matrix<const T> dZ, Units units)>;
-  // dW, db into every layer's dWt, db; added to them with accumulate (a batch in chunks).
-  static WeightSums gradients(bool accumulate);
+  // dW, db into every layer's dWt, db; added to them with accumulate (a batch in shares).
+  static WeightSums gradient_sums(bool accumulate);
 
-  // One training step on a batch, or on a chunk of rows of a batch of `batch` examples (the loss
-  // is the mean over the whole batch): forward, loss, backward, then `sums` for every layer.
-  // Returns this chunk's share of the batch-mean loss; output() holds its predictions.
-  // first_row: where X's rows start in the chunk its dropout masks are drawn for (a process's
-  // share of a chunk, in data-parallel training: train/distributed.hpp).
-  T train_step(const Batch<T>& X, std::span<const int> labels, int batch, WeightSums sums, int first_row = 0);
-  // Advances the dropout stream as one train_step does, for a chunk another process takes.
-  void skip_train_step();
-  // Forward, loss and backward on the batch X: dW and db of every layer. Returns the mean loss.
-  T forward_backward(Matrix<const T> X, std::span<const int> labels) {
-    return train_step(X, labels, X.rows, gradients(false));
-  }
+  // One training step on the examples: forward, loss, backward, then `sums` for every layer.
+  // Returns their share of the batch-mean loss; output() holds their predictions.
+  T train_step(const Examples<T>& examples, WeightSums sums);
+  // Forward, loss and backward on the whole batch X: dW and db of every layer. Returns the
+  // mean loss.
+  T forward_backward(Matrix<const T> X, std::span<const int> labels, std::uint64_t draw = 0);
 
   Matrix<const T> output() const { return A_.back().view(); }
   Matrix<const T> logits() const { return Z_.back().view(); }
@@ -99,11 +100,10 @@ class Network {
   // Dropout: D_[l] = A_[l] * M_[l] is what layer l+1 reads while training.
   std::vector<double> dropout_;
   std::vector<Tensor<T>> M_, D_;
-  Rng dropout_rng_{0};
-  std::vector<std::uint64_t> draws_;  // this batch's draw per hidden layer
-  std::vector<T> row_loss_;           // loss of each row of the batch
-  bool dropping_ = false;             // this pass applies dropout
-  int first_row_ = 0;                 // train_step's first_row
+  std::vector<std::uint64_t> draws_;   // this step's draw per hidden layer
+  std::span<const std::size_t> keys_;  // this step's examples' streams
+  std::vector<T> row_loss_;            // loss of each row of the batch
+  bool dropping_ = false;              // this pass applies dropout
   double smoothing_ = 0;
 };
 

@@ -18,6 +18,8 @@ struct Normalizer {
   float pixel_max = 255;
   std::vector<float> mean, std;  // zscore only, one per feature
 
+  // Fitted on the training part: zscore's means and spreads; for float features (from Python)
+  // that are intensities above 1 (no value below 0), pixel_max is their largest value.
   static Normalizer fit(Kind kind, const Dataset& train);
   static Kind parse_kind(std::string_view name);  // "scale" or "zscore"; throws naming --normalize
   std::string kind_name() const { return kind == scale ? "scale" : "zscore"; }

@@ -23,22 +23,24 @@ struct OptimizerConfig {
   double weight_decay = 0;
 };
 
-OptimizerConfig::Kind parse_optimizer(std::string_view name);  // throws naming --optimizer
+OptimizerConfig::Kind parse_optimizer(std::string_view name);  // throws SettingError naming optimizer
 std::string to_string(OptimizerConfig::Kind kind);
 
-// What an optimizer carries from step to step: the step count and, per parameter tensor
-// (W then b of each layer), the momentum buffer or first moment m and the second moment v.
+// What an optimizer carries from step to step: the step count and, for every parameter (laid
+// out as the network's parameter buffer), the momentum buffer or first moment m and the
+// second moment v.
 template <class T>
 struct OptimizerState {
   long t = 0;
-  std::vector<AlignedVector<T>> m, v;
+  AlignedVector<T> m, v;
 };
 
 template <class T>
 class Optimizer {
  public:
   Optimizer(OptimizerConfig config, const Network<T>& net);
-  // One update of every layer from its dWt and db, with this step's learning rate.
+  // One update of every parameter from its gradient, with this step's learning rate: one pass
+  // over the network's parameter buffer (the padding between its tensors stays zero).
   void step(Network<T>& net, double lr);
   const OptimizerConfig& config() const { return config_; }
   OptimizerState<T> state() const { return {t_, m_, v_}; }
@@ -50,8 +52,8 @@ class Optimizer {
  private:
   void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);
   OptimizerConfig config_;
-  long t_ = 0;                           // steps taken
-  std::vector<AlignedVector<T>> m_, v_;  // per parameter tensor: momentum buffer / first moment, second moment
+  long t_ = 0;              // steps taken
+  AlignedVector<T> m_, v_;  // momentum buffer / first moment, second moment
 };
 
 }  // namespace digitnet

@@ -13,26 +13,10 @@
 #include "digitnet/train/distributed.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/optimizer.hpp"
+#include "digitnet/train/recipe.hpp"
 #include "digitnet/train/schedule.hpp"
 
 namespace digitnet {
-
-struct TrainOptions {
-  int epochs = 10;
-  int batch = 32;          // 0 = full batch (the whole training set each step)
-  double lr = 0.01;        // scales the gradient of the batch-mean loss; the schedule's peak
-  std::uint64_t seed = 1;  // shuffling, augmentation; the network is initialised separately
-  int report_every = 1;    // epochs between reports (test accuracy, a printed line)
-  OptimizerConfig optimizer;
-  Schedule schedule;
-  double l2 = 0;         // adds l2/2 * sum of squared weights (not biases) to the loss
-  double clip_norm = 0;  // rescales the gradient when its L2 norm over all parameters is larger
-  Augment augment;       // random distortions of each training batch
-  int early_stop = 0;    // stop after this many epochs without a better validation accuracy
-};
-
-// Throws Error naming the flag of the first value out of range.
-void check_options(const TrainOptions& options);
 
 struct EpochReport {
   int epoch = 0;
@@ -42,6 +26,10 @@ struct EpochReport {
   double lr = 0;       // at the end of the epoch
   double seconds = 0;  // training time since the previous report
 };
+
+// A report as JSON (what model files, checkpoints and --json print): epoch, loss,
+// train_accuracy, val_accuracy and test_accuracy (null when not measured), lr, seconds.
+nlohmann::json report_json(const EpochReport& r);
 
 // Where a run is, and everything besides the network's weights that it needs to go on exactly
 // as if it had never stopped (data/checkpoint.hpp writes it to a file and reads it back).
@@ -56,23 +44,25 @@ struct TrainerState {
   std::vector<EpochReport> history;
   int best_epoch = 0;  // early stopping: the epoch of the best validation accuracy, and its weights
   double best_val = -1;
-  std::vector<Dense<float>> best_layers;
-  Rng::State shuffle_rng{}, augment_rng{}, dropout_rng{};
+  std::vector<float> best_parameters;  // the network's parameter buffer then (empty: none yet)
+  double first_loss = 0;               // the run's first batch's loss, to tell divergence by
+  Rng::State shuffle_rng{};            // dropout and augmentation draw from (seed, epoch, batch): no state
   OptimizerState<float> optimizer;
 };
 
 // Data-parallel training (train/distributed.hpp): every process of comm runs a Trainer on the
-// same network, data and options; each takes its share of every batch, the gradients are
-// summed, and every process applies the same update. Evaluation is split between them too.
+// same network, data and recipe; each takes its share of every batch (the recipe's reduce and
+// micro_batch say how), the gradients are summed, and every process applies the same update.
+// Evaluation is split between them too.
 struct Sharing {
   Comm* comm = nullptr;  // must outlive the Trainer
-  Reduction reduction = Reduction::ordered;
-  int micro_batch = 32;  // exact: rows per micro-batch
   // exact: how far apart (as a power of 2) the micro-batches' largest values may be and still
   // be summed each on its own grid; farther, the batch is computed again on one grid.
   int exact_spread = 16;
   std::function<bool()> stop;  // whether this process asks the run to stop (checked every batch)
 };
+
+class Reducer;  // train/reducer.hpp: how a batch is divided and its gradients summed
 
 class Trainer {
  public:
@@ -82,10 +72,14 @@ class Trainer {
   // pauses the run there: fit returns, and state() is where to go on from.
   using Pause = std::function<bool(bool epoch_end)>;
 
-  Trainer(Network<float>& net, const Normalizer& norm, TrainOptions options);
+  // Throws SettingError if the recipe is not valid.
+  Trainer(Network<float>& net, const Normalizer& norm, Recipe recipe);
+  ~Trainer();
+  Trainer(const Trainer& other);
+  Trainer& operator=(const Trainer&) = delete;
 
-  // One pass over `train` in a fresh seeded order. Throws Error naming the epoch if the loss
-  // or a weight stops being finite.
+  // One pass over `train` in a fresh seeded order. Throws SettingError naming lr if the loss
+  // stops being finite or grows far beyond where it started (the run diverged).
   EpochReport train_epoch(const Dataset& train, const Progress& progress = {});
   // Every epoch not yet done; reports every report_every epochs and after the last. With a
   // validation set and early_stop, stops when validation accuracy has not improved for
@@ -93,11 +87,11 @@ class Trainer {
   // reports of the whole run (a resumed run's earlier ones included).
   std::vector<EpochReport> fit(const Dataset& train, const Dataset* test, const OnReport& on_report = {},
                                const Progress& progress = {}, const Dataset* val = nullptr, const Pause& pause = {});
-  bool finished() const { return st_.stopped || (st_.epoch >= opt_.epochs && st_.batch == 0); }
+  bool finished() const { return st_.stopped || (st_.epoch >= recipe_.epochs && st_.batch == 0); }
   double accuracy(const Dataset& data);
   int best_epoch() const { return st_.best_epoch; }
   int epoch() const { return st_.epoch; }  // epochs begun
-  const TrainOptions& options() const { return opt_; }
+  const Recipe& recipe() const { return recipe_; }
 
   TrainerState state() const;
   // Goes on from a state a run of the same settings, data and network reached. Throws Error if
@@ -106,45 +100,43 @@ class Trainer {
   // More epochs for a resumed run (not fewer than it has begun).
   void set_epochs(int epochs);
 
-  // Trains as one of several processes from now on. Throws Error naming --micro-batch if it is
-  // not positive.
+  // Trains as one of several processes from now on (or alone with reduce exact, to get the
+  // bits any number of processes gets).
   void share(Sharing sharing);
   // Sharing: whether some process asked to stop at the last batch (the same on every process).
   bool stop_agreed() const { return stop_agreed_; }
 
  private:
   struct BatchResult {
-    float loss = 0;           // the batch-mean loss
+    double loss = 0;          // the batch-mean loss
     std::size_t correct = 0;  // examples predicted right before the update
   };
   std::size_t batches(std::size_t examples) const;
   double lr_at(std::size_t b, std::size_t batches) const;
   void begin_epoch(std::size_t examples);
   bool run_batches(const Dataset& train, const Progress& progress, const Pause& pause);
+  void watch_divergence(double loss);
   EpochReport end_epoch(const Dataset& train);
   BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
-  BatchResult ordered_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
-  BatchResult exact_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
-  std::size_t count_correct(std::span<const std::size_t> idx);
-  void skip_chunk();
-  float chunk_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                   int batch, Network<float>::WeightSums sums, int first_row = 0);
-  void fill_batch(const Dataset& train, std::span<const std::size_t> idx, int first_row);
+  float share_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
+                   int batch, std::uint64_t draw, Network<float>::WeightSums sums);
+  void fill_batch(const Dataset& train, std::span<const std::size_t> idx, std::uint64_t draw);
   void apply_update(double lr);
 
   Network<float>& net_;
   const Normalizer& norm_;
-  TrainOptions opt_;
+  Recipe recipe_;
+  Schedule schedule_;
+  Augment augment_;
   Optimizer<float> optimizer_;
-  Rng shuffle_rng_, augment_rng_;
-  TrainerState st_;           // its rngs and optimizer are kept in the members above while training
+  Rng shuffle_rng_;
+  TrainerState st_;           // its rng and optimizer are kept in the members above while training
   double epoch_seconds_ = 0;  // time spent in the current epoch
   Tensor<float> X_;
   std::vector<int> y_;
-  Sharing sharing_;  // comm is null when training alone
+  Sharing sharing_;                   // comm is null when training alone
+  std::unique_ptr<Reducer> reducer_;  // alone, ordered or exact
   bool stop_agreed_ = false;
-  std::vector<float> shared_, slots_;  // gradients as one buffer; exact: one per micro-batch
-  std::vector<double> exact_;          // exact: their sums on the grid
 };
 
 }  // namespace digitnet

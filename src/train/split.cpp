@@ -1,4 +1,4 @@
-#include "digitnet/data/split.hpp"
+#include "digitnet/train/split.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -14,7 +14,8 @@ namespace digitnet {
 
 SplitSpec parse_split(std::string_view text) {
   const auto bad = [&] {
-    return Error(fmt::format("--split: '{}' is not one of official, random:FRACTION (0 < F < 1) or dev:COUNT", text));
+    return SettingError(
+        "split", fmt::format("'{}' is not one of auto, official, random:FRACTION (0 < F < 1) or dev:COUNT", text));
   };
   if (text == "official") return {SplitSpec::official};
   if (text == "auto") return {SplitSpec::automatic};
@@ -65,8 +66,8 @@ DataSplit split_dataset(const Dataset& all, const SplitSpec& s, std::uint64_t se
   const std::size_t held =
       s.kind == SplitSpec::random ? static_cast<std::size_t>(std::llround(s.fraction * n)) : s.count;
   if (held == 0 || held >= n)
-    throw Error(
-        fmt::format("--split {}: holds out {} of {} examples; both parts must be non-empty", to_string(s), held, n));
+    throw SettingError(
+        "split", fmt::format("{} holds out {} of {} examples; both parts must be non-empty", to_string(s), held, n));
   const std::vector<std::size_t> order = shuffled(n, seed, kSplitStream);
   // The first `held` shuffled examples are the test (dev) set, as in seed 003.
   DataSplit out;
@@ -77,11 +78,11 @@ DataSplit split_dataset(const Dataset& all, const SplitSpec& s, std::uint64_t se
 }
 
 Dataset hold_out(Dataset& train, double fraction, std::uint64_t seed) {
-  if (!(fraction > 0 && fraction < 1)) throw Error("--val: must be a fraction in (0, 1)");
+  if (!(fraction > 0 && fraction < 1)) throw SettingError("val", "must be a fraction in (0, 1)");
   // A stream of its own, so holding out a validation share never changes the test split.
   const std::vector<std::size_t> order = shuffled(train.size(), seed, kSplitStream + 1);
   const auto held = static_cast<std::size_t>(std::llround(fraction * double(order.size())));
-  if (held == 0 || held >= order.size()) throw Error("--val: leaves no training or no validation examples");
+  if (held == 0 || held >= order.size()) throw SettingError("val", "leaves no training or no validation examples");
   Dataset val = train.subset(std::span<const std::size_t>(order).first(held));
   train = train.subset(std::span<const std::size_t>(order).subspan(held));
   return val;
