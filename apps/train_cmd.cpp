@@ -231,7 +231,8 @@ class Checkpointer {
     if ((due || sig != 0) && dist::World::get().leader()) {  // rank 0 writes
       // Not asked for, but a stopped run should not be lost: next to the model, or here.
       if (run_.checkpoint.empty()) run_.checkpoint = run_.save.empty() ? "digitnet-train.ckpt" : run_.save + ".ckpt";
-      save_checkpoint(run_.checkpoint, run_.description, *run_.net, run_.trainer->state());
+      save_checkpoint(run_.checkpoint, run_.description, *run_.net, run_.trainer->position(),
+                      run_.trainer->optimizer_state());
       last_ = Clock::now();
     }
     return sig != 0;
@@ -286,7 +287,7 @@ void run_train(const TrainArgs& a) {
     trainer.share({.comm = &world, .stop = [] { return stop_signal.load() != 0; }});
     run.shared = true;
   }
-  const TrainerState start = trainer.state();
+  const TrainerState& start = trainer.position();
   // From here on SIGINT and SIGTERM stop the run after its current step (a second one ends it at
   // once); before, while data loads or downloads, they end it at once, with nothing to keep.
   stop_signal.store(0);
@@ -311,7 +312,7 @@ void run_train(const TrainArgs& a) {
       fmt::print(stderr,
                  "digitnet: stopped by {} in epoch {}; checkpoint written to {}; resume with: {}digitnet train "
                  "--resume {}\n",
-                 sig == SIGINT ? "SIGINT" : "SIGTERM", trainer.state().epoch, run.checkpoint,
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", trainer.epoch(), run.checkpoint,
                  world.size() > 1 ? fmt::format("mpirun -np {} ", world.size()) : "", run.checkpoint);
     throw ExitStatus{128 + (sig != 0 ? sig : SIGTERM)};
   }

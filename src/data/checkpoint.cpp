@@ -122,7 +122,7 @@ class Reader {
 }  // namespace
 
 void save_checkpoint(const std::string& path, const nlohmann::json& run, const Network<float>& net,
-                     const TrainerState& s) {
+                     const TrainerState& s, const OptimizerState<float>& optimizer) {
   NpzArchive npz;
   put_layers(npz, "", net.layers);
   if (!s.best_parameters.empty()) {
@@ -130,8 +130,8 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
     std::copy(s.best_parameters.begin(), s.best_parameters.end(), best.parameters().begin());
     put_layers(npz, "best_", best);
   }
-  npz["opt_m"] = NpyArray::from_floats({s.optimizer.m.begin(), s.optimizer.m.end()}, {s.optimizer.m.size()});
-  npz["opt_v"] = NpyArray::from_floats({s.optimizer.v.begin(), s.optimizer.v.end()}, {s.optimizer.v.size()});
+  npz["opt_m"] = NpyArray::from_floats({optimizer.m.begin(), optimizer.m.end()}, {optimizer.m.size()});
+  npz["opt_v"] = NpyArray::from_floats({optimizer.v.begin(), optimizer.v.end()}, {optimizer.v.size()});
   if (s.batch > 0) npz["order"] = u64_array(s.order);
   nlohmann::json history = nlohmann::json::array();
   for (const auto& r : s.history) history.push_back(report_json(r));
@@ -147,7 +147,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
                                 {"has_best", !s.best_parameters.empty()},
                                 {"first_loss", s.first_loss},
                                 {"shuffle_rng", s.shuffle_rng},
-                                {"optimizer_steps", s.optimizer.t}};
+                                {"optimizer_steps", optimizer.t}};
   const nlohmann::json doc = {{"format", "digitnet-checkpoint"},
                               {"format_version", kCheckpointFormatVersion},
                               {"layers", net.arch().sizes},

@@ -80,10 +80,12 @@ void World::agree(const std::function<void()>& step) {
   if (first < 0) return;
   const nlohmann::json f = nlohmann::json::parse(all[first].begin(), all[first].end());
   const std::string where = alike ? "" : name(first);
-  if (f.contains("setting"))
-    throw SettingError(f["setting"].get<std::string>(),
-                       f["reason"].get<std::string>() + (where.empty() ? "" : " (on " + where + ")"),
+  if (f.contains("setting")) {
+    const std::string reason = f["reason"].get<std::string>();
+    const bool named = where.empty() || reason.find(where) != std::string::npos;  // the reason says where already
+    throw SettingError(f["setting"].get<std::string>(), named ? reason : reason + " (on " + where + ")",
                        f["index"].get<int>());
+  }
   const std::string message = f["what"].get<std::string>();
   throw Error(where.empty() ? message : fmt::format("{}: {}", where, message));
 }

@@ -41,8 +41,10 @@ MemoryEstimate estimate_memory(const Recipe& r, std::size_t examples, int featur
   m.gradients = m.weights;
   const bool adam = r.optimizer == "adam" || r.optimizer == "adamw";
   m.optimizer = bytes(params * F * (adam ? 2 : r.optimizer == "sgd" ? 0 : 1));  // buffers of the parameter size
-  // a save writes each W transposed, then the file's bytes; early stopping keeps a copy
-  m.copies = bytes(params * F * (2 + (r.early_stop > 0 ? 1 : 0)));
+  // A save or a checkpoint holds each array again as the file's bytes, and the file whole:
+  // measured at about 4 times the weights, and 3 times the optimizer's buffers, at its peak.
+  // Early stopping keeps a copy of the weights.
+  m.copies = bytes(params * F * (4 + (r.early_stop > 0 ? 1 : 0)) + 3 * double(m.optimizer));
   const std::size_t rows = std::min<std::size_t>(r.batch == 0 ? std::max<std::size_t>(examples, 1) : r.batch, kChunk);
   // Z, A, dZ for each layer (and a mask and its product under dropout), for a step's rows
   m.activations = bytes(double(rows) * widths * F * 5);

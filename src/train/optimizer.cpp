@@ -28,8 +28,8 @@ std::string to_string(OptimizerConfig::Kind kind) {
 template <class T>
 Optimizer<T>::Optimizer(OptimizerConfig config, const Network<T>& net)
     : config_(config),
-      m_(config.kind == OptimizerConfig::sgd ? 0 : net.layers.parameters().size(), T(0)),
-      v_(config.kind >= OptimizerConfig::adam ? net.layers.parameters().size() : 0, T(0)) {}
+      s_{0, AlignedVector<T>(config.kind == OptimizerConfig::sgd ? 0 : net.layers.parameters().size(), T(0)),
+         AlignedVector<T>(config.kind >= OptimizerConfig::adam ? net.layers.parameters().size() : 0, T(0))} {}
 
 template <class T>
 void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr) {
@@ -41,14 +41,14 @@ void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, 
                        static_cast<float>(decoupled ? 0.0 : c.weight_decay),
                        static_cast<float>(c.beta1),
                        static_cast<float>(c.beta2),
-                       static_cast<float>(lr / (1 - std::pow(c.beta1, double(t_)))),
-                       static_cast<float>(std::sqrt(1 - std::pow(c.beta2, double(t_)))),
+                       static_cast<float>(lr / (1 - std::pow(c.beta1, double(s_.t)))),
+                       static_cast<float>(std::sqrt(1 - std::pow(c.beta2, double(s_.t)))),
                        static_cast<float>(c.eps)};
       return adam_update(p.size(), p.data(), g.data(), m.data(), v.data(), s);
     }
     if (c.kind != OptimizerConfig::sgd) {
       const MomentumStep s{static_cast<float>(lr), static_cast<float>(c.momentum_factor),
-                           static_cast<float>(c.weight_decay), c.kind == OptimizerConfig::nesterov, t_ == 1};
+                           static_cast<float>(c.weight_decay), c.kind == OptimizerConfig::nesterov, s_.t == 1};
       return momentum_update(p.size(), p.data(), g.data(), m.data(), s);
     }
   }
@@ -61,14 +61,14 @@ void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, 
     case OptimizerConfig::nesterov:
       for (std::size_t i = 0; i < p.size(); ++i) {
         const T gi = g[i] + wd * p[i];
-        m[i] = t_ == 1 ? gi : mu * m[i] + gi;  // PyTorch starts the buffer at the first gradient
+        m[i] = s_.t == 1 ? gi : mu * m[i] + gi;  // PyTorch starts the buffer at the first gradient
         p[i] -= eta * (c.kind == OptimizerConfig::nesterov ? gi + mu * m[i] : m[i]);
       }
       break;
     case OptimizerConfig::adam:
     case OptimizerConfig::adamw: {
       const T b1 = T(c.beta1), b2 = T(c.beta2), eps = T(c.eps);
-      const T correction1 = T(1) - std::pow(b1, T(t_)), correction2 = T(1) - std::pow(b2, T(t_));
+      const T correction1 = T(1) - std::pow(b1, T(s_.t)), correction2 = T(1) - std::pow(b2, T(s_.t));
       const T step = eta / correction1, root2 = std::sqrt(correction2);
       for (std::size_t i = 0; i < p.size(); ++i) {
         T gi = g[i];
@@ -85,17 +85,15 @@ void Optimizer<T>::update(std::span<T> p, std::span<const T> g, std::span<T> m, 
 
 template <class T>
 void Optimizer<T>::restore(OptimizerState<T> s) {
-  if (s.t < 0 || s.m.size() != m_.size() || s.v.size() != v_.size())
+  if (s.t < 0 || s.m.size() != s_.m.size() || s.v.size() != s_.v.size())
     throw Error("the optimizer's state does not fit this network");
-  t_ = s.t;
-  m_ = std::move(s.m);
-  v_ = std::move(s.v);
+  s_ = std::move(s);
 }
 
 template <class T>
 void Optimizer<T>::step(Network<T>& net, double lr) {
-  ++t_;
-  update(net.layers.parameters(), net.layers.gradients(), m_, v_, lr);
+  ++s_.t;
+  update(net.layers.parameters(), net.layers.gradients(), s_.m, s_.v, lr);
 }
 
 template class Optimizer<float>;

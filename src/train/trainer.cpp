@@ -49,6 +49,7 @@ Trainer::Trainer(Network<float>& net, const Normalizer& norm, Recipe recipe)
       optimizer_(optimizer_config(recipe_), net),
       shuffle_rng_(recipe_.seed, kShuffleStream),
       reducer_(make_reducer(recipe_, sharing_)) {
+  st_.shuffle_rng = shuffle_rng_.state();
   const Architecture a = architecture(recipe_), &b = net.arch();
   if (a.sizes != b.sizes || a.hidden != b.hidden || a.loss != b.loss)
     throw SettingError("layers", fmt::format("the recipe's network {} {}/{} is not the one given to train, {} {}/{}",
@@ -134,6 +135,7 @@ void Trainer::begin_epoch(std::size_t examples) {
   st_.order.resize(examples);
   std::iota(st_.order.begin(), st_.order.end(), 0);
   shuffle_rng_.shuffle(std::span<std::size_t>(st_.order));
+  st_.shuffle_rng = shuffle_rng_.state();  // it draws only here
 }
 
 // A run whose loss is no longer finite, or has grown far beyond where it started, has

@@ -273,6 +273,35 @@ TEST_F(Mpi, DataMissingOnOneRankIsReportedByItsName) {
   EXPECT_NE(d.err().find("has other data than rank 0"), std::string::npos) << d.err();
 }
 
+// Ranks started with different recipes stop within seconds, every one, with one line naming the
+// setting: never a hang (different epochs) or heap corruption (different layers or batch).
+TEST_F(Mpi, RanksWithDifferentRecipesStopNamingTheSetting) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--layers", "64,16,10"}, {"--batch", "7"}, {"--epochs", "9"}, {"--lr", "0.1"}, {"--optimizer", "sgd"}};
+  for (const int n : {2, 3}) {
+    for (const auto& [flag, value] : cases) {
+      SCOPED_TRACE(fmt::format("{} ranks, {} {} on the last", n, flag, value));
+      std::vector<std::string> other = train("x.npz");
+      const auto at = std::find(other.begin(), other.end(), flag);
+      ASSERT_NE(at, other.end());
+      *(at + 1) = value;
+      Mpirun m({{n - 1, train("x.npz")}, {1, other}});
+      const auto start = Clock::now();
+      const int code = m.wait(std::chrono::seconds(60));
+      EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 20);
+      EXPECT_EQ(code, 1) << m.err();
+      EXPECT_EQ(test::lines(m.err()), 1) << m.err();
+      EXPECT_EQ(m.err().rfind("digitnet: error: " + flag + ": rank " + std::to_string(n - 1) + " (", 0), 0u) << m.err();
+      EXPECT_NE(m.err().find("every process must run the same recipe"), std::string::npos) << m.err();
+    }
+  }
+  // the threads are each process's own
+  std::vector<std::string> fewer = train("t.npz");
+  fewer.back() = "2";
+  Mpirun m({{1, train("t.npz")}, {1, fewer}});
+  EXPECT_EQ(m.wait(), 0) << m.err();
+}
+
 TEST_F(Mpi, EvalAndPredictAcrossRanksEqualOneProcess) {
   ASSERT_EQ(test::run_args(train("model.npz")).code, 0);
   const std::vector<std::string> eval = {"eval", file("model.npz"), "--data", file("idx"), "--json"};

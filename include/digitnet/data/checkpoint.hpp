@@ -29,8 +29,9 @@ struct Checkpoint {
 
 // Written durably and atomically (data/file.hpp): a kill at any moment leaves the previous
 // checkpoint or this one, whole.
+// `position` is Trainer::position() (its optimizer field unused), `optimizer` the optimizer's.
 void save_checkpoint(const std::string& path, const nlohmann::json& run, const Network<float>& net,
-                     const TrainerState& state);
+                     const TrainerState& position, const OptimizerState<float>& optimizer);
 // Every value is checked (shapes, ranges, finite numbers); errors name the file.
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& what);
 Checkpoint read_checkpoint(const std::string& path);

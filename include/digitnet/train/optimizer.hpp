@@ -43,7 +43,7 @@ class Optimizer {
   // over the network's parameter buffer (the padding between its tensors stays zero).
   void step(Network<T>& net, double lr);
   const OptimizerConfig& config() const { return config_; }
-  OptimizerState<T> state() const { return {t_, m_, v_}; }
+  const OptimizerState<T>& state() const { return s_; }
   void restore(OptimizerState<T> s);  // throws Error if its buffers do not fit the network
   // Plain SGD without weight decay: its step can be taken inside the backward pass
   // (sgd_step_fused), with no gradient stored.
@@ -52,8 +52,7 @@ class Optimizer {
  private:
   void update(std::span<T> p, std::span<const T> g, std::span<T> m, std::span<T> v, double lr);
   OptimizerConfig config_;
-  long t_ = 0;              // steps taken
-  AlignedVector<T> m_, v_;  // momentum buffer / first moment, second moment
+  OptimizerState<T> s_;  // steps taken; momentum buffer / first moment, second moment
 };
 
 }  // namespace digitnet

@@ -93,7 +93,11 @@ class Trainer {
   int epoch() const { return st_.epoch; }  // epochs begun
   const Recipe& recipe() const { return recipe_; }
 
-  TrainerState state() const;
+  TrainerState state() const;  // a copy, the optimizer's buffers included
+  // Where the run is, without the optimizer's buffers (optimizer() has them), copied nowhere:
+  // what a checkpoint writes.
+  const TrainerState& position() const { return st_; }
+  const OptimizerState<float>& optimizer_state() const { return optimizer_.state(); }
   // Goes on from a state a run of the same settings, data and network reached. Throws Error if
   // it does not fit them.
   void restore(TrainerState state, std::size_t examples);
@@ -130,7 +134,7 @@ class Trainer {
   Augment augment_;
   Optimizer<float> optimizer_;
   Rng shuffle_rng_;
-  TrainerState st_;           // its rng and optimizer are kept in the members above while training
+  TrainerState st_;           // its optimizer state is kept in optimizer_ while training
   double epoch_seconds_ = 0;  // time spent in the current epoch
   Tensor<float> X_;
   std::vector<int> y_;
