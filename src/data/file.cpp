@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -83,17 +84,63 @@ std::atomic<unsigned> temp_counter{0};
 
 }  // namespace
 
+namespace {
+
+// FIFOs and pipes (a named pipe, `<(command)`) are streams: read while a writer holds them open,
+// for at most kStreamLimit bytes, with at most kStreamSilence between two pieces, so that a
+// writer that never writes, or never stops, cannot hold the reader or its memory for ever.
+constexpr std::size_t kStreamLimit = std::size_t(1) << 30;
+constexpr int kStreamSilenceSeconds = 30;
+
+Bytes read_stream(int fd, const std::string& path) {
+  Bytes bytes;
+  std::uint8_t chunk[1 << 16];
+  bool writer_seen = false;
+  while (true) {
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got > 0) {
+      writer_seen = true;
+      if (static_cast<std::size_t>(got) > kStreamLimit - bytes.size())
+        throw Error(fmt::format("{}: the FIFO holds more than {} bytes", path, kStreamLimit));
+      bytes.insert(bytes.end(), chunk, chunk + got);
+      continue;
+    }
+    if (got == 0) {
+      // Nothing buffered and no writer: the end of the stream, or (first) a FIFO nobody writes to,
+      // which a blocking open would have waited on for ever.
+      if (!writer_seen && bytes.empty())
+        throw Error(fmt::format("{}: is a FIFO with nothing to read and no writer", path));
+      return bytes;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw Error(fmt::format("{}: read error ({})", path, errno_text()));
+    writer_seen = true;  // EAGAIN: a writer holds it open but has not written yet
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, kStreamSilenceSeconds * 1000);
+    if (ready < 0 && errno != EINTR) throw Error(fmt::format("{}: read error ({})", path, errno_text()));
+    if (ready == 0)
+      throw Error(fmt::format("{}: the FIFO's writer sent nothing for {} seconds", path, kStreamSilenceSeconds));
+  }
+}
+
+}  // namespace
+
 Bytes read_file(const std::string& path) {
-  const mode_t type = file_type(path);
-  if (type == S_IFDIR) throw Error(fmt::format("{}: is a directory, expected a file", path));
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.fd < 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
+  // Directories, devices and sockets are refused before they are opened (opening a device can
+  // do something, and reading /dev/zero never ends).
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) throw Error(fmt::format("{}: cannot read ({})", path, errno_text()));
+  if (::stat(path.c_str(), &st) != 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
   if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
     throw Error(fmt::format("{}: is {}, expected a file", path, type_name(st.st_mode & S_IFMT)));
+  // O_NONBLOCK: a blocking open of a FIFO waits for a writer, for ever if none comes.
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.fd < 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
+  if (::fstat(fd.fd, &st) != 0) throw Error(fmt::format("{}: cannot read ({})", path, errno_text()));
+  if (S_ISFIFO(st.st_mode)) return read_stream(fd.fd, path);
+  if (!S_ISREG(st.st_mode))  // replaced between the two looks
+    throw Error(fmt::format("{}: is {}, expected a file", path, type_name(st.st_mode & S_IFMT)));
   Bytes bytes;
-  if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  bytes.reserve(static_cast<std::size_t>(st.st_size));
   std::uint8_t chunk[1 << 16];
   while (true) {
     const ssize_t got = ::read(fd.fd, chunk, sizeof chunk);

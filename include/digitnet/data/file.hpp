@@ -9,7 +9,10 @@ namespace digitnet {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// A regular file's bytes (or a FIFO's, read to its end); throws Error naming the file.
+// A regular file's bytes, or a FIFO's or pipe's (`<(command)`): read to its end while a writer
+// holds it open, at most 1 GB, with at most 30 seconds between pieces; one that no writer holds
+// is refused at once rather than waited on. Directories, devices and sockets are refused before
+// they are opened. Throws Error naming the file.
 Bytes read_file(const std::string& path);
 
 bool is_gzip(std::span<const std::uint8_t> bytes);
