@@ -1,5 +1,6 @@
 #include "digitnet/data/file.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -156,8 +157,15 @@ bool is_gzip(std::span<const std::uint8_t> bytes) { return bytes.size() >= 2 && 
 
 namespace {
 
-// Inflates until the stream ends or `limit` bytes are out; `past` says what happens when there
-// is more: an error (gunzip), or just stopping (gunzip_prefix).
+bool all_zero(std::span<const std::uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+// Inflates until the data ends or `limit` bytes are out; `error_past` says what happens when
+// there is more: an error (gunzip), or just stopping (gunzip_prefix). A gzip file may hold
+// several members one after another (what `cat a.gz b.gz > c.gz` makes): each is inflated in
+// turn, within the one limit. Zero bytes after the last member are padding (gzip ignores them
+// too); anything else there is refused.
 Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t limit, bool error_past) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw Error(what + ": cannot start the gzip decoder");
@@ -165,15 +173,14 @@ Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what
   zs.avail_in = static_cast<uInt>(bytes.size());
   Bytes out;
   std::uint8_t chunk[1 << 16];
-  int rc = Z_OK;
   const auto fail = [&](const std::string& message) {
     inflateEnd(&zs);
     throw Error(fmt::format("{}: {}", what, message));
   };
-  while (rc != Z_STREAM_END) {
+  while (true) {
     zs.next_out = chunk;
     zs.avail_out = sizeof chunk;
-    rc = inflate(&zs, Z_NO_FLUSH);
+    const int rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) fail("corrupt or truncated gzip data");
     const std::size_t got = sizeof chunk - zs.avail_out;
     if (out.size() + got > limit) {
@@ -182,7 +189,14 @@ Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what
       break;
     }
     out.insert(out.end(), chunk, chunk + got);
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) fail("truncated gzip data");
+    if (rc == Z_STREAM_END) {
+      const std::span<const std::uint8_t> rest(zs.next_in, zs.avail_in);
+      if (all_zero(rest)) break;
+      if (!is_gzip(rest)) fail(fmt::format("{} bytes after the end of the gzip data are not gzip", rest.size()));
+      if (inflateReset(&zs) != Z_OK) fail("cannot restart the gzip decoder");
+      continue;
+    }
+    if (zs.avail_in == 0 && zs.avail_out != 0) fail("truncated gzip data");
   }
   inflateEnd(&zs);
   return out;

@@ -36,6 +36,17 @@ TEST(Csv, RealDigitsFileWhenInstalled) {
   EXPECT_EQ(d.features(), 64);
 }
 
+// `cat a.csv.gz b.csv.gz > c.csv.gz`: both members' rows are read (not only the first's).
+TEST(Csv, ConcatenatedGzipFilesAreReadWhole) {
+  test::TempDir dir;
+  const std::string a = "label,p0,p1,p2,p3\n3,0,255,10,20\n", b = "7,1,2,3,4\n";
+  Bytes gz = test::gzip(Bytes(a.begin(), a.end()));
+  const Bytes second = test::gzip(Bytes(b.begin(), b.end()));
+  gz.insert(gz.end(), second.begin(), second.end());
+  test::write_bytes(dir.file("c.csv.gz"), gz);
+  EXPECT_EQ(load_csv(dir.file("c.csv.gz")).labels, (std::vector<std::uint8_t>{3, 7}));
+}
+
 TEST(Csv, BadRowsNameTheLine) {
   const auto msg = [](const std::string& text) {
     try {
