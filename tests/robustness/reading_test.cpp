@@ -81,6 +81,38 @@ TEST_F(Reading, AnEntryClaimingMoreThanTheArchiveHoldsIsRefusedBeforeAllocating)
   }
 }
 
+// The two hostile model files of issue #21, each about 1 MB: `w1` deflated and declaring
+// 4,000,000 x 64 floats (1 GB, which 1 MB of deflate may honestly hold; eval took seconds and
+// 1-2 GB to refuse it), and a stored member whose headers claim 1 GB (eval took 1 GB). Each is
+// refused from its headers: the first names the shape its config expects (its stream is hollow
+// past the .npy header, so any reader that went further would have failed on that instead),
+// the second the sizes; the refused run's peak memory stays small.
+TEST_F(Reading, AModelDeclaringAHugeArrayIsRefusedFromItsHeaders) {
+  NpzArchive model = read_npz(file("model.npz"));
+  std::vector<test::ZipMember> members;
+  for (const auto& [name, array] : model)
+    if (name != "w1") members.push_back(test::stored_member(name + ".npy", serialize_npy(array)));
+  members.push_back(test::hollow_member("w1.npy", {4000000, 64}));
+  test::write_bytes(file("huge-w1.npz"), test::make_zip(members));
+  model["pad"] = NpyArray::from_floats(std::vector<float>(1 << 18, 0.0f), {1 << 18});
+  Bytes lying = serialize_npz(model);
+  test::set_member_size(lying, "pad.npy", 1u << 30);
+  test::write_bytes(file("lying.npz"), lying);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {file("huge-w1.npz"), "huge-w1.npz: array 'w1' has shape (4000000, 64) but the config's layers need (8, 36)"},
+      {file("lying.npz"),
+       "lying.npz: entry 'pad.npy' is stored in 1048704 bytes but its header says it holds 1073741824"},
+  };
+  for (const auto& [path, message] : cases) {
+    EXPECT_GT(std::filesystem::file_size(path), 1000000u);
+    const auto r = run_args({"eval", path, "--data", file("idx")});
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(test::lines(r.err), 1) << r.err;
+    EXPECT_LT(r.max_rss_mb, 150) << path;
+  }
+}
+
 // A gzip file of an IDX header (dims) followed by `zeros` zero bytes, written in small pieces
 // (the test itself stays small: a child's peak memory counts its parent's at the exec).
 void write_idx_gzip(const std::string& path, const std::vector<std::uint32_t>& dims, std::size_t zeros) {
