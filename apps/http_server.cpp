@@ -27,6 +27,7 @@
 
 #include "digitnet/core/error.hpp"
 #include "http_gate.hpp"
+#include "request_line.hpp"
 
 namespace digitnet::cli {
 
@@ -65,7 +66,7 @@ struct Exchange {
 
 // The framing headers, gathered in one pass over the request's headers.
 struct Framing {
-  int content_lengths = 0, transfer_encodings = 0;
+  int content_lengths = 0, transfer_encodings = 0, hosts = 0;
   std::string_view content_length, transfer_encoding, content_type;
 };
 
@@ -75,6 +76,7 @@ MHD_Result gather(void* cls, MHD_ValueKind, const char* key, const char* value) 
   if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) f.content_lengths++, f.content_length = v;
   else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) f.transfer_encodings++, f.transfer_encoding = v;
   else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) f.content_type = v;
+  else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) f.hosts++;
   return MHD_YES;
 }
 
@@ -158,17 +160,17 @@ struct HttpServer::Impl {
 
   // libmicrohttpd calls this once the headers are in, then with each piece of the body, then
   // once more with none when the body is complete. No exception may cross back into C.
-  static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
+  static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method, const char* version,
                               const char* data, std::size_t* size, void** state) noexcept {
     try {
-      return static_cast<Impl*>(cls)->on_call(c, url, method, data, size, state);
+      return static_cast<Impl*>(cls)->on_call(c, url, method, version, data, size, state);
     } catch (...) {
       return MHD_NO;  // out of memory: close the connection
     }
   }
 
-  MHD_Result on_call(MHD_Connection* c, const char* url, const char* method, const char* data, std::size_t* size,
-                     void** state) {
+  MHD_Result on_call(MHD_Connection* c, const char* url, const char* method, const char* version, const char* data,
+                     std::size_t* size, void** state) {
     if (!*state) {  // the headers are in
       auto* x = new Exchange(budget);
       *state = x;
@@ -176,7 +178,7 @@ struct HttpServer::Impl {
         std::lock_guard lock(mutex);
         ++in_flight;
       }
-      return on_headers(c, url, method, *x);
+      return on_headers(c, url, method, version, *x);
     }
     auto& x = *static_cast<Exchange*>(*state);
     if (x.refused_at) {  // the rest of a refused body: dropped for up to kLinger, then close
@@ -202,12 +204,19 @@ struct HttpServer::Impl {
     return send(c, x, std::move(reply), false);
   }
 
-  MHD_Result on_headers(MHD_Connection* c, const char* url, const char* method, Exchange& x) {
+  MHD_Result on_headers(MHD_Connection* c, const char* url, const char* method, const char* version, Exchange& x) {
     Framing f;
     MHD_get_connection_values(c, MHD_HEADER_KIND, &gather, &f);
     const bool chunked = f.transfer_encodings > 0;
     const bool has_body =
         chunked || (f.content_lengths > 0 && f.content_length.find_first_not_of("0 \t") != std::string_view::npos);
+    // The gate judged a connection's first request line; later ones on a kept-alive connection
+    // are libmicrohttpd's, which takes any bytes but a space for a method.
+    if (!is_http_token(method)) return send(c, x, json_error(400, "the method is not a token"), true);
+    // RFC 9112, section 3.2: an HTTP/1.1 request has exactly one Host header.
+    if (f.hosts > 1) return send(c, x, json_error(400, "more than one Host header"), true);
+    if (f.hosts == 0 && std::string_view(version) == MHD_HTTP_VERSION_1_1)
+      return send(c, x, json_error(400, "an HTTP/1.1 request needs a Host header"), true);
     // Framing a proxy and this server could read two ways is refused (RFC 9112, section 6).
     if (f.transfer_encodings > 1 || (chunked && !iequals(f.transfer_encoding, "chunked")))
       return send(c, x, json_error(400, "only Transfer-Encoding: chunked is understood"), true);

@@ -150,6 +150,31 @@ TEST_F(Serve, ImagesTooLargeToDecodeAreRefusedFromTheirHeader) {
   EXPECT_NE(r->body.find("8000x8000"), std::string::npos) << r->body;
 }
 
+// RFC 9112, section 3.2: an HTTP/1.1 request without a Host header, or with two, is 400;
+// HTTP/1.0 needs none.
+TEST_F(Serve, AnHttp11RequestNeedsOneHostHeader) {
+  const auto send = [&](const std::string& bytes) {
+    const int fd = test::connect_to(server_->port());
+    test::send_all(fd, bytes);
+    const test::RawReply r = test::read_reply(fd);
+    close(fd);
+    return r;
+  };
+  const test::RawReply none = send("GET /api/model HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(none.status, 400) << none.head;
+  EXPECT_NE(none.body.find("needs a Host header"), std::string::npos) << none.body;
+  EXPECT_TRUE(none.closes);
+  const test::RawReply two = send("GET /api/model HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(two.status, 400) << two.head;
+  EXPECT_NE(two.body.find("more than one Host header"), std::string::npos) << two.body;
+  const test::RawReply body = send(
+      "POST /api/predict HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(body.status, 400) << body.head;
+  EXPECT_EQ(send("GET /api/model HTTP/1.0\r\n\r\n").status, 200);
+  EXPECT_EQ(send("GET /api/model HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
+}
+
 // Requests one after another on one kept-alive connection are each answered at once (without
 // TCP_NODELAY each waited about 40 ms for the client's delayed ACK). Speed is measured by
 // bench/serve_load.sh; this only catches a stall.
