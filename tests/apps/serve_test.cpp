@@ -150,6 +150,25 @@ TEST_F(Serve, ImagesTooLargeToDecodeAreRefusedFromTheirHeader) {
   EXPECT_NE(r->body.find("8000x8000"), std::string::npos) << r->body;
 }
 
+// An image of exactly the pixel count the server names as its limit (4,194,304 by default,
+// 2048 x 2048) is decoded (before, its decoding shared one budget with the request bodies, its
+// own body included, and got 503 every time); one pixel row more is 413.
+TEST_F(Serve, AnImageOfExactlyThePixelLimitIsDecoded) {
+  std::vector<std::uint8_t> gray(2048 * 2048, 255);
+  for (int y = 300; y < 1700; ++y)
+    for (int x = 900; x < 1100; ++x) gray[y * 2048 + x] = 0;
+  const Bytes png = test::png(gray, 2048, 2048);
+  auto c = client();
+  auto r = c.Post("/api/predict", std::string(png.begin(), png.end()), "image/png");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const Bytes over = test::png(std::vector<std::uint8_t>(2048 * 2049, 255), 2048, 2049);
+  auto big = c.Post("/api/predict", std::string(over.begin(), over.end()), "image/png");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413) << big->body;
+  EXPECT_NE(big->body.find("2048x2049; this server decodes up to 4194304 pixels"), std::string::npos) << big->body;
+}
+
 // RFC 9112, section 3.2: an HTTP/1.1 request without a Host header, or with two, is 400;
 // HTTP/1.0 needs none.
 TEST_F(Serve, AnHttp11RequestNeedsOneHostHeader) {
