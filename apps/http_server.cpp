@@ -26,11 +26,26 @@
 #include <nlohmann/json.hpp>
 
 #include "digitnet/core/error.hpp"
+#include "http_gate.hpp"
+#include "request_line.hpp"
 
 namespace digitnet::cli {
 
 HttpReply json_error(int status, std::string_view why) {
   return {status, "application/json", nlohmann::json{{"error", why}}.dump()};
+}
+
+std::string reply_bytes(const HttpReply& reply) {
+  char date[64];
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &utc));
+  std::string bytes =
+      fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nConnection: close\r\nContent-Type: {}\r\n", reply.status,
+                  MHD_get_reason_phrase_for(static_cast<unsigned>(reply.status)), date, reply.content_type);
+  for (const auto& [name, value] : reply.headers) bytes += fmt::format("{}: {}\r\n", name, value);
+  bytes += fmt::format("Content-Length: {}\r\n\r\n{}", reply.body.size(), reply.body);
+  return bytes;
 }
 
 namespace {
@@ -51,7 +66,7 @@ struct Exchange {
 
 // The framing headers, gathered in one pass over the request's headers.
 struct Framing {
-  int content_lengths = 0, transfer_encodings = 0;
+  int content_lengths = 0, transfer_encodings = 0, hosts = 0;
   std::string_view content_length, transfer_encoding, content_type;
 };
 
@@ -61,6 +76,7 @@ MHD_Result gather(void* cls, MHD_ValueKind, const char* key, const char* value) 
   if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) f.content_lengths++, f.content_length = v;
   else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) f.transfer_encodings++, f.transfer_encoding = v;
   else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_TYPE) == 0) f.content_type = v;
+  else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) f.hosts++;
   return MHD_YES;
 }
 
@@ -108,7 +124,8 @@ unsigned connection_limit(unsigned wanted) {
     r.rlim_cur = r.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &r);
   }
-  const rlim_t room = r.rlim_cur > 64 ? r.rlim_cur - 64 : 1;
+  const rlim_t reserved = 64 + HttpGate::kMaxClosing;  // the listener, the model file, the gate's refusals, ...
+  const rlim_t room = r.rlim_cur > reserved ? r.rlim_cur - reserved : 1;
   if (wanted <= room) return wanted;
   fmt::print(stderr, "digitnet: warning: --max-connections {}: this process may open {} files, so it takes {}\n",
              wanted, r.rlim_cur, room);
@@ -127,7 +144,12 @@ struct HttpServer::Impl {
   MemoryBudget& budget;
   sockaddr_storage bound{};
   int listener = -1;
-  MHD_Daemon* daemon = nullptr;
+  // One libmicrohttpd daemon per thread, each polling the connections the gate hands it in turn
+  // (its own thread pool needs its own listening socket, which the gate replaces).
+  std::vector<MHD_Daemon*> daemons;
+  std::atomic<unsigned> next_daemon{0};
+  std::atomic<int> served{0};  // connections handed to the daemons and not yet closed
+  std::unique_ptr<HttpGate> gate;
   std::atomic<bool> started{false};
   std::string start_error;  // libmicrohttpd's last word while starting (under mutex)
 
@@ -138,17 +160,17 @@ struct HttpServer::Impl {
 
   // libmicrohttpd calls this once the headers are in, then with each piece of the body, then
   // once more with none when the body is complete. No exception may cross back into C.
-  static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method, const char*,
+  static MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method, const char* version,
                               const char* data, std::size_t* size, void** state) noexcept {
     try {
-      return static_cast<Impl*>(cls)->on_call(c, url, method, data, size, state);
+      return static_cast<Impl*>(cls)->on_call(c, url, method, version, data, size, state);
     } catch (...) {
       return MHD_NO;  // out of memory: close the connection
     }
   }
 
-  MHD_Result on_call(MHD_Connection* c, const char* url, const char* method, const char* data, std::size_t* size,
-                     void** state) {
+  MHD_Result on_call(MHD_Connection* c, const char* url, const char* method, const char* version, const char* data,
+                     std::size_t* size, void** state) {
     if (!*state) {  // the headers are in
       auto* x = new Exchange(budget);
       *state = x;
@@ -156,7 +178,7 @@ struct HttpServer::Impl {
         std::lock_guard lock(mutex);
         ++in_flight;
       }
-      return on_headers(c, url, method, *x);
+      return on_headers(c, url, method, version, *x);
     }
     auto& x = *static_cast<Exchange*>(*state);
     if (x.refused_at) {  // the rest of a refused body: dropped for up to kLinger, then close
@@ -182,12 +204,19 @@ struct HttpServer::Impl {
     return send(c, x, std::move(reply), false);
   }
 
-  MHD_Result on_headers(MHD_Connection* c, const char* url, const char* method, Exchange& x) {
+  MHD_Result on_headers(MHD_Connection* c, const char* url, const char* method, const char* version, Exchange& x) {
     Framing f;
     MHD_get_connection_values(c, MHD_HEADER_KIND, &gather, &f);
     const bool chunked = f.transfer_encodings > 0;
     const bool has_body =
         chunked || (f.content_lengths > 0 && f.content_length.find_first_not_of("0 \t") != std::string_view::npos);
+    // The gate judged a connection's first request line; later ones on a kept-alive connection
+    // are libmicrohttpd's, which takes any bytes but a space for a method.
+    if (!is_http_token(method)) return send(c, x, json_error(400, "the method is not a token"), true);
+    // RFC 9112, section 3.2: an HTTP/1.1 request has exactly one Host header.
+    if (f.hosts > 1) return send(c, x, json_error(400, "more than one Host header"), true);
+    if (f.hosts == 0 && std::string_view(version) == MHD_HTTP_VERSION_1_1)
+      return send(c, x, json_error(400, "an HTTP/1.1 request needs a Host header"), true);
     // Framing a proxy and this server could read two ways is refused (RFC 9112, section 6).
     if (f.transfer_encodings > 1 || (chunked && !iequals(f.transfer_encoding, "chunked")))
       return send(c, x, json_error(400, "only Transfer-Encoding: chunked is understood"), true);
@@ -249,15 +278,7 @@ struct HttpServer::Impl {
     x.share.release();
     const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!info) return MHD_NO;
-    char date[64];
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &utc));
-    std::string bytes =
-        fmt::format("HTTP/1.1 {} {}\r\nDate: {}\r\nConnection: close\r\nContent-Type: {}\r\n", reply.status,
-                    MHD_get_reason_phrase_for(static_cast<unsigned>(reply.status)), date, reply.content_type);
-    for (const auto& [name, value] : reply.headers) bytes += fmt::format("{}: {}\r\n", name, value);
-    bytes += fmt::format("Content-Length: {}\r\n\r\n{}", reply.body.size(), reply.body);
+    const std::string bytes = reply_bytes(reply);
     // A new reply of a few hundred bytes fits the socket's empty send buffer; if it did not,
     // the connection closes without it.
     (void)::send(info->connect_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -290,6 +311,15 @@ struct HttpServer::Impl {
     if (--s.in_flight == 0) s.idle.notify_all();
   }
 
+  static void on_connection(void* cls, MHD_Connection*, void**, MHD_ConnectionNotificationCode code) {
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) --static_cast<Impl*>(cls)->served;
+  }
+
+  bool pass(int fd, const sockaddr* address, socklen_t length) {
+    MHD_Daemon* d = daemons[next_daemon++ % daemons.size()];
+    return MHD_add_connection(d, fd, address, length) == MHD_YES;  // on failure it closes fd
+  }
+
   static void on_log(void* cls, const char* format, va_list args) noexcept {
     auto& s = *static_cast<Impl*>(cls);
     if (s.started) return;  // once serving, clients' mistakes are answered, not logged
@@ -310,42 +340,57 @@ HttpServer::HttpServer(const HttpOptions& options, HttpRoutes routes, MemoryBudg
   Impl& s = *impl_;
   const unsigned connections = connection_limit(options.max_connections);
   s.listener = open_listener(options.host, options.port, s.bound);
-  // The logger first: it also hears about the options after it.
-  std::vector<MHD_OptionItem> settings = {
+  // The logger first: it also hears about the options after it. The gate keeps the connection
+  // limit; each daemon's own is only a backstop.
+  const MHD_OptionItem settings[] = {
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&Impl::on_log), &s},
-      {MHD_OPTION_LISTEN_SOCKET, s.listener, nullptr},
-      {MHD_OPTION_CONNECTION_LIMIT, connections, nullptr},
+      {MHD_OPTION_CONNECTION_LIMIT, connections + 16, nullptr},
       {MHD_OPTION_CONNECTION_TIMEOUT, options.idle_timeout, nullptr},
-      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), &s}};
-  if (options.threads > 1) settings.push_back({MHD_OPTION_THREAD_POOL_SIZE, options.threads, nullptr});
-  settings.push_back({MHD_OPTION_END, 0, nullptr});
-  // poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered loop can miss a close that arrives
-  // with a body's last bytes, and then holds the connection and its body until the idle timeout.
-  s.daemon = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, nullptr, nullptr,
-                              &Impl::on_access, &s, MHD_OPTION_ARRAY, settings.data(), MHD_OPTION_END);
-  if (!s.daemon) {
-    ::close(s.listener);
-    std::lock_guard lock(s.mutex);
-    throw Error(fmt::format("cannot start the web server on {}:{} ({})", options.host, port(),
-                            s.start_error.empty() ? "libmicrohttpd gave no reason" : s.start_error));
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&Impl::on_completed), &s},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Impl::on_connection), &s},
+      {MHD_OPTION_END, 0, nullptr}};
+  for (int t = 0; t < std::max(1, options.threads); ++t) {
+    // poll(), not epoll: libmicrohttpd 0.9.75's edge-triggered loop can miss a close that arrives
+    // with a body's last bytes, and then holds the connection and its body until the idle timeout.
+    MHD_Daemon* d =
+        MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET, 0,
+                         nullptr, nullptr, &Impl::on_access, &s, MHD_OPTION_ARRAY, settings, MHD_OPTION_END);
+    if (!d) {
+      for (MHD_Daemon* started : s.daemons) MHD_stop_daemon(started);
+      s.daemons.clear();
+      ::close(s.listener);
+      std::lock_guard lock(s.mutex);
+      throw Error(fmt::format("cannot start the web server on {}:{} ({})", options.host, port(),
+                              s.start_error.empty() ? "libmicrohttpd gave no reason" : s.start_error));
+    }
+    s.daemons.push_back(d);
   }
   s.started = true;
+  try {
+    s.gate = std::make_unique<HttpGate>(
+        s.listener, HttpGate::Options{.max_connections = connections, .idle_timeout = options.idle_timeout},
+        [&s](int fd, const sockaddr* address, socklen_t length) { return s.pass(fd, address, length); }, s.served);
+  } catch (const std::exception& e) {
+    for (MHD_Daemon* d : s.daemons) MHD_stop_daemon(d);
+    s.daemons.clear();
+    ::close(s.listener);
+    throw Error(fmt::format("cannot start the web server on {}:{} ({})", options.host, port(), e.what()));
+  }
 }
 
 HttpServer::~HttpServer() { stop(std::chrono::milliseconds(0)); }
 
 void HttpServer::stop(std::chrono::milliseconds drain) {
   Impl& s = *impl_;
-  if (!s.daemon) return;
+  if (s.daemons.empty()) return;
   s.draining = true;
-  const MHD_socket listener = MHD_quiesce_daemon(s.daemon);  // no new connections from here on
-  if (listener != MHD_INVALID_SOCKET) ::close(listener);
+  s.gate->stop();  // no new connections from here on (the gate closes the listener)
   {
     std::unique_lock lock(s.mutex);
     s.idle.wait_for(lock, drain, [&] { return s.in_flight == 0; });
   }
-  MHD_stop_daemon(s.daemon);
-  s.daemon = nullptr;
+  for (MHD_Daemon* d : s.daemons) MHD_stop_daemon(d);
+  s.daemons.clear();
 }
 
 int HttpServer::port() const {

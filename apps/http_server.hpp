@@ -1,9 +1,11 @@
 #pragma once
 // The HTTP/1.1 server under `digitnet serve`, on libmicrohttpd: a few event-driven threads (each
 // polling its share of the connections) handle many connections each, so an idle or slow client
-// costs a socket and a little memory, never a thread. Framing is checked when the headers are in,
-// before any of the body is kept; bodies are held within a size limit and a budget shared by all
-// connections; connections idle for the timeout are closed. docs/serve.md says why this library.
+// costs a socket and a little memory, never a thread. Connections are accepted by a gate in front
+// (http_gate.hpp: 503 past the connection limit, 400 for a request line that is not HTTP, both at
+// once). Framing and the Host header are checked when the headers are in, before any of the body
+// is kept; bodies are held within a size limit and a budget shared by all connections;
+// connections idle for the timeout are closed. docs/serve.md says why this library.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -32,6 +34,9 @@ struct HttpReply {
 
 // {"error": why} with the status.
 HttpReply json_error(int status, std::string_view why);
+// A whole reply that closes the connection, as the bytes sent for it: for the few replies
+// written to a socket directly, where libmicrohttpd writes nothing.
+std::string reply_bytes(const HttpReply& reply);
 
 struct HttpRoutes {
   // Once a request's headers are in: a reply now (a body that was coming is not read, and the

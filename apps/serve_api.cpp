@@ -5,7 +5,6 @@
 #include <cctype>
 
 #include <fmt/format.h>
-#include <stb_image.h>
 #include <nlohmann/json.hpp>
 
 #include "digitnet/core/error.hpp"
@@ -83,10 +82,9 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
   if (lower(r.content_type).starts_with("image/")) {
     const std::span bytes(reinterpret_cast<const std::uint8_t*>(r.body.data()), r.body.size());
     // The header says how many pixels decoding will hold: pay for them first.
-    int w = 0, h = 0, channels = 0;
     BudgetShare decoding(budget_);
-    if (bytes.size() <= std::size_t{1} << 30 &&
-        stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels) && w > 0 && h > 0) {
+    if (const auto size = image_size(bytes); size && size->width > 0 && size->height > 0) {
+      const int w = size->width, h = size->height;
       const std::size_t cost = std::size_t(w) * std::size_t(h) * kDecodeBytesPerPixel;
       if (cost > budget_.limit())
         return json_error(413, fmt::format("image too large: {}x{}; this server decodes up to {} pixels", w, h,

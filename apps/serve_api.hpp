@@ -24,7 +24,9 @@ namespace digitnet::cli {
 
 class ServeApi {
  public:
-  // `budget` also pays for decoding images (their pixels take far more than their bytes).
+  // `budget` pays for decoding images (their pixels take far more than their bytes), by the pixel
+  // count in their header: an image larger than all of it is refused (413), one that does not fit
+  // what other requests hold now is asked to try again (503).
   ServeApi(Model model, std::string name, MemoryBudget& budget);
 
   // The answer known from the headers alone (page, model info, errors); nothing for a predict

@@ -53,9 +53,12 @@ void run_serve(const ServeArgs& a) {
   Model model = load_model(a.model);
   set_threads(1);  // each server thread predicts on its own core, with its own copy of the network
   const int threads = a.threads > 0 ? a.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // What all requests together may hold: sixteen bodies of the largest size (64 MB by default).
+  // What all requests together may hold: sixteen bodies of the largest size (64 MB by default),
+  // and apart from them as much again for decoding images (ServeApi), so that one image of the
+  // largest size the server names decodes even while bodies hold their whole budget.
   MemoryBudget budget(16 * a.max_body);
-  ServeApi api(std::move(model), std::filesystem::path(a.model).filename().string(), budget);
+  MemoryBudget decoding(16 * a.max_body);
+  ServeApi api(std::move(model), std::filesystem::path(a.model).filename().string(), decoding);
   HttpServer server({.host = a.host,
                      .port = a.port,
                      .threads = threads,

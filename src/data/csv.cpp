@@ -35,14 +35,20 @@ bool parse_number(std::string_view f, double& v) {
 
 Dataset parse_csv(std::string_view text, const std::string& what) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // the UTF-8 byte order mark Excel writes
+  // Lines end in LF (Unix), CRLF (Windows) or CR alone (classic Mac OS, and Excel for Mac's
+  // "CSV (Macintosh)"); blank lines are skipped, and errors name the line as an editor counts it.
   std::vector<std::string_view> lines;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!line.empty()) lines.push_back(line);
-    pos = nl + 1;
+  std::vector<std::size_t> line_numbers;
+  std::size_t number = 1;
+  for (std::size_t pos = 0; pos < text.size(); ++number) {
+    std::size_t end = text.find_first_of("\r\n", pos);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(pos, end - pos);
+    if (!line.empty()) {
+      lines.push_back(line);
+      line_numbers.push_back(number);
+    }
+    pos = end + (text.substr(end).starts_with("\r\n") ? 2 : 1);
   }
   if (lines.empty()) throw Error(fmt::format("{}: empty CSV file", what));
 
@@ -50,7 +56,8 @@ Dataset parse_csv(std::string_view text, const std::string& what) {
   double probe = 0;
   const bool header = !parse_number(first[0], probe);
   const std::size_t cols = first.size();
-  if (cols < 2) throw Error(fmt::format("{}: line 1 has {} column; expected a label and pixels", what, cols));
+  if (cols < 2)
+    throw Error(fmt::format("{}: line {} has {} column; expected a label and pixels", what, line_numbers[0], cols));
   // Where the label is and how bright a full pixel is.
   std::size_t label_col = 0;
   float pixel_max = 255;
@@ -77,20 +84,21 @@ Dataset parse_csv(std::string_view text, const std::string& what) {
   for (std::size_t li = start; li < lines.size(); ++li) {
     const auto fields = split_fields(lines[li]);
     if (fields.size() != cols)
-      throw Error(fmt::format("{}: line {} has {} columns, expected {}", what, li + 1, fields.size(), cols));
+      throw Error(fmt::format("{}: line {} has {} columns, expected {}", what, line_numbers[li], fields.size(), cols));
     for (std::size_t c = 0; c < cols; ++c) {
       double v = 0;
       if (!parse_number(fields[c], v))
-        throw Error(fmt::format("{}: line {}, column {}: '{}' is not a number", what, li + 1, c + 1, fields[c]));
+        throw Error(
+            fmt::format("{}: line {}, column {}: '{}' is not a number", what, line_numbers[li], c + 1, fields[c]));
       if (c == label_col) {
         if (v != std::floor(v) || v < 0 || v >= kClasses)
-          throw Error(
-              fmt::format("{}: line {}: label {} is out of range 0..{}", what, li + 1, fields[c], kClasses - 1));
+          throw Error(fmt::format("{}: line {}: label {} is out of range 0..{}", what, line_numbers[li], fields[c],
+                                  kClasses - 1));
         d.labels.push_back(static_cast<std::uint8_t>(v));
       } else {
         if (v != std::floor(v) || v < 0 || v > pixel_max)
-          throw Error(fmt::format("{}: line {}, column {}: pixel {} is not an integer in 0..{}", what, li + 1, c + 1,
-                                  fields[c], pixel_max));
+          throw Error(fmt::format("{}: line {}, column {}: pixel {} is not an integer in 0..{}", what, line_numbers[li],
+                                  c + 1, fields[c], pixel_max));
         d.pixels.push_back(static_cast<std::uint8_t>(v));
       }
     }

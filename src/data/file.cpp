@@ -1,5 +1,6 @@
 #include "digitnet/data/file.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -9,6 +10,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -83,17 +85,63 @@ std::atomic<unsigned> temp_counter{0};
 
 }  // namespace
 
+namespace {
+
+// FIFOs and pipes (a named pipe, `<(command)`) are streams: read while a writer holds them open,
+// for at most kStreamLimit bytes, with at most kStreamSilence between two pieces, so that a
+// writer that never writes, or never stops, cannot hold the reader or its memory for ever.
+constexpr std::size_t kStreamLimit = std::size_t(1) << 30;
+constexpr int kStreamSilenceSeconds = 30;
+
+Bytes read_stream(int fd, const std::string& path) {
+  Bytes bytes;
+  std::uint8_t chunk[1 << 16];
+  bool writer_seen = false;
+  while (true) {
+    const ssize_t got = ::read(fd, chunk, sizeof chunk);
+    if (got > 0) {
+      writer_seen = true;
+      if (static_cast<std::size_t>(got) > kStreamLimit - bytes.size())
+        throw Error(fmt::format("{}: the FIFO holds more than {} bytes", path, kStreamLimit));
+      bytes.insert(bytes.end(), chunk, chunk + got);
+      continue;
+    }
+    if (got == 0) {
+      // Nothing buffered and no writer: the end of the stream, or (first) a FIFO nobody writes to,
+      // which a blocking open would have waited on for ever.
+      if (!writer_seen && bytes.empty())
+        throw Error(fmt::format("{}: is a FIFO with nothing to read and no writer", path));
+      return bytes;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw Error(fmt::format("{}: read error ({})", path, errno_text()));
+    writer_seen = true;  // EAGAIN: a writer holds it open but has not written yet
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, kStreamSilenceSeconds * 1000);
+    if (ready < 0 && errno != EINTR) throw Error(fmt::format("{}: read error ({})", path, errno_text()));
+    if (ready == 0)
+      throw Error(fmt::format("{}: the FIFO's writer sent nothing for {} seconds", path, kStreamSilenceSeconds));
+  }
+}
+
+}  // namespace
+
 Bytes read_file(const std::string& path) {
-  const mode_t type = file_type(path);
-  if (type == S_IFDIR) throw Error(fmt::format("{}: is a directory, expected a file", path));
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.fd < 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
+  // Directories, devices and sockets are refused before they are opened (opening a device can
+  // do something, and reading /dev/zero never ends).
   struct stat st {};
-  if (::fstat(fd.fd, &st) != 0) throw Error(fmt::format("{}: cannot read ({})", path, errno_text()));
+  if (::stat(path.c_str(), &st) != 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
   if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode))
     throw Error(fmt::format("{}: is {}, expected a file", path, type_name(st.st_mode & S_IFMT)));
+  // O_NONBLOCK: a blocking open of a FIFO waits for a writer, for ever if none comes.
+  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.fd < 0) throw Error(fmt::format("{}: cannot open ({})", path, errno_text()));
+  if (::fstat(fd.fd, &st) != 0) throw Error(fmt::format("{}: cannot read ({})", path, errno_text()));
+  if (S_ISFIFO(st.st_mode)) return read_stream(fd.fd, path);
+  if (!S_ISREG(st.st_mode))  // replaced between the two looks
+    throw Error(fmt::format("{}: is {}, expected a file", path, type_name(st.st_mode & S_IFMT)));
   Bytes bytes;
-  if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<std::size_t>(st.st_size));
+  bytes.reserve(static_cast<std::size_t>(st.st_size));
   std::uint8_t chunk[1 << 16];
   while (true) {
     const ssize_t got = ::read(fd.fd, chunk, sizeof chunk);
@@ -109,8 +157,15 @@ bool is_gzip(std::span<const std::uint8_t> bytes) { return bytes.size() >= 2 && 
 
 namespace {
 
-// Inflates until the stream ends or `limit` bytes are out; `past` says what happens when there
-// is more: an error (gunzip), or just stopping (gunzip_prefix).
+bool all_zero(std::span<const std::uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+// Inflates until the data ends or `limit` bytes are out; `error_past` says what happens when
+// there is more: an error (gunzip), or just stopping (gunzip_prefix). A gzip file may hold
+// several members one after another (what `cat a.gz b.gz > c.gz` makes): each is inflated in
+// turn, within the one limit. Zero bytes after the last member are padding (gzip ignores them
+// too); anything else there is refused.
 Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t limit, bool error_past) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw Error(what + ": cannot start the gzip decoder");
@@ -118,15 +173,14 @@ Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what
   zs.avail_in = static_cast<uInt>(bytes.size());
   Bytes out;
   std::uint8_t chunk[1 << 16];
-  int rc = Z_OK;
   const auto fail = [&](const std::string& message) {
     inflateEnd(&zs);
     throw Error(fmt::format("{}: {}", what, message));
   };
-  while (rc != Z_STREAM_END) {
+  while (true) {
     zs.next_out = chunk;
     zs.avail_out = sizeof chunk;
-    rc = inflate(&zs, Z_NO_FLUSH);
+    const int rc = inflate(&zs, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) fail("corrupt or truncated gzip data");
     const std::size_t got = sizeof chunk - zs.avail_out;
     if (out.size() + got > limit) {
@@ -135,7 +189,14 @@ Bytes inflate_up_to(std::span<const std::uint8_t> bytes, const std::string& what
       break;
     }
     out.insert(out.end(), chunk, chunk + got);
-    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) fail("truncated gzip data");
+    if (rc == Z_STREAM_END) {
+      const std::span<const std::uint8_t> rest(zs.next_in, zs.avail_in);
+      if (all_zero(rest)) break;
+      if (!is_gzip(rest)) fail(fmt::format("{} bytes after the end of the gzip data are not gzip", rest.size()));
+      if (inflateReset(&zs) != Z_OK) fail("cannot restart the gzip decoder");
+      continue;
+    }
+    if (zs.avail_in == 0 && zs.avail_out != 0) fail("truncated gzip data");
   }
   inflateEnd(&zs);
   return out;

@@ -10,11 +10,30 @@
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/data/file.hpp"
+#include "pgm.hpp"
 
 namespace digitnet {
 namespace {
 
 constexpr int kMaxSide = 8192;
+
+// The most pixels `bytes` of an image can honestly describe. PGM stores each pixel in a byte or
+// more (binary) or in a digit and a separator (text). PNG's deflate gives at most about 1,032
+// bytes per byte in, and JPEG's emptiest blocks take a few bits per 64 pixels (under 520
+// pixels a byte); only a GIF of one flat colour, which LZW packs tighter still, is refused
+// though honest.
+std::size_t max_pixels(std::span<const std::uint8_t> bytes) {
+  const bool pgm = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '2' || bytes[1] == '5');
+  return pgm ? bytes.size() : 1100 * bytes.size();
+}
+
+void check_size(int w, int h, std::span<const std::uint8_t> bytes, const std::string& what) {
+  if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide)
+    throw Error(fmt::format("{}: image size {}x{} is outside 1..{}", what, w, h, kMaxSide));
+  if (std::size_t(w) * std::size_t(h) > max_pixels(bytes))
+    throw Error(fmt::format("{}: its header declares {}x{} pixels, more than {} bytes of image can hold", what, w, h,
+                            bytes.size()));
+}
 
 std::vector<float> resize(const std::vector<float>& src, int w, int h, int nw, int nh) {
   std::vector<float> out(static_cast<std::size_t>(nw) * nh);
@@ -59,15 +78,33 @@ std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int 
   return out;
 }
 
+std::optional<ImageSize> image_size(std::span<const std::uint8_t> bytes) {
+  if (bytes.empty() || bytes.size() > (std::size_t(1) << 30)) return std::nullopt;
+  if (is_plain_pgm(bytes)) {
+    try {
+      return plain_pgm_size(bytes, "", kMaxSide);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  }
+  int w = 0, h = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels)) return std::nullopt;
+  return ImageSize{w, h};
+}
+
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.empty() || bytes.size() > (std::size_t(1) << 30))
     throw Error(fmt::format("{}: empty or oversized image", what));
+  if (is_plain_pgm(bytes)) {
+    const ImageSize size = plain_pgm_size(bytes, what, kMaxSide);
+    check_size(size.width, size.height, bytes, what);
+    return decode_plain_pgm(bytes, what, kMaxSide);
+  }
   int w = 0, h = 0, channels = 0;
   const int len = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &channels))
     throw Error(fmt::format("{}: not a readable PNG, JPEG or PGM image ({})", what, stbi_failure_reason()));
-  if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide)
-    throw Error(fmt::format("{}: image size {}x{} is outside 1..{}", what, w, h, kMaxSide));
+  check_size(w, h, bytes, what);
   unsigned char* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &channels, 0);
   if (!data) throw Error(fmt::format("{}: cannot decode image ({})", what, stbi_failure_reason()));
   GrayImage img;

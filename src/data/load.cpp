@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -27,13 +28,32 @@ std::string dataset_name(const std::string& path) {
 
 namespace {
 
-Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
+struct IdxPair {
+  std::string images, labels;
+};
+
+// The images and labels files of one set ("train", "t10k") in dir: both, or neither (nullopt).
+// One without the other is an error naming the missing file: half a set is a mistake to point
+// out, not a set to leave out.
+std::optional<IdxPair> find_idx_pair(const std::string& dir, const std::string& prefix) {
   const auto images = find_idx_file(dir, prefix, "images");
   const auto labels = find_idx_file(dir, prefix, "labels");
-  if (!images || !labels)
+  if (images && labels) return IdxPair{*images, *labels};
+  const auto missing = [&](const std::string& found, const char* kind, const char* idx) {
+    return Error(fmt::format("{}: has {} but no {}-{}-{} (nor {}-{}.{}, or either with .gz)", dir,
+                             std::filesystem::path(found).filename().string(), prefix, kind, idx, prefix, kind, idx));
+  };
+  if (images) throw missing(*images, "labels", "idx1-ubyte");
+  if (labels) throw missing(*labels, "images", "idx3-ubyte");
+  return std::nullopt;
+}
+
+Dataset load_idx_dir(const std::string& dir, const std::string& prefix) {
+  const auto files = find_idx_pair(dir, prefix);
+  if (!files)
     throw Error(fmt::format("{}: no {}-images-idx3-ubyte and {}-labels-idx1-ubyte (or .idx3-ubyte, .gz) found", dir,
                             prefix, prefix));
-  Dataset d = load_idx_pair(*images, *labels);
+  Dataset d = load_idx_pair(files->images, files->labels);
   d.name = dataset_name(dir);
   return d;
 }
@@ -81,9 +101,10 @@ Dataset load_image_folders(const std::string& dir) {
 
 Dataset load_any(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec) && !find_idx_file(path, "train", "images") && is_image_folder_set(path))
-    return load_image_folders(path);
-  if (std::filesystem::is_directory(path, ec)) return load_idx_dir(path, "train");
+  if (std::filesystem::is_directory(path, ec)) {
+    if (!find_idx_pair(path, "train") && is_image_folder_set(path)) return load_image_folders(path);
+    return load_idx_dir(path, "train");
+  }
   if (!std::filesystem::exists(path, ec)) throw SettingError("data", fmt::format("'{}' does not exist", path));
   Dataset d = load_csv(path);
   d.name = dataset_name(path);
@@ -93,7 +114,7 @@ Dataset load_any(const std::string& path) {
 DataSplit load_data(const std::string& path, const SplitSpec& split, std::uint64_t seed) {
   std::error_code ec;
   const bool dir = std::filesystem::is_directory(path, ec);
-  const bool has_official = dir && find_idx_file(path, "t10k", "images") && find_idx_file(path, "t10k", "labels");
+  const bool has_official = dir && find_idx_pair(path, "t10k");  // half a test set is refused here
   DataSplit out;
   out.train = load_any(path);
   SplitSpec s = split;

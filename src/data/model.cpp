@@ -1,11 +1,13 @@
 #include "digitnet/data/model.hpp"
 
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/core/json.hpp"
+#include "digitnet/data/file.hpp"
 #include "digitnet/data/npz.hpp"
 
 namespace digitnet {
@@ -63,6 +65,10 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
 
 namespace {
 
+// A model's config is a few kilobytes of JSON (more with a long training history); far more is
+// not a config.
+constexpr std::size_t kMaxConfigBytes = std::size_t(16) << 20;
+
 std::vector<float> take(const NpzArchive& npz, const std::string& key, std::vector<std::size_t> shape,
                         const std::string& path) {
   const auto it = npz.find(key);
@@ -85,9 +91,18 @@ std::vector<float> take(const NpzArchive& npz, const std::string& key, std::vect
 }  // namespace
 
 Model load_model(const std::string& path) {
-  const NpzArchive npz = read_npz(path);
-  const auto cfg = npz.find("config");
-  if (cfg == npz.end()) throw Error(fmt::format("{}: no 'config' entry, so not a digitnet model", path));
+  const Bytes bytes = read_file(path);
+  // The config first, alone: it says which arrays the file holds and their shapes, and every
+  // other member is checked against that before any of its data is inflated (a member of a
+  // small file may honestly inflate to a thousand times its size).
+  const NpzArchive head = parse_npz(bytes, path, [&](const std::string& name, const NpyHeader& h) {
+    if (name != "config") return false;
+    if (!h.shape.empty() || h.is_numeric() || h.data_bytes > kMaxConfigBytes)
+      throw Error(fmt::format("{}: 'config' is not a text of at most {} bytes", path, kMaxConfigBytes));
+    return true;
+  });
+  const auto cfg = head.find("config");
+  if (cfg == head.end()) throw Error(fmt::format("{}: no 'config' entry, so not a digitnet model", path));
   nlohmann::json config;
   try {
     config = parse_json(cfg->second.to_string(), "'config'", {.max_bytes = 16 << 20});
@@ -141,29 +156,35 @@ Model load_model(const std::string& path) {
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }
-  // Every weight array's shape before the network is allocated: the config's sizes alone
-  // could ask for any amount of memory, the arrays' bytes cannot.
+  // The arrays the config implies, each with its shape: the rest of the file is read against them.
+  std::map<std::string, std::vector<std::size_t>> expected;
   for (int l = 0; l < arch.depth(); ++l) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
-    for (const auto& [key, shape] : {std::pair{fmt::format("w{}", l + 1), std::vector<std::size_t>{out, in}},
-                                     std::pair{fmt::format("b{}", l + 1), std::vector<std::size_t>{out}}}) {
-      const auto it = npz.find(key);
-      if (it == npz.end()) throw Error(fmt::format("{}: missing array '{}'", path, key));
-      if (it->second.shape != shape)
-        throw Error(fmt::format("{}: array '{}' has shape ({}) but the config's layers need ({})", path, key,
-                                fmt::join(it->second.shape, ", "), fmt::join(shape, ", ")));
-    }
+    expected[fmt::format("w{}", l + 1)] = {out, in};
+    expected[fmt::format("b{}", l + 1)] = {out};
   }
+  const auto F = static_cast<std::size_t>(arch.inputs());
+  if (norm.kind == Normalizer::zscore) expected["input_mean"] = expected["input_std"] = {F};
+  const std::string extra_layer = fmt::format("w{}", arch.depth() + 1);
+  const NpzArchive npz = parse_npz(bytes, path, [&](const std::string& name, const NpyHeader& h) {
+    if (name == extra_layer)
+      throw Error(fmt::format("{}: has more weight arrays than the config's {} layers", path, arch.depth()));
+    const auto it = expected.find(name);
+    if (it == expected.end()) return false;  // not part of the model (the config is read already)
+    if (!h.is_numeric()) throw Error(fmt::format("{}: array '{}' is not numeric", path, name));
+    if (h.shape != it->second)
+      throw Error(fmt::format("{}: array '{}' has shape ({}) but the config's layers need ({})", path, name,
+                              fmt::join(h.shape, ", "), fmt::join(it->second, ", ")));
+    return true;
+  });
+  // Only now, with every array read and checked, is the network allocated.
   Network<float> net(arch);
   for (int l = 0; l < arch.depth(); ++l) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
     net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
     net.layers[l].set_b(take(npz, fmt::format("b{}", l + 1), {out}, path));
   }
-  if (npz.count(fmt::format("w{}", arch.depth() + 1)))
-    throw Error(fmt::format("{}: has more weight arrays than the config's {} layers", path, arch.depth()));
   if (norm.kind == Normalizer::zscore) {
-    const auto F = static_cast<std::size_t>(arch.inputs());
     norm.mean = take(npz, "input_mean", {F}, path);
     norm.std = take(npz, "input_std", {F}, path);
     for (float s : norm.std)

@@ -1,11 +1,13 @@
 #include "digitnet/data/npz.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zip.h>
 #include <zlib.h>
 
@@ -18,7 +20,8 @@ namespace digitnet {
 namespace {
 
 constexpr char kMagic[] = "\x93NUMPY";
-constexpr std::size_t kMaxEntry = std::size_t(1) << 31;  // refuse absurd sizes before allocating
+constexpr std::size_t kMaxEntry = std::size_t(1) << 31;     // refuse absurd sizes before allocating
+constexpr std::size_t kMaxPreamble = std::size_t(1) << 20;  // NumPy writes headers of under 10,000 bytes
 
 std::size_t item_size(const std::string& descr) {
   if (descr.size() < 3) return 0;
@@ -157,26 +160,30 @@ NpyArray NpyArray::from_string(const std::string& utf8) {
   return {fmt::format("<U{}", cps.size()), {}, raw_bytes(std::span<const std::uint32_t>(cps))};
 }
 
-NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what) {
+namespace {
+
+// How many bytes an .npy file's preamble (magic, version, header) takes, from its first 12
+// bytes (or all of a shorter one): a reader knows how much to read before it reads the data.
+std::size_t npy_preamble_size(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0)
     throw Error(fmt::format("{}: not a .npy array (wrong magic)", what));
   const int major = bytes[6];
-  std::size_t header_len = 0, offset = 0;
-  if (major == 1) {
-    header_len = bytes[8] | (std::size_t(bytes[9]) << 8);
-    offset = 10;
-  } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) throw Error(fmt::format("{}: truncated .npy header", what));
-    header_len =
-        bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24);
-    offset = 12;
-  } else {
-    throw Error(fmt::format("{}: .npy format version {} is not supported", what, major));
-  }
-  if (header_len > bytes.size() - offset) throw Error(fmt::format("{}: truncated .npy header", what));
-  const std::string_view header(reinterpret_cast<const char*>(bytes.data() + offset), header_len);
+  if (major == 1) return 10 + (bytes[8] | (std::size_t(bytes[9]) << 8));
+  if (major != 2 && major != 3) throw Error(fmt::format("{}: .npy format version {} is not supported", what, major));
+  if (bytes.size() < 12) throw Error(fmt::format("{}: truncated .npy header", what));
+  return 12 +
+         (bytes[8] | (std::size_t(bytes[9]) << 8) | (std::size_t(bytes[10]) << 16) | (std::size_t(bytes[11]) << 24));
+}
 
-  NpyArray a;
+// The header at the start of `bytes`, which must hold the whole preamble; data_at is where the
+// data starts.
+NpyHeader parse_npy_header(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t& data_at) {
+  data_at = npy_preamble_size(bytes, what);
+  if (data_at > bytes.size()) throw Error(fmt::format("{}: truncated .npy header", what));
+  const std::size_t offset = bytes[6] == 1 ? 10 : 12;
+  const std::string_view header(reinterpret_cast<const char*>(bytes.data() + offset), data_at - offset);
+
+  NpyHeader a;
   std::string_view v = dict_value(header, "descr", what);
   if (v.empty() || (v[0] != '\'' && v[0] != '"')) throw Error(fmt::format("{}: malformed .npy descr", what));
   const auto close = v.find(v[0], 1);
@@ -210,11 +217,21 @@ NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what)
     if (n != 0 && total > kMaxEntry / n) throw Error(fmt::format("{}: array is implausibly large", what));
     total *= n;
   }
-  const std::size_t data_at = offset + header_len;
-  if (bytes.size() - data_at != total)
-    throw Error(fmt::format("{}: array data is {} bytes, its header says {}", what, bytes.size() - data_at, total));
-  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_at), bytes.end());
+  a.data_bytes = total;
   return a;
+}
+
+}  // namespace
+
+bool NpyHeader::is_numeric() const { return descr.size() >= 3 && descr[1] != 'U' && item_size(descr) != 0; }
+
+NpyArray parse_npy(std::span<const std::uint8_t> bytes, const std::string& what) {
+  std::size_t data_at = 0;
+  NpyHeader h = parse_npy_header(bytes, what, data_at);
+  if (bytes.size() - data_at != h.data_bytes)
+    throw Error(
+        fmt::format("{}: array data is {} bytes, its header says {}", what, bytes.size() - data_at, h.data_bytes));
+  return {std::move(h.descr), std::move(h.shape), {bytes.begin() + static_cast<std::ptrdiff_t>(data_at), bytes.end()}};
 }
 
 std::vector<std::uint8_t> serialize_npy(const NpyArray& a) {
@@ -238,7 +255,49 @@ std::vector<std::uint8_t> serialize_npy(const NpyArray& a) {
   return out;
 }
 
-NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& what) {
+namespace {
+
+// Reads one member of an archive from the front, in pieces: its CRC-32 is summed as it goes, and
+// its buffer grows with what arrives (never past the size its header declares, plus one byte to
+// catch a member longer than that), so a header that lies costs nothing.
+class MemberReader {
+ public:
+  MemberReader(zip_file_t* file, std::size_t declared, std::string what, std::string name)
+      : file_(file), declared_(declared), what_(std::move(what)), name_(std::move(name)) {}
+
+  // Reads until the buffer holds `n` bytes or the member ends.
+  void read_to(std::size_t n) {
+    std::uint8_t chunk[1 << 16];
+    while (buf.size() < n) {
+      const zip_int64_t r = zip_fread(file_, chunk, std::min(sizeof chunk, n - buf.size()));
+      if (r < 0) {  // libzip checks the CRC-32 itself when it reaches the end of a member
+        const std::string why = zip_file_strerror(file_);
+        throw Error(
+            fmt::format("{}: entry '{}' is corrupt ({})", what_, name_,
+                        why.find("CRC") != std::string::npos ? "its CRC-32 does not match the archive's" : why));
+      }
+      if (r == 0) return;
+      const auto got = static_cast<std::size_t>(r);
+      if (buf.size() + got > buf.capacity())
+        buf.reserve(std::min(declared_ + 1, std::max(2 * buf.capacity(), buf.size() + got)));
+      buf.insert(buf.end(), chunk, chunk + got);
+      crc_ = crc32(crc_, chunk, static_cast<uInt>(got));
+    }
+  }
+  zip_uint32_t crc() const { return static_cast<zip_uint32_t>(crc_); }
+
+  std::vector<std::uint8_t> buf;
+
+ private:
+  zip_file_t* file_;
+  std::size_t declared_;
+  std::string what_, name_;
+  uLong crc_ = crc32(0, nullptr, 0);
+};
+
+}  // namespace
+
+NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& what, const NpzSelect& select) {
   zip_error_t zerr;
   zip_error_init(&zerr);
   zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &zerr);
@@ -255,7 +314,7 @@ NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& wha
   const zip_int64_t n = zip_get_num_entries(za, 0);
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
-    constexpr auto kNeeded = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_CRC;
+    constexpr auto kNeeded = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC;
     if (zip_stat_index(za, i, 0, &st) != 0 || (st.valid & kNeeded) != kNeeded)
       throw Error(fmt::format("{}: unreadable entry {}", what, i));
     std::string name = st.name;
@@ -264,38 +323,47 @@ NpzArchive parse_npz(std::span<const std::uint8_t> bytes, const std::string& wha
     // and deflate cannot expand more than about 1,032 times.
     if (st.comp_size > bytes.size() || st.size > kMaxEntry || st.size > 1100 * st.comp_size + 1024)
       throw Error(fmt::format("{}: entry '{}' claims {} bytes, more than the file can hold", what, name, st.size));
+    if (st.comp_method == ZIP_CM_STORE && st.size != st.comp_size)
+      throw Error(fmt::format("{}: entry '{}' is stored in {} bytes but its header says it holds {}", what, name,
+                              st.comp_size, st.size));
     zip_file_t* f = zip_fopen_index(za, i, 0);
     if (!f) throw Error(fmt::format("{}: cannot open entry '{}' ({})", what, name, zip_strerror(za)));
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> file(f, &zip_fclose);
-    // Read one byte more than declared: an entry longer than its header says is corrupt too.
-    std::vector<std::uint8_t> buf(st.size + 1);
-    zip_uint64_t got = 0;
-    while (got < buf.size()) {
-      const zip_int64_t r = zip_fread(f, buf.data() + got, buf.size() - got);
-      if (r < 0) {  // libzip checks the CRC-32 itself when it reaches the end of a member
-        const std::string why = zip_file_strerror(f);
-        throw Error(
-            fmt::format("{}: entry '{}' is corrupt ({})", what, name,
-                        why.find("CRC") != std::string::npos ? "its CRC-32 does not match the archive's" : why));
-      }
-      if (r == 0) break;
-      got += static_cast<zip_uint64_t>(r);
-    }
-    if (got != st.size)
-      throw Error(fmt::format("{}: entry '{}' holds {} bytes, its header says {}", what, name,
-                              got > st.size ? "more than" : std::to_string(got), st.size));
-    buf.resize(st.size);
-    const auto crc = static_cast<zip_uint32_t>(crc32(crc32(0, nullptr, 0), buf.data(), static_cast<uInt>(buf.size())));
-    if (crc != st.crc)
-      throw Error(fmt::format("{}: entry '{}' is corrupt (CRC-32 {:08x}, the archive records {:08x})", what, name, crc,
-                              st.crc));
+    const std::string entry = name;
     if (name.ends_with(".npy")) name.resize(name.size() - 4);
-    out[name] = parse_npy(buf, fmt::format("{}[{}]", what, name));
+    const std::string array_what = fmt::format("{}[{}]", what, name);
+    MemberReader member(f, st.size, what, entry);
+    // The .npy header first: the shape it declares must fill the member exactly, and the caller
+    // may refuse it, before any of the data is inflated.
+    member.read_to(std::min<std::size_t>(12, st.size));
+    const std::size_t preamble = npy_preamble_size(member.buf, array_what);
+    if (preamble > st.size) throw Error(fmt::format("{}: truncated .npy header", array_what));
+    if (preamble > kMaxPreamble)  // read before the caller is asked, so bounded here
+      throw Error(fmt::format("{}: its .npy header is {} bytes long, not an array's header", array_what, preamble));
+    member.read_to(preamble);
+    std::size_t data_at = 0;
+    NpyHeader header = parse_npy_header(member.buf, array_what, data_at);
+    if (header.data_bytes != st.size - data_at)
+      throw Error(fmt::format("{}: its header declares {} bytes of data (shape ({})), the archive's entry holds {}",
+                              array_what, header.data_bytes, fmt::join(header.shape, ", "), st.size - data_at));
+    if (select && !select(name, header)) continue;
+    member.read_to(st.size + 1);  // one byte more than declared: an entry longer than its header says is corrupt too
+    const std::size_t got = member.buf.size();
+    if (got != st.size)
+      throw Error(fmt::format("{}: entry '{}' holds {} bytes, its header says {}", what, entry,
+                              got > st.size ? "more than" : std::to_string(got), st.size));
+    if (member.crc() != st.crc)
+      throw Error(fmt::format("{}: entry '{}' is corrupt (CRC-32 {:08x}, the archive records {:08x})", what, entry,
+                              member.crc(), st.crc));
+    member.buf.erase(member.buf.begin(), member.buf.begin() + static_cast<std::ptrdiff_t>(data_at));
+    out[name] = NpyArray{std::move(header.descr), std::move(header.shape), std::move(member.buf)};
   }
   return out;
 }
 
-NpzArchive read_npz(const std::string& path) { return parse_npz(read_file(path), path); }
+NpzArchive read_npz(const std::string& path, const NpzSelect& select) {
+  return parse_npz(read_file(path), path, select);
+}
 
 std::vector<std::uint8_t> serialize_npz(const NpzArchive& archive) {
   zip_error_t zerr;

@@ -178,6 +178,76 @@ TEST(ServeUnderAttack, MalformedFramingGets400AtOnce) {
   EXPECT_EQ(timed_predict(server.port()).first, 200);
 }
 
+// A request line that cannot be HTTP gets 400 at once, from its first bytes that cannot belong
+// (before, libmicrohttpd waited for a line end: garbage without one, or a TLS handshake, held
+// the connection until the idle timeout; with one, it closed without a word).
+TEST(ServeUnderAttack, AMalformedRequestLineGets400AtOnce) {
+  test::ServeProcess server;
+  ASSERT_GT(server.port(), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"garbage", "garbage\r\n\r\n"},
+      {"a word and a line end", "hello\n"},
+      {"a TLS handshake", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)},
+      {"bytes that begin with NUL", std::string("\0\x01\x02garbage", 10)},
+      {"HTTP/0.9", "GET /\r\n"},
+      {"a method with a control character", "G\x01T / HTTP/1.1\r\nHost: x\r\n\r\n"},
+      {"more after the version", "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n"},
+  };
+  for (const auto& [what, bytes] : cases) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int fd = test::connect_to(server.port());
+    ASSERT_GE(fd, 0) << what;
+    test::send_all(fd, bytes);
+    const test::RawReply r = test::read_reply(fd);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status, 400) << what << ": " << r.head;
+    EXPECT_NE(r.body.find("bad request line"), std::string::npos) << what << ": " << r.body;
+    EXPECT_TRUE(r.closes) << what;
+    EXPECT_TRUE(test::closed_by_server(fd, seconds(2))) << what;
+    EXPECT_LT(s, 2.0) << what << ": the idle timeout is 10 s";
+    close(fd);
+  }
+  EXPECT_EQ(timed_predict(server.port()).first, 200);
+}
+
+// At --max-connections, a new client is answered 503 (try again) at once and the connection
+// closes (before, it waited unanswered in the kernel's queue for a free slot); once a held
+// connection goes, a new one is served again.
+TEST(ServeUnderAttack, PastTheConnectionLimitANewClientGets503AtOnce) {
+  test::ServeProcess server({"--max-connections", "16"});
+  ASSERT_GT(server.port(), 0);
+  std::vector<int> held;
+  for (int i = 0; i < 16; ++i) {  // half silent, half inside a request
+    held.push_back(test::connect_to(server.port()));
+    ASSERT_GE(held.back(), 0) << i;
+    if (i % 2) test::send_all(held.back(), "GET /api/model HTTP/1.1\r\nHost: x\r\n");
+  }
+  std::this_thread::sleep_for(milliseconds(200));  // every one of them taken in
+  for (int round = 0; round < 3; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const int fd = test::connect_to(server.port(), seconds(5));
+    ASSERT_GE(fd, 0);
+    test::send_all(fd, test::request("POST", "/api/predict", test::pixels_body(), kJson));
+    const test::RawReply r = test::read_reply(fd);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(r.status, 503) << r.head;
+    EXPECT_NE(r.head.find("Retry-After: 1"), std::string::npos) << r.head;
+    EXPECT_NE(r.body.find("--max-connections"), std::string::npos) << r.body;
+    EXPECT_TRUE(test::closed_by_server(fd, seconds(2)));
+    EXPECT_LT(ms, 1000.0) << "milliseconds to the 503";
+    close(fd);
+  }
+  close(held.back());
+  held.pop_back();
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {  // the server sees the close within moments
+    std::this_thread::sleep_for(milliseconds(20));
+    status = timed_predict(server.port()).first;
+  }
+  EXPECT_EQ(status, 200);
+  for (int fd : held) close(fd);
+}
+
 // Bodies being received may hold 16 x --max-body in all: past that, a request gets 503 (try
 // again) rather than the server growing; once they end, requests are taken again.
 TEST(ServeUnderAttack, BodiesTogetherStayWithinTheBudget) {

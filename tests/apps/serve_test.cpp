@@ -150,6 +150,50 @@ TEST_F(Serve, ImagesTooLargeToDecodeAreRefusedFromTheirHeader) {
   EXPECT_NE(r->body.find("8000x8000"), std::string::npos) << r->body;
 }
 
+// An image of exactly the pixel count the server names as its limit (4,194,304 by default,
+// 2048 x 2048) is decoded (before, its decoding shared one budget with the request bodies, its
+// own body included, and got 503 every time); one pixel row more is 413.
+TEST_F(Serve, AnImageOfExactlyThePixelLimitIsDecoded) {
+  std::vector<std::uint8_t> gray(2048 * 2048, 255);
+  for (int y = 300; y < 1700; ++y)
+    for (int x = 900; x < 1100; ++x) gray[y * 2048 + x] = 0;
+  const Bytes png = test::png(gray, 2048, 2048);
+  auto c = client();
+  auto r = c.Post("/api/predict", std::string(png.begin(), png.end()), "image/png");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const Bytes over = test::png(std::vector<std::uint8_t>(2048 * 2049, 255), 2048, 2049);
+  auto big = c.Post("/api/predict", std::string(over.begin(), over.end()), "image/png");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413) << big->body;
+  EXPECT_NE(big->body.find("2048x2049; this server decodes up to 4194304 pixels"), std::string::npos) << big->body;
+}
+
+// RFC 9112, section 3.2: an HTTP/1.1 request without a Host header, or with two, is 400;
+// HTTP/1.0 needs none.
+TEST_F(Serve, AnHttp11RequestNeedsOneHostHeader) {
+  const auto send = [&](const std::string& bytes) {
+    const int fd = test::connect_to(server_->port());
+    test::send_all(fd, bytes);
+    const test::RawReply r = test::read_reply(fd);
+    close(fd);
+    return r;
+  };
+  const test::RawReply none = send("GET /api/model HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(none.status, 400) << none.head;
+  EXPECT_NE(none.body.find("needs a Host header"), std::string::npos) << none.body;
+  EXPECT_TRUE(none.closes);
+  const test::RawReply two = send("GET /api/model HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_EQ(two.status, 400) << two.head;
+  EXPECT_NE(two.body.find("more than one Host header"), std::string::npos) << two.body;
+  const test::RawReply body = send(
+      "POST /api/predict HTTP/1.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}");
+  EXPECT_EQ(body.status, 400) << body.head;
+  EXPECT_EQ(send("GET /api/model HTTP/1.0\r\n\r\n").status, 200);
+  EXPECT_EQ(send("GET /api/model HTTP/1.1\r\nHost: a\r\n\r\n").status, 200);
+}
+
 // Requests one after another on one kept-alive connection are each answered at once (without
 // TCP_NODELAY each waited about 40 ms for the client's delayed ACK). Speed is measured by
 // bench/serve_load.sh; this only catches a stall.

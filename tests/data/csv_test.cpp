@@ -36,6 +36,36 @@ TEST(Csv, RealDigitsFileWhenInstalled) {
   EXPECT_EQ(d.features(), 64);
 }
 
+// LF (Unix), CRLF (Windows) and CR alone (classic Mac OS, Excel for Mac's "CSV (Macintosh)")
+// give the same rows; errors count lines as an editor does, blank ones included.
+TEST(Csv, LfCrlfAndCrAloneLineEndsReadAlike) {
+  for (const std::string eol : {"\n", "\r\n", "\r"}) {
+    for (const bool last : {true, false}) {
+      const std::string text = "label,p0,p1,p2,p3" + eol + "3,0,255,10,20" + eol + "7,1,2,3,4" + (last ? eol : "");
+      const Dataset d = parse_csv(text, "f.csv");
+      EXPECT_EQ(d.labels, (std::vector<std::uint8_t>{3, 7})) << testing::PrintToString(eol);
+      EXPECT_EQ(d.pixels, (std::vector<std::uint8_t>{0, 255, 10, 20, 1, 2, 3, 4})) << testing::PrintToString(eol);
+    }
+  }
+  try {
+    parse_csv("label,a,b\r\r1,2,3\r\n4,5\r", "f.csv");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("f.csv: line 4 has 2 columns"), std::string::npos) << e.what();
+  }
+}
+
+// `cat a.csv.gz b.csv.gz > c.csv.gz`: both members' rows are read (not only the first's).
+TEST(Csv, ConcatenatedGzipFilesAreReadWhole) {
+  test::TempDir dir;
+  const std::string a = "label,p0,p1,p2,p3\n3,0,255,10,20\n", b = "7,1,2,3,4\n";
+  Bytes gz = test::gzip(Bytes(a.begin(), a.end()));
+  const Bytes second = test::gzip(Bytes(b.begin(), b.end()));
+  gz.insert(gz.end(), second.begin(), second.end());
+  test::write_bytes(dir.file("c.csv.gz"), gz);
+  EXPECT_EQ(load_csv(dir.file("c.csv.gz")).labels, (std::vector<std::uint8_t>{3, 7}));
+}
+
 TEST(Csv, BadRowsNameTheLine) {
   const auto msg = [](const std::string& text) {
     try {

@@ -94,6 +94,43 @@ TEST(Idx, CorruptGzipIsRefused) {
   EXPECT_NE(error_of([&] { read_idx(dir.file("x.gz")); }).find("gzip"), std::string::npos);
 }
 
+// What `cat a.gz b.gz > c.gz` makes is one file of two gzip members: read whole, within the
+// header's bound as one stream. Zero padding after the last member is ignored (as gzip does);
+// other bytes there are refused.
+TEST(Idx, MultiMemberGzipIsReadWhole) {
+  test::TempDir dir;
+  std::vector<std::uint8_t> px(3 * 4 * 4);
+  for (std::size_t i = 0; i < px.size(); ++i) px[i] = static_cast<std::uint8_t>(i * 5);
+  const Bytes raw = make_idx({3, 4, 4}, px);
+  const auto members = [&](std::size_t split) {
+    Bytes gz = test::gzip(std::span(raw).first(split));
+    const Bytes second = test::gzip(std::span(raw).subspan(split));
+    gz.insert(gz.end(), second.begin(), second.end());
+    return gz;
+  };
+  for (const std::size_t split : {std::size_t{6}, std::size_t{30}}) {  // inside the header, inside the data
+    test::write_bytes(dir.file("two.gz"), members(split));
+    const IdxArray a = read_idx(dir.file("two.gz"));
+    EXPECT_EQ(a.dims, (std::vector<std::uint32_t>{3, 4, 4})) << split;
+    EXPECT_EQ(a.data, px) << split;
+  }
+  Bytes padded = members(30);
+  padded.resize(padded.size() + 512, 0);
+  test::write_bytes(dir.file("padded.gz"), padded);
+  EXPECT_EQ(read_idx(dir.file("padded.gz")).data, px);
+  Bytes tail = members(30);
+  for (const char c : std::string("junk")) tail.push_back(static_cast<std::uint8_t>(c));
+  test::write_bytes(dir.file("tail.gz"), tail);
+  EXPECT_NE(error_of([&] { read_idx(dir.file("tail.gz")); }).find("tail.gz: 4 bytes after the end of the gzip data"),
+            std::string::npos);
+  // A second member that goes past what the header says is refused as a longer stream is.
+  Bytes longer = members(30);
+  const Bytes extra = test::gzip(Bytes(100, 7));
+  longer.insert(longer.end(), extra.begin(), extra.end());
+  test::write_bytes(dir.file("longer.gz"), longer);
+  EXPECT_NE(error_of([&] { read_idx(dir.file("longer.gz")); }).find("inflates to more than"), std::string::npos);
+}
+
 TEST(Idx, MissingFileNamesThePath) {
   EXPECT_NE(error_of([] { read_idx("/nonexistent/train-images-idx3-ubyte"); }).find("/nonexistent/train-images"),
             std::string::npos);

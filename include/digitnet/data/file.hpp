@@ -9,12 +9,16 @@ namespace digitnet {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// A regular file's bytes (or a FIFO's, read to its end); throws Error naming the file.
+// A regular file's bytes, or a FIFO's or pipe's (`<(command)`): read to its end while a writer
+// holds it open, at most 1 GB, with at most 30 seconds between pieces; one that no writer holds
+// is refused at once rather than waited on. Directories, devices and sockets are refused before
+// they are opened. Throws Error naming the file.
 Bytes read_file(const std::string& path);
 
 bool is_gzip(std::span<const std::uint8_t> bytes);
 // Inflates gzip data as a stream and stops with an error naming `what` as soon as the output
 // passes max_out bytes, so memory stays within max_out (plus one buffer) whatever the data.
+// Several members one after another (`cat a.gz b.gz`) are read as one stream.
 Bytes gunzip(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t max_out);
 // The first `n` bytes a gzip stream inflates to (fewer if it is shorter): an IDX header, say.
 Bytes gunzip_prefix(std::span<const std::uint8_t> bytes, const std::string& what, std::size_t n);
