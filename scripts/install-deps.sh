@@ -2,8 +2,8 @@
 # Installs what digitnet needs from Debian 12's packages; does nothing if all are present.
 # Build: compiler, CMake, libraries, pybind11 (the Python package). Data: Fashion-MNIST and
 # scikit-learn's 8x8 digits. Tests: GoogleTest, NumPy (interop test), clang (fuzzers), pytest,
-# ONNX and pandas (the Python package's tests), FANN (a peer in the benchmark smoke run), Open MPI
-# (the MPI build's tests).
+# ONNX and pandas (the Python package's tests), venv, setuptools and wheel (`pip install .` into a
+# venv), FANN (a peer in the benchmark smoke run), Open MPI (the MPI build's tests).
 set -euo pipefail
 packages=(
   g++ cmake make pkg-config
@@ -19,7 +19,7 @@ fi
 if [[ "${1:-}" == "--test" ]]; then
   # fuzzers; the browser test (Chromium driven by Playwright from npm)
   packages+=(clang libclang-rt-14-dev clang-format clang-tidy chromium python3-pytest python3-onnx python3-pandas
-             libfann-dev)
+             python3-venv python3-setuptools python3-wheel libfann-dev)
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 missing=()

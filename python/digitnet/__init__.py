@@ -8,11 +8,27 @@
     clf.to_onnx("model.onnx")       # an ONNX graph for inference runtimes
     digitnet.load("model.npz")      # a model the CLI or this package saved, as an MLPClassifier
 """
-from . import _digitnet, datasets
-from .classifier import MLPClassifier, load
+import sys as _sys
 
 __version__ = "0.1.0"
-ONNX_OPSET = _digitnet.onnx_opset
+
+try:
+    import numpy as _numpy  # noqa: F401
+    import sklearn as _sklearn  # noqa: F401
+except ImportError as _error:
+    # `python -m digitnet` (__main__.py) runs the command line, which needs neither; while Python
+    # finds that module, sys.argv[0] is "-m".
+    if _sys.argv[:1] != ["-m"]:
+        raise ImportError(
+            f"digitnet needs NumPy and scikit-learn, and {_error.name} is missing for {_sys.executable}: "
+            "apt-get install python3-numpy python3-sklearn (a venv sees them when made with "
+            "/usr/bin/python3 -m venv --system-site-packages), or pip install numpy scikit-learn",
+            name=_error.name) from _error
+else:
+    from . import _digitnet, datasets
+    from .classifier import MLPClassifier, load
+
+    ONNX_OPSET = _digitnet.onnx_opset
 
 
 def presets():
