@@ -29,6 +29,7 @@ else:
     from .classifier import MLPClassifier, load
 
     ONNX_OPSET = _digitnet.onnx_opset
+    SettingError = _digitnet.SettingError  # a ValueError naming the recipe's setting
 
 
 def presets():
@@ -41,7 +42,5 @@ def settings():
     the table the CLI's flags and MLPClassifier's parameters are made from."""
     return _digitnet.settings()
 
-
-SettingError = _digitnet.SettingError
 
 __all__ = ["MLPClassifier", "load", "datasets", "presets", "settings", "SettingError", "ONNX_OPSET"]
