@@ -1,4 +1,6 @@
 """Every kind of bad input gives one line in a ValueError or TypeError, never a crash."""
+import json
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -122,3 +124,40 @@ def test_unfitted_and_missing_files(tmp_path):
     one_line(e)
     with pytest.raises(ValueError, match="no-such-data. is neither a file, a directory nor a known dataset"):
         digitnet.datasets.load(tmp_path / "no-such-data")
+
+
+def test_a_deeply_nested_config_is_one_line(tmp_path, digits):
+    """A model file whose config nests 100,000 deep: a ValueError, not a crash of Python."""
+    clf = MLPClassifier(epochs=1).fit(digits.X_train, digits.y_train)
+    clf.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["config"] = np.array("[" * 100_000 + "]" * 100_000)
+    np.savez(tmp_path / "deep.npz", **arrays)
+    import digitnet
+    with pytest.raises(ValueError, match="JSON nested 100000 deep; at most 64 levels are read") as e:
+        digitnet.load(tmp_path / "deep.npz")
+    one_line(e)
+
+
+def test_parameters_are_the_recipes_settings(digits, tmp_path):
+    """Every setting the estimator takes is a parameter (scikit-learn's name where it has one),
+    and what fit trains with is the recipe those parameters make."""
+    import digitnet
+    params = MLPClassifier().get_params()
+    renamed = {"layers": "hidden_layer_sizes", "lr": "learning_rate", "batch": "batch_size", "seed": "random_state",
+               "threads": "n_threads"}
+    for s in digitnet.settings():
+        assert (renamed.get(s["name"], s["name"]) in params) == s["estimator"], s["name"]
+    clf = MLPClassifier(hidden_layer_sizes=(24,), learning_rate=0.05, batch_size="full", random_state=9,
+                        optimizer="momentum", dropout=0.1, epochs=2).fit(digits.X_train, digits.y_train)
+    r = clf._fit_settings
+    assert r["layers"] == [64, 24, 10] and r["lr"] == 0.05 and r["batch"] == "full" and r["seed"] == 9
+    assert r["optimizer"] == "momentum" and r["dropout"] == [0.1] and r["epochs"] == 2
+    # the library's own check of that recipe agrees
+    assert json.loads(digitnet._digitnet.check_recipe(json.dumps(r))) == r
+    # and a saved model gives the same recipe back, as its parameters
+    clf.save(tmp_path / "r.npz")
+    back = digitnet.load(tmp_path / "r.npz")
+    assert back.get_params()["learning_rate"] == 0.05 and back.get_params()["hidden_layer_sizes"] == (24,)
+    assert back._recipe(64, 10) == r

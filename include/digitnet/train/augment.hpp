@@ -18,7 +18,7 @@ struct Augment {
   bool any() const { return shift > 0 || rotate > 0 || elastic || flip; }
 };
 
-Augment parse_augment(std::string_view text);  // "shift:2,rotate:10,elastic,flip"; throws naming --augment
+Augment parse_augment(std::string_view text);  // "shift:2,rotate:10,elastic,flip"; throws SettingError naming augment
 std::string to_string(const Augment& a);
 
 // Distorts one height x width image (values in [0, 1]) in place with draws from rng.

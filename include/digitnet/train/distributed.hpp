@@ -24,7 +24,7 @@ class Comm {
   virtual void max(std::span<int> values) = 0;
 };
 
-// How a batch is shared and its gradient summed (--reduce):
+// How a batch is shared and its gradient summed (the recipe's reduce):
 //   ordered  each process takes its share of every chunk of the batch, as one process would
 //            take the chunk; the shares' gradients are summed in ring order. The same bits for
 //            the same number of processes.
@@ -32,7 +32,7 @@ class Comm {
 //            each micro-batch's gradient is rounded to a grid fine enough that their sum in
 //            double is exact. The same bits for any number of processes.
 enum class Reduction { ordered, exact };
-Reduction parse_reduction(std::string_view text);  // throws Error naming --reduce
+Reduction parse_reduction(std::string_view text);  // throws SettingError naming reduce
 std::string to_string(Reduction r);
 
 // Exact sums of floats. Each term is rounded to a grid fine enough to keep at least float's

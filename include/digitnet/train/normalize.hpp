@@ -21,7 +21,7 @@ struct Normalizer {
   // Fitted on the training part: zscore's means and spreads; for float features (from Python)
   // that are intensities above 1 (no value below 0), pixel_max is their largest value.
   static Normalizer fit(Kind kind, const Dataset& train);
-  static Kind parse_kind(std::string_view name);  // "scale" or "zscore"; throws naming --normalize
+  static Kind parse_kind(std::string_view name);  // "scale" or "zscore"; throws SettingError naming normalize
   std::string kind_name() const { return kind == scale ? "scale" : "zscore"; }
 
   // One example: from values already in [0, 1] (an image from predict) to inputs.

@@ -1,7 +1,7 @@
 #pragma once
 // A recipe: every setting of a training run in one struct, and one table that describes each
 // setting (its kind, default, range and a line of help). Everything else is made from the table:
-// the CLI's flags and --help, the Python estimator's parameters, the presets (each one a recipe),
+// the CLI's flags and help, the Python estimator's parameters, the presets (each one a recipe),
 // sweep grids' keys, what a model file and a checkpoint record, and what the processes of a
 // distributed run must agree on. Adding a setting is one field here and one row in recipe.cpp.
 //
@@ -98,7 +98,7 @@ struct Setting {
   bool estimator = true;                  // a parameter of the Python estimator (data and run layout are not)
 };
 
-// Every setting, in the order --help shows them.
+// Every setting, in the order help text shows them.
 const std::vector<Setting>& recipe_settings();
 // By name, '-' read as '_'. nullptr if none; find_setting throws SettingError (with the
 // closest names) instead.

@@ -16,7 +16,7 @@ struct Schedule {
   double warmup_epochs = 0;
 };
 
-Schedule parse_schedule(std::string_view text);  // throws naming --schedule
+Schedule parse_schedule(std::string_view text);  // throws SettingError naming schedule
 std::string to_string(const Schedule& s);
 double scheduled_lr(const Schedule& s, double base_lr, double t, int total_epochs);
 

@@ -1,6 +1,6 @@
 #pragma once
-// Splitting a dataset: its test part (--split) and a validation share of the training
-// part (--val). Random splits are drawn from the run's seed, so they are reproducible.
+// Splitting a dataset: its test part (the recipe's split) and a validation share of
+// the training part (val). Random splits are drawn from the run's seed, so they are reproducible.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,7 +14,7 @@ struct SplitSpec {
   double fraction = 0.2;  // random: share held out for testing
   std::size_t count = 0;  // dev: examples held out
 };
-SplitSpec parse_split(std::string_view text);  // auto | official | random:F | dev:N; throws naming --split
+SplitSpec parse_split(std::string_view text);  // auto | official | random:F | dev:N; throws SettingError naming split
 std::string to_string(const SplitSpec& split);
 
 struct DataSplit {
@@ -23,11 +23,11 @@ struct DataSplit {
 };
 
 // A random or dev split of `all`: the first examples of a seeded shuffle are the test part
-// (as in seed 003), the rest the training part. Throws naming --split if a part is empty.
+// (as in seed 003), the rest the training part. Throws SettingError naming split if a part is empty.
 DataSplit split_dataset(const Dataset& all, const SplitSpec& split, std::uint64_t seed);
 
-// Moves a seeded share `fraction` of `train` into the returned validation set (--val).
-// Throws naming --val if either part would be empty.
+// Moves a seeded share `fraction` of `train` into the returned validation set (val).
+// Throws SettingError naming val if either part would be empty.
 Dataset hold_out(Dataset& train, double fraction, std::uint64_t seed);
 
 }  // namespace digitnet

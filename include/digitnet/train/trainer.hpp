@@ -27,7 +27,7 @@ struct EpochReport {
   double seconds = 0;  // training time since the previous report
 };
 
-// A report as JSON (what model files, checkpoints and --json print): epoch, loss,
+// A report as JSON (what model files and checkpoints hold, and the CLI prints): epoch, loss,
 // train_accuracy, val_accuracy and test_accuracy (null when not measured), lr, seconds.
 nlohmann::json report_json(const EpochReport& r);
 
