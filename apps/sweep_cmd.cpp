@@ -25,12 +25,13 @@
 #include "digitnet/core/error.hpp"
 #include "digitnet/core/json.hpp"
 #include "digitnet/data/file.hpp"
+#include "digitnet/data/load.hpp"
 #include "digitnet/fetch/catalog.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/presets.hpp"
+#include "digitnet/train/trainer.hpp"
 #include "dist/world.hpp"
 #include "recipe_flags.hpp"
-#include "sweep.hpp"
 #include "sweep_table.hpp"
 #include "terminal.hpp"
 
@@ -39,6 +40,37 @@ namespace {
 
 constexpr std::size_t kMaxPoints = 100'000;
 constexpr std::size_t kMaxTableBytes = 64 << 20;
+
+struct QuietRun {
+  double test_accuracy = 0;
+  std::optional<double> val_accuracy;
+  double loss = 0;     // the last epoch's mean training loss
+  int epochs = 0;      // run (fewer than asked when early stopping ended it)
+  double seconds = 0;  // training, without loading and scoring
+};
+
+// Trains the recipe on its data, printing nothing; `tick` runs after every batch. Throws Error
+// as train does (a missing file, a diverged run).
+QuietRun train_quietly(Recipe recipe, bool layers_given, const std::function<void()>& tick) {
+  validate(recipe);
+  const RunData d = load_run_data(recipe, resolve_data(recipe.data, cli_fetch_options()), layers_given);
+  const Normalizer norm = Normalizer::fit(normalization(recipe), d.split.train);
+  Network<float> net = new_network(recipe);
+  Trainer trainer(net, norm, recipe);
+  const auto reports = trainer.fit(d.split.train, &d.split.test, {}, {}, recipe.val > 0 ? &d.val : nullptr, [&](bool) {
+    if (tick) tick();
+    return false;
+  });
+  QuietRun r;
+  for (const EpochReport& e : reports) r.seconds += e.seconds;
+  if (!reports.empty()) {
+    r.test_accuracy = reports.back().test_accuracy.value_or(0.0);
+    r.val_accuracy = reports.back().val_accuracy;
+    r.loss = reports.back().loss;
+    r.epochs = reports.back().epoch;
+  }
+  return r;
+}
 
 struct SweepArgs {
   std::string grid, out;

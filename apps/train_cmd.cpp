@@ -25,7 +25,6 @@
 #include "digitnet/train/presets.hpp"
 #include "dist/world.hpp"
 #include "recipe_flags.hpp"
-#include "sweep.hpp"
 #include "terminal.hpp"
 #include "train_output.hpp"
 
@@ -91,9 +90,11 @@ void same_recipe_everywhere(dist::World& world, const Recipe& mine) {
   });
 }
 
-void same_data_everywhere(dist::World& world, const RunData& d) {
-  const std::vector<dist::Bytes> all =
-      world.gather({reinterpret_cast<const std::uint8_t*>(d.digest.data()), d.digest.size()});
+const std::string& data_digest(Run& run);
+
+void same_data_everywhere(dist::World& world, Run& run) {
+  const std::string& mine = data_digest(run);
+  const std::vector<dist::Bytes> all = world.gather({reinterpret_cast<const std::uint8_t*>(mine.data()), mine.size()});
   for (int r = 1; r < world.size(); ++r)
     if (all[r] != all[0])
       throw SettingError("data", fmt::format("{} has other data than {} (their SHA-256 differ): every process must "
@@ -108,21 +109,28 @@ void load_run(Run& run, bool layers_given) {
   run.data = load_run_data(run.recipe, resolve_data(run.recipe.data, cli_fetch_options()), layers_given);
   const Dataset& train = run.data.split.train;
   check_memory(run.recipe, train.size() + run.data.split.test.size(), train.features(), cores, available_memory());
-  Bytes all;  // every example of every part: a resumed run, and every process, must have the very same
-  for (const Dataset* part : std::initializer_list<const Dataset*>{&train, &run.data.split.test, &run.data.val}) {
-    all.insert(all.end(), part->pixels.begin(), part->pixels.end());
-    all.insert(all.end(), part->labels.begin(), part->labels.end());
-  }
-  run.data.digest = digest(all, "sha256");
   run.norm = Normalizer::fit(normalization(run.recipe), train);
 }
 
-nlohmann::json describe(const Run& run) {
+// SHA-256 of every example of every part, worked out when first asked for (a checkpoint, a
+// resumed run, other processes): a resumed run, and every process, must have the very same.
+const std::string& data_digest(Run& run) {
+  if (!run.data.digest.empty()) return run.data.digest;
+  std::string digests;
+  for (const Dataset* part :
+       std::initializer_list<const Dataset*>{&run.data.split.train, &run.data.split.test, &run.data.val})
+    for (const auto& bytes : {std::span<const std::uint8_t>(part->pixels), std::span<const std::uint8_t>(part->labels)})
+      digests += digest(bytes, "sha256");
+  run.data.digest = digest({reinterpret_cast<const std::uint8_t*>(digests.data()), digests.size()}, "sha256");
+  return run.data.digest;
+}
+
+nlohmann::json describe(Run& run) {
   std::error_code ec;
   const bool path = std::filesystem::exists(run.recipe.data, ec);  // else a dataset's name
   return {{"recipe", recipe_json(run.recipe)},
           {"data_path", path ? std::filesystem::absolute(run.recipe.data, ec).string() : run.recipe.data},
-          {"data_sha256", run.data.digest},
+          {"data_sha256", data_digest(run)},
           {"layers_given", run.layers_given},
           {"preset", run.preset},
           {"save", run.save},
@@ -179,12 +187,11 @@ void new_run(Run& run) {
   load_run(run, run.layers_given);
   run.net = std::make_unique<Network<float>>(new_network(run.recipe));
   run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.recipe);
-  run.description = describe(run);
 }
 
 void resumed_run(const TrainArgs& a, Run& run, const Checkpoint& ck) {
   load_run(run, run.layers_given);
-  if (run.data.digest != ck.run["data_sha256"].get<std::string>())
+  if (data_digest(run) != ck.run["data_sha256"].get<std::string>())
     throw Error(fmt::format("--resume: the data at {} is not the data {} was trained on (its SHA-256 differs)",
                             run.recipe.data, a.resume));
   if (run.recipe.layers != ck.layers)
@@ -197,7 +204,6 @@ void resumed_run(const TrainArgs& a, Run& run, const Checkpoint& ck) {
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", a.resume, e.what()));
   }
-  run.description = describe(run);
   run.resumed_from = a.resume;
 }
 
@@ -231,6 +237,7 @@ class Checkpointer {
     if ((due || sig != 0) && dist::World::get().leader()) {  // rank 0 writes
       // Not asked for, but a stopped run should not be lost: next to the model, or here.
       if (run_.checkpoint.empty()) run_.checkpoint = run_.save.empty() ? "digitnet-train.ckpt" : run_.save + ".ckpt";
+      if (run_.description.is_null()) run_.description = describe(run_);
       save_checkpoint(run_.checkpoint, run_.description, *run_.net, run_.trainer->position(),
                       run_.trainer->optimizer_state());
       last_ = Clock::now();
@@ -281,7 +288,7 @@ void run_train(const TrainArgs& a) {
     if (!run.save.empty() && world.leader()) check_writable(run.save, "--save");
   });
   ck.reset();
-  if (world.size() > 1) same_data_everywhere(world, run.data);
+  if (world.size() > 1) same_data_everywhere(world, run);
   Trainer& trainer = *run.trainer;
   if (world.size() > 1 || reduction(run.recipe) == Reduction::exact) {
     trainer.share({.comm = &world, .stop = [] { return stop_signal.load() != 0; }});
@@ -326,27 +333,6 @@ void run_train(const TrainArgs& a) {
 }
 
 }  // namespace
-
-QuietRun train_quietly(Recipe recipe, bool layers_given, const std::function<void()>& tick) {
-  validate(recipe);
-  const RunData d = load_run_data(recipe, resolve_data(recipe.data, cli_fetch_options()), layers_given);
-  const Normalizer norm = Normalizer::fit(normalization(recipe), d.split.train);
-  Network<float> net = new_network(recipe);
-  Trainer trainer(net, norm, recipe);
-  const auto reports = trainer.fit(d.split.train, &d.split.test, {}, {}, recipe.val > 0 ? &d.val : nullptr, [&](bool) {
-    if (tick) tick();
-    return false;
-  });
-  QuietRun r;
-  for (const EpochReport& e : reports) r.seconds += e.seconds;
-  if (!reports.empty()) {
-    r.test_accuracy = reports.back().test_accuracy.value_or(0.0);
-    r.val_accuracy = reports.back().val_accuracy;
-    r.loss = reports.back().loss;
-    r.epochs = reports.back().epoch;
-  }
-  return r;
-}
 
 void add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
