@@ -12,8 +12,9 @@
 
 namespace digitnet::cli {
 
-// The data a model is evaluated on: its recorded split and seed when the data is the one it
-// was trained on, else the data's own (official or random:0.2). Checks the input size.
+// The data a model is evaluated on (data_arg empty: the data it was trained on): its recorded
+// split and seed when the data is the one it was trained on, else the data's own test files or
+// all of it. Checks the input size; warns when the test part holds examples it trained on.
 struct ModelData {
   DataSplit data;
   std::uint64_t seed;  // the seed the split (and anything else drawn from it) used
@@ -30,6 +31,8 @@ struct ExitStatus {
 std::uint64_t parse_seed(const std::string& flag, const std::string& text);
 // Makes every option of app and its commands refuse an empty value, naming the option.
 void refuse_empty_values(CLI::App& app);
+// A dataset's warnings (what its reader found ambiguous) on stderr, a line each.
+void print_warnings(const Dataset& d);
 // A mistyped command or flag: the error, with the closest one (nullopt when argv is fine as
 // far as names go; CLI11 then parses it).
 std::optional<std::string> misspelled(CLI::App& app, int argc, const char* const* argv);

@@ -17,7 +17,7 @@ namespace digitnet::cli {
 namespace {
 
 struct DataArgs {
-  std::string name, format, out, split = "auto";
+  std::string name, format, out, split = "auto", part = "both";
   std::uint64_t seed = 1;
   int samples = 3;
 };
@@ -102,9 +102,11 @@ void run_info(const DataArgs& a) {
 
 void run_export(const DataArgs& a) {
   const ExportFormat format = parse_export_format(a.format);
+  const ExportPart part = parse_export_part(a.part);
   const DataSplit data = load_data(resolve_data(a.name, cli_fetch_options()), parse_split(a.split), a.seed);
-  export_dataset(data, format, a.out);
-  fmt::print("wrote {} training and {} test examples of {} to {} as {}\n", data.train.size(), data.test.size(), a.name,
+  export_dataset(data, format, a.out, part);
+  fmt::print("wrote {} training and {} test examples of {} to {} as {}\n",
+             part == ExportPart::test ? 0 : data.train.size(), part == ExportPart::train ? 0 : data.test.size(), a.name,
              a.out, a.format);
 }
 
@@ -124,14 +126,15 @@ void add_data_command(CLI::App& app) {
   verify->callback([a] { run_verify(*a); });
   CLI::App* info = cmd->add_subcommand("info", "Counts, class balance, pixel statistics and samples");
   info->add_option("data", a->name, "A dataset name or path")->required();
-  info->add_option("--split", a->split, "official | random:F | dev:N");
+  info->add_option("--split", a->split, "official, random:F or dev:N");
   info->add_option("--samples", a->samples, "Examples to draw")->check(CLI::NonNegativeNumber);
   info->callback([a] { run_info(*a); });
   CLI::App* exp = cmd->add_subcommand("export", "Write a dataset as CSV, IDX or PNG folders");
   exp->add_option("data", a->name, "A dataset name or path")->required();
-  exp->add_option("--format", a->format, "csv | idx | png-folders")->required();
+  exp->add_option("--format", a->format, "csv, idx or png-folders")->required();
+  exp->add_option("--part", a->part, "both (default), train or test");
   exp->add_option("-o,--out", a->out, "Output directory")->required();
-  exp->add_option("--split", a->split, "official | random:F | dev:N");
+  exp->add_option("--split", a->split, "official, random:F or dev:N");
   exp->add_option_function<std::string>(
       "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); }, "Seed of a random split");
   exp->callback([a] { run_export(*a); });

@@ -1,8 +1,9 @@
-// digitnet eval model.npz --data PATH [--json] [--samples N] [--misclassified N]
+// digitnet eval model.npz [--data PATH] [--split S] [--json [--predictions]] [--samples N] [--misclassified N]
 #include <algorithm>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -25,7 +26,7 @@ struct EvalArgs {
   std::string model, data, split;
   int samples = 3, misclassified = -1;
   std::uint64_t seed = 0;
-  bool json = false;
+  bool json = false, predictions = false;
   CLI::Option *o_split, *o_seed;
 };
 
@@ -43,17 +44,50 @@ std::string top3(std::span<const float> p) {
 
 }  // namespace
 
+namespace {
+
+// A row's bytes and label, to find the same example in another part.
+std::string row_key(const Dataset& d, std::size_t i) {
+  std::string key(reinterpret_cast<const char*>(d.image(i)), static_cast<std::size_t>(d.features()));
+  key.push_back(static_cast<char>(d.labels[i]));
+  return key;
+}
+
+// How many examples of `test` the model trained on: its recorded recipe's training part of the
+// same data (the split and validation share it drew), found row by row.
+std::size_t trained_on(const Recipe& r, const std::string& path, const Dataset& test) {
+  DataSplit split = load_data(path, data_split(r), r.seed);
+  if (r.val > 0) hold_out(split.train, r.val, r.seed);  // its validation share was not trained on
+  std::multiset<std::string> trained;
+  for (std::size_t i = 0; i < split.train.size(); ++i) trained.insert(row_key(split.train, i));
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < test.size(); ++i) n += trained.count(row_key(test, i)) > 0;
+  return n;
+}
+
+}  // namespace
+
+void print_warnings(const Dataset& d) {
+  for (const std::string& w : d.warnings) {
+    std::fflush(stdout);
+    fmt::print(stderr, "digitnet: warning: {}\n", w);
+  }
+}
+
 ModelData load_data_for_model(const Model& m, const std::string& data_arg, const std::string& split_arg,
                               const std::uint64_t* seed_arg) {
-  // On the data it was trained on, a model is evaluated on the part it was tested on.
-  const std::string path = resolve_data(data_arg, cli_fetch_options());
+  // Its own data, by default: as its recipe names it (models from before recipes kept the name).
+  const std::optional<Recipe> recipe = recorded_recipe(m.config, "the model file");
+  std::string spec = data_arg;
+  if (spec.empty()) spec = recipe ? recipe->data : m.config.value("dataset", std::string());
+  if (spec.empty() || spec == "numpy")
+    throw SettingError("data", "required: the model file does not record the data it was trained on");
+  const std::string path = resolve_data(spec, cli_fetch_options());
   const bool same_data = m.config.value("dataset", std::string()) == dataset_name(path);
-  // What the model file records: its split and seed (models from before recipes kept them
-  // under "training").
+  // On its own data, the model is tested on the part it was tested on (its split, its seed);
+  // on other data, on all of it (or the data's own test files).
   const auto recorded = [&](const char* key, const nlohmann::json& otherwise) {
-    if (!same_data) return otherwise;
-    if (key == std::string("seed") && m.config.contains("recipe") && m.config["recipe"].contains("seed"))
-      return m.config["recipe"]["seed"];
+    if (key == std::string("seed") && recipe) return nlohmann::json(recipe->seed);
     if (m.config.contains(key)) return m.config[key];
     const auto& t = m.config.contains("training") ? m.config["training"] : nlohmann::json::object();
     return t.contains(key) ? t[key] : otherwise;
@@ -61,12 +95,31 @@ ModelData load_data_for_model(const Model& m, const std::string& data_arg, const
   const nlohmann::json split_j = recorded("split", "auto"), seed_j = recorded("seed", 1);
   if (!split_j.is_string() || !seed_j.is_number_integer() || seed_j.get<double>() < 0)
     throw Error("the model file's recorded split or seed is not what a model file holds");
-  const std::string split = !split_arg.empty() ? split_arg : split_j.get<std::string>();
+  std::string split = split_arg;
+  if (split.empty()) split = same_data ? split_j.get<std::string>() : "auto";
   const std::uint64_t seed = seed_arg ? *seed_arg : seed_j.get<std::uint64_t>();
-  DataSplit data = load_data(path, parse_split(split), seed);
+  SplitSpec spec_split = parse_split(split);
+  if (!same_data && spec_split.kind == SplitSpec::automatic) {
+    // the data's own test files if it has them, else every example: none was trained on
+    spec_split = load_data(path, {SplitSpec::automatic}, seed).split == "official" ? SplitSpec{SplitSpec::official}
+                                                                                   : SplitSpec{SplitSpec::all};
+  }
+  DataSplit data = load_data(path, spec_split, seed);
   if (data.test.features() != m.net.arch().inputs())
-    throw SettingError("data", fmt::format("{} has {} values per example but the model expects {}", data_arg,
+    throw SettingError("data", fmt::format("{} has {} values per example but the model expects {}", spec,
                                            data.test.features(), m.net.arch().inputs()));
+  print_warnings(data.test);
+  // A test part the model was trained on scores its memory, not its skill: say how much of it.
+  if (same_data && recipe && (data.split != split_j.get<std::string>() || seed != recipe->seed)) {
+    const std::size_t n = trained_on(*recipe, path, data.test);
+    if (n > 0) {
+      std::fflush(stdout);
+      fmt::print(stderr,
+                 "digitnet: warning: {} of the {} test examples (split {}, seed {}) are examples the model was "
+                 "trained on (split {}, seed {}): their accuracy is no test\n",
+                 n, data.test.size(), data.split, seed, split_j.get<std::string>(), recipe->seed);
+    }
+  }
   return {std::move(data), seed};
 }
 
@@ -107,7 +160,17 @@ void run_eval(const EvalArgs& a) {
   const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
 
   if (a.json) {
-    fmt::print("{}\n", evaluation_json(metrics, test.size(), data.split).dump());
+    nlohmann::json out = evaluation_json(metrics, test.size(), data.split);
+    if (a.predictions) {  // each test example's, in the order of the test part
+      const auto K = static_cast<std::size_t>(m.net.arch().classes());
+      nlohmann::json rows = nlohmann::json::array();
+      for (std::size_t i = 0; i < test.size(); ++i) {
+        const float* p = pred.probs.view().row(static_cast<int>(i));
+        rows.push_back({{"label", pred.label[i]}, {"probabilities", std::vector<float>(p, p + K)}});
+      }
+      out["predictions"] = std::move(rows);
+    }
+    fmt::print("{}\n", out.dump());
     return;
   }
   const int K = m.net.arch().classes();
@@ -159,8 +222,10 @@ void add_eval_command(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Accuracy, confusion matrix, per-class precision/recall, samples");
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
-  cmd->add_option("--data", a->data, "Dataset name or path (as for train)")->required();
-  a->o_split = cmd->add_option("--split", a->split, "Test part: official | random:F | dev:N (default: the model's)");
+  cmd->add_option("--data", a->data, "Dataset name or path (default: the one the model was trained on)");
+  a->o_split = cmd->add_option("--split", a->split,
+                               "Test part: official, random:F, dev:N or all (default: the model's on its own "
+                               "data; on other data its test files, or all of it)");
   a->o_seed = cmd->add_option_function<std::string>(
       "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); },
       "Seed of a random split (default: the model's)");
@@ -168,6 +233,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a->json, "One JSON object: accuracy, confusion, per_class");
+  cmd->add_flag("--predictions", a->predictions, "With --json: each test example's label and probabilities");
   add_threads_option(cmd);
   cmd->callback([a] { run_eval(*a); });
 }

@@ -26,9 +26,20 @@ struct PredictArgs {
   bool json = false, show = false;
 };
 
+// One image: what the network sees (0..1, for --show), its probabilities, and how it was prepared.
+nlohmann::json classify(Model& m, const std::string& path, bool show) {
+  const ModelInput in = prepare_input(load_image(path), m.input, path);
+  std::vector<float> x01;
+  if (show)
+    for (int f = 0; f < in.example.features(); ++f)
+      x01.push_back((in.example.has_floats() ? in.example.floats(0)[f] : float(in.example.image(0)[f])) /
+                    in.example.pixel_max);
+  return {{"x01", x01}, {"probs", predict_input(m, in)}, {"input", in.how}};
+}
+
 // Under mpirun: each process classifies its share of the images, up to the first it cannot
 // read (as one process stops there), and rank 0 gets every result in order, as JSON objects
-// {x01, probs} or {error}.
+// {x01, probs, input} or {error}.
 std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const std::vector<std::string>& images,
                                            bool show) {
   const std::size_t R = world.size(), me = world.rank(), n = images.size();
@@ -36,8 +47,7 @@ std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const s
   const auto [begin, end] = even_share(n, me, R);
   for (std::size_t i = begin; i < end; ++i) {
     try {
-      const std::vector<float> x01 = preprocess_for_input(load_image(images[i]), m.height, m.width, images[i]);
-      mine.push_back({{"x01", show ? x01 : std::vector<float>{}}, {"probs", predict_one(m, x01)}});
+      mine.push_back(classify(m, images[i], show));
     } catch (const Error& e) {
       mine.push_back({{"error", e.what()}});
       break;
@@ -59,23 +69,24 @@ void run_predict(const PredictArgs& a) {
   if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show);
   for (std::size_t i = 0; i < a.images.size(); ++i) {
     const std::string& path = a.images[i];
-    std::vector<float> x01, probs;
-    if (world.size() == 1) {
-      x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
-      probs = predict_one(m, x01);
-    } else {
-      if (shared.at(i).contains("error")) throw Error(shared[i]["error"].get<std::string>());
-      shared[i]["x01"].get_to(x01);
-      shared[i]["probs"].get_to(probs);
-    }
+    const nlohmann::json r = world.size() == 1 ? classify(m, path, a.show) : shared.at(i);
+    if (r.contains("error")) throw Error(r["error"].get<std::string>());
+    const auto x01 = r["x01"].get<std::vector<float>>(), probs = r["probs"].get<std::vector<float>>();
     const int label = argmax(probs);
     if (a.json) {
-      fmt::print("{}\n", nlohmann::json{{"file", path}, {"label", label}, {"probabilities", probs}}.dump());
+      fmt::print("{}\n", nlohmann::json{{"file", path},
+                                        {"label", label},
+                                        {"confidence", probs[label]},
+                                        {"probabilities", probs},
+                                        {"input", r["input"]}}
+                             .dump());
       continue;
     }
     std::string ps;
     for (std::size_t c = 0; c < probs.size(); ++c) ps += fmt::format("{}{}:{:.3f}", c ? " " : "", c, probs[c]);
-    fmt::print("{}: {}  ({})\n", path, label, ps);
+    const std::string how = r["input"].get<std::string>();
+    fmt::print("{}: {} ({:.1f}% sure)  ({}){}\n", path, label, 100.0 * probs[label], ps,
+               how == "as is" ? "" : "  [" + how + "]");
     if (a.show) fmt::print("{}", draw_digit(x01, m.height, m.width, {"what the network sees"}));
   }
 }

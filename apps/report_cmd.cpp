@@ -32,7 +32,7 @@ void add_report_command(CLI::App& app) {
   auto a = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand("report", "One self-contained HTML page: curves, confusion, mistakes, weights");
   cmd->add_option("model", a->model, "Model file (.npz)")->required();
-  cmd->add_option("--data", a->data, "Dataset name or path (as for train)")->required();
+  cmd->add_option("--data", a->data, "Dataset name or path (default: the one the model was trained on)");
   cmd->add_option("-o,--out", a->out, "HTML file to write")->required();
   cmd->add_option("--png", a->png, "Also write each figure as a PNG in this directory");
   add_threads_option(cmd);

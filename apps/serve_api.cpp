@@ -78,7 +78,8 @@ HttpReply ServeApi::on_request(const HttpRequest& r) {
 HttpReply ServeApi::predict(const HttpRequest& r) {
   Model& model = model_of_this_thread();
   const int F = model.net.arch().inputs();
-  std::vector<float> x01;
+  std::vector<float> x01, probs;
+  std::string how = "as is";
   if (lower(r.content_type).starts_with("image/")) {
     const std::span bytes(reinterpret_cast<const std::uint8_t*>(r.body.data()), r.body.size());
     // The header says how many pixels decoding will hold: pay for them first.
@@ -95,19 +96,27 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
         return busy;
       }
     }
-    const GrayImage img = decode_image(bytes, "request body");  // says what is wrong with a bad one
-    x01 = preprocess_for_input(img, model.height, model.width, "request body");
+    // as predict and eval: pixel for pixel at the model's geometry, else by its dataset's convention
+    const ModelInput in = prepare_input(decode_image(bytes, "request body"), model.input, "request body");
+    for (int f = 0; f < in.example.features(); ++f)
+      x01.push_back((in.example.has_floats() ? in.example.floats(0)[f] : float(in.example.image(0)[f])) /
+                    in.example.pixel_max);
+    probs = predict_input(model, in);
+    how = in.how;
   } else {
     PixelsJson p = read_pixels_json(r.body, F, model.height, model.width);
     if (!p.error.empty()) return json_error(400, p.error);
     x01 = std::move(p.pixels);
+    probs = predict_one(model, x01);
   }
-  const std::vector<float> probs = predict_one(model, x01);
+  const int label = argmax(probs);
   return {200, "application/json",
-          nlohmann::json{{"label", argmax(probs)},
+          nlohmann::json{{"label", label},
+                         {"confidence", probs[label]},
                          {"probabilities", probs},
                          {"input", x01},
-                         {"input_shape", {model.height, model.width}}}
+                         {"input_shape", {model.height, model.width}},
+                         {"prepared", how}}
               .dump()};
 }
 

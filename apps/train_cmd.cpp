@@ -108,6 +108,7 @@ void load_run(Run& run, bool layers_given) {
   check_memory(run.recipe, 0, run.recipe.layers.front(), cores, available_memory());  // the network alone
   run.data = load_run_data(run.recipe, resolve_data(run.recipe.data, cli_fetch_options()), layers_given);
   const Dataset& train = run.data.split.train;
+  if (dist::World::get().leader()) print_warnings(train);
   check_memory(run.recipe, train.size() + run.data.split.test.size(), train.features(), cores, available_memory());
   run.norm = Normalizer::fit(normalization(run.recipe), train);
 }
@@ -209,8 +210,10 @@ void resumed_run(const TrainArgs& a, Run& run, const Checkpoint& ck) {
 
 void save_trained(const Run& run, const std::vector<EpochReport>& reports) {
   const DataSplit& split = run.data.split;
-  TrainingRecord record{run.recipe,         split.train.name,  split.split, run.preset,
-                        split.train.size(), split.test.size(), reports};
+  const Dataset& train = split.train;
+  TrainingRecord record{
+      run.recipe,   train.name,        split.split, run.preset, centring_of(train.name, train.height, train.width),
+      train.size(), split.test.size(), reports};
   if (!reports.empty()) record.test_accuracy = reports.back().test_accuracy;
   save_model(run.save, *run.net, run.norm, split.train.height, split.train.width, record_json(record));
 }

@@ -8,6 +8,7 @@ Dataset Dataset::subset(std::span<const std::size_t> indices) const {
   d.height = height;
   d.width = width;
   d.pixel_max = pixel_max;
+  d.warnings = warnings;
   const bool floating = has_floats();
   if (floating) d.values.reserve(indices.size() * features());
   else d.pixels.reserve(indices.size() * features());

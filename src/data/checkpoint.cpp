@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -158,35 +159,70 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
 }
 
 Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::string& what) {
-  const NpzArchive npz = parse_npz(bytes, what);
-  const Reader in(npz, what);
-  if (!npz.count("checkpoint"))
-    in.fail(npz.count("config") ? "is a model file, not a checkpoint"
-                                : "not a digitnet checkpoint (no 'checkpoint' entry)");
+  // The JSON document first, alone: it says the network's sizes, and every array is checked
+  // against them (and the order against its epoch's examples) before its data is inflated.
+  bool model_file = false;
+  const NpzArchive head = parse_npz(bytes, what, [&](const std::string& name, const NpyHeader& h) {
+    model_file = model_file || name == "config";
+    if (name != "checkpoint") return false;
+    if (!h.shape.empty() || h.is_numeric() || h.data_bytes > (std::size_t(64) << 20))
+      throw Error(fmt::format("{}: 'checkpoint' is not a text of at most 64 MB", what));
+    return true;
+  });
+  const Reader first(head, what);
+  if (!head.count("checkpoint"))
+    first.fail(model_file ? "is a model file, not a checkpoint" : "not a digitnet checkpoint (no 'checkpoint' entry)");
   nlohmann::json doc;
   try {
-    doc = parse_json(npz.at("checkpoint").to_string(), "'checkpoint'");
+    doc = parse_json(head.at("checkpoint").to_string(), "'checkpoint'");
   } catch (const Error& e) {
-    in.fail(e.what());
+    first.fail(e.what());
   }
-  if (!doc.is_object() || doc.value("format", "") != "digitnet-checkpoint") in.fail("not a digitnet checkpoint");
-  const int version = in.number<int>(doc, "format_version", 1, 1'000'000);
+  if (!doc.is_object() || doc.value("format", "") != "digitnet-checkpoint") first.fail("not a digitnet checkpoint");
+  const int version = first.number<int>(doc, "format_version", 1, 1'000'000);
   if (version > kCheckpointFormatVersion)
-    in.fail(fmt::format("written by a newer digitnet (checkpoint format {}); this build reads format {}", version,
-                        kCheckpointFormatVersion));
+    first.fail(fmt::format("written by a newer digitnet (checkpoint format {}); this build reads format {}", version,
+                           kCheckpointFormatVersion));
   if (version < kCheckpointFormatVersion)
-    in.fail(
+    first.fail(
         fmt::format("written by an older digitnet (checkpoint format {}); this build resumes format {} only: "
                     "resume it with the digitnet that wrote it, or train again",
                     version, kCheckpointFormatVersion));
   Checkpoint c;
   if (!doc.contains("layers") || !doc["layers"].is_array() || doc["layers"].size() < 2 || doc["layers"].size() > 64)
-    in.fail("checkpoint field 'layers' is not a list of sizes");
+    first.fail("checkpoint field 'layers' is not a list of sizes");
   for (const auto& v : doc["layers"]) {
     if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 1'000'000)
-      in.fail("checkpoint field 'layers' holds an invalid size");
+      first.fail("checkpoint field 'layers' holds an invalid size");
     c.layers.push_back(v.get<int>());
   }
+  // The arrays the sizes imply, each with its shape; anything else is left out unread.
+  std::map<std::string, std::vector<std::size_t>> expected;
+  std::size_t params = 0;
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+    const std::size_t in_n = size_of(c.layers[l]), out_n = size_of(c.layers[l + 1]);
+    for (const char* prefix : {"", "best_"}) {
+      expected[fmt::format("{}w{}", prefix, l + 1)] = {out_n, in_n};
+      expected[fmt::format("{}b{}", prefix, l + 1)] = {out_n};
+    }
+    params += in_n * out_n + out_n;
+  }
+  const NpzArchive npz = parse_npz(bytes, what, [&](const std::string& name, const NpyHeader& h) {
+    if (name == "opt_m" || name == "opt_v" || name == "order") {
+      // the optimizer's buffers are the parameter buffer's size (padded, so a bound) or empty;
+      // the order holds at most one index per example of a dataset digitnet reads
+      const std::size_t most = name == "order" ? (std::size_t(1) << 32) : 2 * params + 1024;
+      if (h.shape.size() != 1 || h.shape[0] > most)
+        throw Error(fmt::format("{}: array '{}' has a shape no checkpoint of this network holds", what, name));
+      return true;
+    }
+    const auto it = expected.find(name);
+    if (it == expected.end()) return false;
+    if (h.shape != it->second)
+      throw Error(fmt::format("{}: array '{}' does not have the shape of the checkpoint's layers", what, name));
+    return true;
+  });
+  const Reader in(npz, what);
   if (!doc.contains("run") || !doc["run"].is_object()) in.fail("checkpoint field 'run' is missing");
   c.run = doc["run"];
   c.params = in.layers("", c.layers);

@@ -42,8 +42,8 @@ std::vector<float> resize(const std::vector<float>& src, int w, int h, int nw, i
   return out;
 }
 
-// Light ink on a dark background, stretched so background = 0 and the brightest ink = 1.
-std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) {
+// The median of the image's border: its background.
+float background_of(const GrayImage& img) {
   std::vector<float> border;
   for (int x = 0; x < img.width; ++x) {
     border.push_back(img.pixels[x]);
@@ -54,7 +54,12 @@ std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) 
     border.push_back(img.pixels[static_cast<std::size_t>(y) * img.width + img.width - 1]);
   }
   std::nth_element(border.begin(), border.begin() + border.size() / 2, border.end());
-  const float background = border[border.size() / 2];
+  return border[border.size() / 2];
+}
+
+// Light ink on a dark background, stretched so background = 0 and the brightest ink = 1.
+std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) {
+  const float background = background_of(img);
   const bool invert = background > 0.5f;  // dark ink on paper
   std::vector<float> out(img.pixels.size());
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = invert ? 1.0f - img.pixels[i] : img.pixels[i];
@@ -80,9 +85,9 @@ std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int 
 
 std::optional<ImageSize> image_size(std::span<const std::uint8_t> bytes) {
   if (bytes.empty() || bytes.size() > (std::size_t(1) << 30)) return std::nullopt;
-  if (is_plain_pgm(bytes)) {
+  if (is_pgm(bytes)) {
     try {
-      return plain_pgm_size(bytes, "", kMaxSide);
+      return pgm_size(bytes, "", kMaxSide);
     } catch (const Error&) {
       return std::nullopt;
     }
@@ -95,10 +100,10 @@ std::optional<ImageSize> image_size(std::span<const std::uint8_t> bytes) {
 GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.empty() || bytes.size() > (std::size_t(1) << 30))
     throw Error(fmt::format("{}: empty or oversized image", what));
-  if (is_plain_pgm(bytes)) {
-    const ImageSize size = plain_pgm_size(bytes, what, kMaxSide);
+  if (is_pgm(bytes)) {
+    const ImageSize size = pgm_size(bytes, what, kMaxSide);
     check_size(size.width, size.height, bytes, what);
-    return decode_plain_pgm(bytes, what, kMaxSide);
+    return decode_pgm(bytes, what, kMaxSide);
   }
   int w = 0, h = 0, channels = 0;
   const int len = static_cast<int>(bytes.size());
@@ -127,6 +132,10 @@ GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& w
         ink_n += 1;
       }
     }
+  }
+  if (channels == 1) {  // one gray channel: its levels as they are
+    img.levels.assign(data, data + img.pixels.size());
+    img.maxval = 255;
   }
   stbi_image_free(data);
   if (has_alpha) {
@@ -183,6 +192,86 @@ std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& wha
 
 std::vector<float> preprocess_plain(const GrayImage& img, int height, int width, const std::string& what) {
   return resize(light_on_dark(img, what), img.width, img.height, width, height);
+}
+
+std::vector<float> preprocess_fill(const GrayImage& img, int height, int width, const std::string& what) {
+  const std::vector<float> px = light_on_dark(img, what);
+  int x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;  // the ink's box
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x)
+      if (px[static_cast<std::size_t>(y) * img.width + x] > 0.1f) {
+        x0 = std::min(x0, x);
+        x1 = std::max(x1, x);
+        y0 = std::min(y0, y);
+        y1 = std::max(y1, y);
+      }
+  const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  std::vector<float> box(static_cast<std::size_t>(bw) * bh);
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      box[static_cast<std::size_t>(y) * bw + x] = px[static_cast<std::size_t>(y + y0) * img.width + x + x0];
+  // The box fills the frame along its longer side, keeping its aspect ratio, centred.
+  const double scale = std::min(double(width) / bw, double(height) / bh);
+  const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, width);
+  const int nh = std::clamp(static_cast<int>(std::lround(bh * scale)), 1, height);
+  const std::vector<float> fitted = resize(box, bw, bh, nw, nh);
+  std::vector<float> out(static_cast<std::size_t>(width) * height, 0.0f);
+  const int ox = (width - nw) / 2, oy = (height - nh) / 2;
+  for (int y = 0; y < nh; ++y)
+    for (int x = 0; x < nw; ++x)
+      out[static_cast<std::size_t>(y + oy) * width + x + ox] = fitted[static_cast<std::size_t>(y) * nw + x];
+  return out;
+}
+
+bool light_on_dark(const GrayImage& img) { return background_of(img) <= 0.5f; }
+
+std::string to_string(Centring c) { return c == Centring::mnist ? "mnist" : "fill"; }
+
+Centring parse_centring(std::string_view text) {
+  if (text == "mnist") return Centring::mnist;
+  if (text == "fill") return Centring::fill;
+  throw Error(fmt::format("centring '{}' is not mnist or fill", text));
+}
+
+Centring centring_of(const std::string& dataset_name, int height, int width) {
+  if (dataset_name == "fashion-mnist" || dataset_name == "digits") return Centring::fill;
+  return height == 28 && width == 28 ? Centring::mnist : Centring::fill;
+}
+
+ModelInput prepare_input(const GrayImage& img, const InputFormat& f, const std::string& what) {
+  ModelInput in;
+  in.example.name = what;
+  in.example.height = f.height;
+  in.example.width = f.width;
+  in.example.pixel_max = f.pixel_max;
+  in.example.labels = {0};
+  const bool geometry = img.width == f.width && img.height == f.height;
+  const bool dark = background_of(img) <= 0.5f;
+  // Pixel for pixel: the levels are the data's bytes.
+  if (geometry && dark && !img.levels.empty() && float(img.maxval) == f.pixel_max && img.maxval <= 255) {
+    in.example.pixels.assign(img.levels.begin(), img.levels.end());
+    in.as_is = true;
+    in.how = "as is";
+    return in;
+  }
+  std::vector<float> x01;
+  if (geometry && dark) {  // the model's frame, at another full intensity: rescaled, not moved
+    x01 = img.pixels;
+    in.how = fmt::format("as is, levels 0..{} read as 0..{}", img.levels.empty() ? 255 : img.maxval, f.pixel_max);
+  } else if (geometry) {
+    x01 = light_on_dark(img, what);
+    in.how = "inverted (dark ink on a light background)";
+  } else {
+    x01 = f.centring == Centring::mnist && f.height == 28 && f.width == 28
+              ? preprocess_mnist(img, what)
+              : preprocess_fill(img, f.height, f.width, what);
+    in.how = fmt::format("{}{}x{} {}", dark ? "" : "inverted; ", img.width, img.height,
+                         f.centring == Centring::mnist ? "fitted in 20x20 and centred by mass (MNIST's convention)"
+                                                       : "cropped to its ink and fitted to the frame");
+  }
+  in.example.values.resize(x01.size());
+  for (std::size_t i = 0; i < x01.size(); ++i) in.example.values[i] = x01[i] * f.pixel_max;  // in the model's units
+  return in;
 }
 
 std::vector<float> preprocess_for_input(const GrayImage& img, int height, int width, const std::string& what) {

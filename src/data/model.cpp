@@ -9,6 +9,7 @@
 #include "digitnet/core/json.hpp"
 #include "digitnet/data/file.hpp"
 #include "digitnet/data/npz.hpp"
+#include "digitnet/train/metrics.hpp"
 
 namespace digitnet {
 
@@ -17,6 +18,7 @@ nlohmann::json record_json(const TrainingRecord& r) {
   for (const auto& e : r.history) history.push_back(report_json(e));
   return {{"recipe", recipe_json(r.recipe)},
           {"dataset", r.dataset},
+          {"centring", to_string(r.centring)},
           {"split", r.split},
           {"preset", r.preset.empty() ? nlohmann::json() : nlohmann::json(r.preset)},
           {"train_examples", r.train_examples},
@@ -190,17 +192,34 @@ Model load_model(const std::string& path) {
     for (float s : norm.std)
       if (!(s > 0)) throw Error(fmt::format("{}: input_std must be positive", path));
   }
-  return Model{std::move(net), std::move(norm), height, width, std::move(config)};
+  InputFormat input{height, width, norm.pixel_max, centring_of(config.value("dataset", ""), height, width)};
+  if (config.contains("centring")) {
+    try {
+      input.centring = parse_centring(config["centring"].is_string() ? config["centring"].get<std::string>() : "?");
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: config {}", path, e.what()));
+    }
+  }
+  return Model{std::move(net), std::move(norm), height, width, std::move(config), input};
+}
+
+std::vector<float> predict_input(Model& model, const ModelInput& input) {
+  const Predictions p = predict_dataset(model.net, model.norm, input.example);
+  return {p.probs.storage.begin(), p.probs.storage.end()};
 }
 
 std::vector<float> predict_one(Model& model, std::span<const float> x01) {
   const int F = model.net.arch().inputs();
   if (static_cast<int>(x01.size()) != F)
     throw Error(fmt::format("the image has {} values but the model takes {}", x01.size(), F));
-  Tensor<float> X(1, F);
-  model.norm.apply01(x01, {X.data(), static_cast<std::size_t>(F)});
-  const Matrix<const float> out = model.net.forward(X.view());
-  return {out.row(0), out.row(0) + out.cols};
+  ModelInput in;
+  in.example.height = model.height;
+  in.example.width = model.width;
+  in.example.pixel_max = model.norm.pixel_max;
+  in.example.labels = {0};
+  in.example.values.resize(x01.size());
+  for (std::size_t i = 0; i < x01.size(); ++i) in.example.values[i] = x01[i] * model.norm.pixel_max;
+  return predict_input(model, in);
 }
 
 }  // namespace digitnet

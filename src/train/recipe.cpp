@@ -81,8 +81,9 @@ const std::vector<Setting>& recipe_settings() {
      false, false},  // processes may read the same data from different places: its digest is compared
     {"normalize", G::data, K::choice, &Recipe::normalize, {}, {"scale", "zscore"},
      "Inputs: scale (pixels to [0, 1]) or zscore (per feature, fitted on the training part)"},
-    {"split", G::data, K::spec, &Recipe::split, {}, {"auto", "official", "random:FRACTION", "dev:COUNT"},
-     "Test part: the dataset's own test files (official), a seeded share, or a dev count", true, false},
+    {"split", G::data, K::spec, &Recipe::split, {}, {"auto", "official", "random:FRACTION", "dev:COUNT", "all"},
+     "Test part: the dataset's own test files (official), a seeded share, a dev count, or all (eval only)", true,
+     false},
     {"val", G::data, K::number, &Recipe::val, {0, 1, false, true}, {},
      "Share of the training part held out for validation", true, false},
 

@@ -15,10 +15,11 @@ namespace digitnet {
 SplitSpec parse_split(std::string_view text) {
   const auto bad = [&] {
     return SettingError(
-        "split", fmt::format("'{}' is not one of auto, official, random:FRACTION (0 < F < 1) or dev:COUNT", text));
+        "split", fmt::format("'{}' is not one of auto, official, random:FRACTION (0 < F < 1), dev:COUNT or all", text));
   };
   if (text == "official") return {SplitSpec::official};
   if (text == "auto") return {SplitSpec::automatic};
+  if (text == "all") return {SplitSpec::all};
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) throw bad();
   const std::string_view kind = text.substr(0, colon), arg = text.substr(colon + 1);
@@ -44,6 +45,7 @@ std::string to_string(const SplitSpec& s) {
     case SplitSpec::official: return "official";
     case SplitSpec::random: return fmt::format("random:{}", s.fraction);
     case SplitSpec::dev: return fmt::format("dev:{}", s.count);
+    case SplitSpec::all: return "all";
   }
   return "?";
 }
@@ -63,6 +65,13 @@ std::vector<std::size_t> shuffled(std::size_t n, std::uint64_t seed, std::uint64
 
 DataSplit split_dataset(const Dataset& all, const SplitSpec& s, std::uint64_t seed) {
   const std::size_t n = all.size();
+  if (s.kind == SplitSpec::all) {  // nothing to train on: the whole set is the test part
+    DataSplit out;
+    out.test = all;
+    out.train = all.subset({});
+    out.split = "all";
+    return out;
+  }
   const std::size_t held =
       s.kind == SplitSpec::random ? static_cast<std::size_t>(std::llround(s.fraction * n)) : s.count;
   if (held == 0 || held >= n)

@@ -23,6 +23,8 @@ struct Dataset {
   // as the dataset is used (a NumPy array the Python module trains on without a copy).
   std::span<const std::uint8_t> pixel_view;
   std::span<const float> value_view;
+  // What a reader found ambiguous and decided (the CLI prints each as a warning).
+  std::vector<std::string> warnings;
 
   std::size_t size() const { return labels.size(); }
   int features() const { return height * width; }

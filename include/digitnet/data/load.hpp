@@ -27,6 +27,9 @@ struct RunData {
 };
 RunData load_run_data(Recipe& r, const std::string& path, bool layers_given);
 
+// The file `data export` writes beside what it exports: {"name": ..., "pixel_max": ...}.
+constexpr const char* kDatasetSidecar = "dataset.json";
+
 // "fashion-mnist" for /usr/share/datasets/fashion-mnist/, "digits" for .../digits.csv.gz.
 std::string dataset_name(const std::string& path);
 

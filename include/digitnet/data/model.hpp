@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "digitnet/data/image.hpp"
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/recipe.hpp"
@@ -26,6 +27,7 @@ struct Model {
   Normalizer norm;
   int height = 0, width = 0;  // input image shape (28x28, 8x8, ...)
   nlohmann::json config;      // everything stored under "config"
+  InputFormat input;          // what its inputs are: geometry, full intensity, centring
 };
 
 // What a model file's config records of the run that trained it: its recipe, the data as
@@ -33,6 +35,7 @@ struct Model {
 struct TrainingRecord {
   Recipe recipe;
   std::string dataset, split, preset;
+  Centring centring = Centring::mnist;  // how the dataset places its digits (image.hpp)
   std::size_t train_examples = 0, test_examples = 0;
   std::vector<EpochReport> history;
   std::optional<double> test_accuracy;
@@ -50,5 +53,8 @@ Model load_model(const std::string& path);
 // One image (values in [0, 1], light on dark, the model's input size) to the output
 // probabilities: normalised as in training, then the forward pass.
 std::vector<float> predict_one(Model& model, std::span<const float> x01);
+// An image prepared for the model (image.hpp: prepare_input) to the output probabilities, as
+// eval computes them for the same example.
+std::vector<float> predict_input(Model& model, const ModelInput& input);
 
 }  // namespace digitnet

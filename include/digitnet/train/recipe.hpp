@@ -51,7 +51,7 @@ struct Recipe {
   double val = 0;
   // the run
   int batch = 32;  // 0: the whole training set (full batch)
-  int epochs = 10;
+  int epochs = 30;
   std::uint64_t seed = 1;
   int report_every = 1;
   int early_stop = 0;

@@ -10,11 +10,13 @@
 namespace digitnet {
 
 struct SplitSpec {
-  enum Kind { automatic, official, random, dev } kind = automatic;
-  double fraction = 0.2;  // random: share held out for testing
-  std::size_t count = 0;  // dev: examples held out
+  enum Kind { automatic, official, random, dev, all } kind = automatic;  // all: every example is a test one
+  double fraction = 0.2;                                                 // random: share held out for testing
+  std::size_t count = 0;                                                 // dev: examples held out
 };
-SplitSpec parse_split(std::string_view text);  // auto | official | random:F | dev:N; throws SettingError naming split
+// auto | official | random:F | dev:N | all (every example tested: data a model is evaluated on
+// that it was not trained on); throws SettingError naming split
+SplitSpec parse_split(std::string_view text);
 std::string to_string(const SplitSpec& split);
 
 struct DataSplit {
