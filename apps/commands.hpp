@@ -37,6 +37,10 @@ void print_warnings(const Dataset& d);
 // far as names go; CLI11 then parses it).
 std::optional<std::string> misspelled(CLI::App& app, int argc, const char* const* argv);
 
+// A whole number from lo to hi, checked with a line naming the flag (and nothing added to --help:
+// the help text says the range itself).
+CLI::Validator whole_in(double lo, double hi);
+
 // --threads N on a command, as the recipe's setting of that name (recipe_flags.hpp).
 void add_threads_option(CLI::App* cmd);
 

@@ -127,7 +127,7 @@ void add_data_command(CLI::App& app) {
   CLI::App* info = cmd->add_subcommand("info", "Counts, class balance, pixel statistics and samples");
   info->add_option("data", a->name, "A dataset name or path")->required();
   info->add_option("--split", a->split, "official, random:F or dev:N");
-  info->add_option("--samples", a->samples, "Examples to draw")->check(CLI::NonNegativeNumber);
+  info->add_option("--samples", a->samples, "Examples to draw")->type_name("N")->check(whole_in(0, 1e9));
   info->callback([a] { run_info(*a); });
   CLI::App* exp = cmd->add_subcommand("export", "Write a dataset as CSV, IDX or PNG folders");
   exp->add_option("data", a->name, "A dataset name or path")->required();

@@ -229,9 +229,10 @@ void add_eval_command(CLI::App& app) {
   a->o_seed = cmd->add_option_function<std::string>(
       "--seed", [a](const std::string& v) { a->seed = parse_seed("--seed", v); },
       "Seed of a random split (default: the model's)");
-  cmd->add_option("--samples", a->samples, "Sample predictions to draw")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--samples", a->samples, "Sample predictions to draw")->type_name("N")->check(whole_in(0, 1e9));
   cmd->add_option("--misclassified", a->misclassified, "Draw N mistakes instead of samples")
-      ->check(CLI::NonNegativeNumber);
+      ->type_name("N")
+      ->check(whole_in(0, 1e9));
   cmd->add_flag("--json", a->json, "One JSON object: accuracy, confusion, per_class");
   cmd->add_flag("--predictions", a->predictions, "With --json: each test example's label and probabilities");
   add_threads_option(cmd);

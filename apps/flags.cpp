@@ -1,6 +1,7 @@
 // What every command's flags share: seeds, and no empty values.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <memory>
 
 #include <fmt/format.h>
@@ -30,6 +31,19 @@ void refuse_empty_values(CLI::App& app) {
         [](std::string& value) { return value.empty() ? std::string("the value is empty") : std::string(); }, "", ""));
   }
   for (CLI::App* sub : app.get_subcommands({})) refuse_empty_values(*sub);
+}
+
+CLI::Validator whole_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v != std::floor(v) ||
+            !(v >= lo && v <= hi))
+          return fmt::format("'{}' is not a whole number from {} to {}", text, lo, hi);
+        return std::string();
+      },
+      "", "");
 }
 
 void add_threads_option(CLI::App* cmd) {

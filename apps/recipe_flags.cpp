@@ -63,9 +63,9 @@ std::string value_form(const Setting& s) {
 std::string help_of(const Setting& s, const Recipe& defaults) {
   std::string help(s.help);
   if (s.kind == SettingKind::choice || s.kind == SettingKind::spec)
-    help += fmt::format(": {}", fmt::join(s.choices, ", "));
+    help += fmt::format("; one of {}", fmt::join(s.choices, ", "));
   else if (s.kind == SettingKind::number || s.kind == SettingKind::whole)
-    help += fmt::format(" {}", s.range.to_string());
+    help += fmt::format("; in {}", s.range.to_string());
   const std::string d = setting_text(defaults, s);
   help += d.empty() ? " (no default)" : fmt::format(" (default: {})", d);
   return help;
@@ -79,6 +79,8 @@ RecipeFlags::RecipeFlags(CLI::App& cmd, const std::vector<std::string_view>& nam
     // Each occurrence takes one value; all are kept, so that a flag given twice is caught.
     cmd.add_option(flag_of(s.name), values_[std::string(s.name)], help_of(s, defaults))
         ->type_name(value_form(s))
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
         ->allow_extra_args(false)
         ->group(group_heading(s.group));
   }

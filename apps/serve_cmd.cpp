@@ -96,23 +96,30 @@ void run_serve(const ServeArgs& a) {
 void add_serve_command(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "A web page to draw digits on, with a JSON prediction API");
-  cmd->add_option("model", a->model, "Model file (.npz)")->required();
-  cmd->add_option("--port", a->port, "Port (default 8080; 0 = any free port)")->check(CLI::Range(0, 65535));
+  cmd->add_option("model", a->model, "Model file (.npz)")->type_name("MODEL")->required();
+  cmd->add_option("--port", a->port, "Port, 0 to 65535 (default 8080; 0 = any free port)")
+      ->type_name("N")
+      ->check(whole_in(0, 65535));
   cmd->add_option("--host", a->host,
                   "Address to listen on (default 127.0.0.1: this machine only; any other prints a warning)");
-  cmd->add_option("--threads", a->threads, "Threads answering requests, each predicting (default: one per core)")
-      ->check(CLI::Range(0, 256));
+  cmd->add_option("--threads", a->threads,
+                  "Threads answering requests, each predicting, 0 to 256 (default 0: one per core)")
+      ->type_name("N")
+      ->check(whole_in(0, 256));
   cmd->add_option("--max-body", a->max_body,
                   "Largest request body, e.g. 4MB or 512KB (default 4MB); larger ones get 413 as soon as they pass it")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 30));
+      ->type_name("SIZE")
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->check(whole_in(1 << 10, 1 << 30));
   cmd->add_option("--idle-timeout", a->idle_timeout,
-                  "Seconds a connection may stay silent before it is closed (default 10); also the longest a stop "
-                  "waits for requests in flight")
-      ->check(CLI::Range(1, 3600));
+                  "Seconds a connection may stay silent before it is closed, 1 to 3600 (default 10); also the "
+                  "longest a stop waits for requests in flight")
+      ->type_name("S")
+      ->check(whole_in(1, 3600));
   cmd->add_option("--max-connections", a->max_connections,
-                  "Connections held open at once (default 2000); more are closed as they arrive")
-      ->check(CLI::Range(16, 1000000));
+                  "Connections held open at once, 16 to 1000000 (default 2000); more get 503 as they arrive")
+      ->type_name("N")
+      ->check(whole_in(16, 1000000));
   cmd->callback([a] { run_serve(*a); });
 }
 

@@ -257,6 +257,10 @@ class Checkpointer {
 };
 
 void run_train(const TrainArgs& a) {
+  if (a.checkpoint_every < 1 || a.checkpoint_every > 1'000'000)
+    throw Error(fmt::format("--checkpoint-every: {} is not a whole number from 1 to 1000000", a.checkpoint_every));
+  if (!(a.checkpoint_seconds == 0 || (a.checkpoint_seconds >= 1e-3 && a.checkpoint_seconds <= 1e9)))
+    throw Error(fmt::format("--checkpoint-seconds: {} is not in [0.001, 1e9]", a.checkpoint_seconds));
   if ((a.given("--checkpoint-every") || a.given("--checkpoint-seconds")) && a.checkpoint.empty() && a.resume.empty())
     throw Error("--checkpoint-every and --checkpoint-seconds need --checkpoint FILE");
   refuse_colliding_paths(a);
@@ -342,19 +346,23 @@ void add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train a network and report test accuracy");
   a->cmd = cmd;
   cmd->add_option("--preset", a->preset, "Start from a preset's recipe (see 'digitnet presets'); flags override it")
+      ->type_name("NAME")
       ->group("Recipe");
   a->flags = std::make_unique<RecipeFlags>(*cmd);
   const std::string output = "Output";
-  cmd->add_option("--save", a->save, "Write the trained model to this .npz file")->group(output);
+  cmd->add_option("--save", a->save, "Write the trained model to this .npz file")->type_name("FILE")->group(output);
   cmd->add_option("--checkpoint", a->checkpoint, "Write a checkpoint to this file (every epoch by default)")
+      ->type_name("FILE")
       ->group(output);
-  cmd->add_option("--checkpoint-every", a->checkpoint_every, "Epochs between checkpoints (default: 1)")
-      ->check(CLI::Range(1, 1'000'000))
+  cmd->add_option("--checkpoint-every", a->checkpoint_every, "Epochs between checkpoints, 1 to 1000000 (default: 1)")
+      ->type_name("N")
       ->group(output);
-  cmd->add_option("--checkpoint-seconds", a->checkpoint_seconds, "Also write one every S seconds, mid-epoch")
-      ->check(CLI::Range(1e-3, 1e9))
+  cmd->add_option("--checkpoint-seconds", a->checkpoint_seconds,
+                  "Also write one every S seconds mid-epoch, 0.001 to 1e9 (default: only at epochs' ends)")
+      ->type_name("S")
       ->group(output);
   cmd->add_option("--resume", a->resume, "Go on with the run a checkpoint stopped (only --epochs may grow)")
+      ->type_name("FILE")
       ->group(output);
   cmd->add_flag("--json", a->json, "JSON lines on stdout instead of text")->group(output);
   cmd->callback([a] { run_train(*a); });

@@ -86,8 +86,8 @@ TEST(EvalData, TheModelsOwnDataAndPartByDefaultAndAWarningForRowsItTrainedOn) {
             std::string::npos)
       << other.err;
   // an exported test part is tested whole, in each layout export writes
-  ASSERT_EQ(run({"data", "export", "digits", "--format", "csv", "-o", dir.file("csv"), "--split", "random:0.2", "--seed",
-                 "42", "--part", "test"})
+  ASSERT_EQ(run({"data", "export", "digits", "--format", "csv", "-o", dir.file("csv"), "--split", "random:0.2",
+                 "--seed", "42", "--part", "test"})
                 .code,
             0);
   ASSERT_EQ(run({"data", "export", "digits", "--format", "png-folders", "-o", dir.file("png"), "--split", "random:0.2",
