@@ -15,6 +15,7 @@
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
 #include "dist/world.hpp"
+#include "precision.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
@@ -24,20 +25,21 @@ struct PredictArgs {
   std::string model;
   std::vector<std::string> images;
   bool json = false, show = false;
+  Precision precision = Precision::float32;
 };
 
 // Under mpirun: each process classifies its share of the images, up to the first it cannot
 // read (as one process stops there), and rank 0 gets every result in order, as JSON objects
 // {x01, probs} or {error}.
 std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const std::vector<std::string>& images,
-                                           bool show) {
+                                           bool show, Predictor& predictor) {
   const std::size_t R = world.size(), me = world.rank(), n = images.size();
   nlohmann::json mine = nlohmann::json::array();
   const auto [begin, end] = even_share(n, me, R);
   for (std::size_t i = begin; i < end; ++i) {
     try {
       const std::vector<float> x01 = preprocess_for_input(load_image(images[i]), m.height, m.width, images[i]);
-      mine.push_back({{"x01", show ? x01 : std::vector<float>{}}, {"probs", predict_one(m, x01)}});
+      mine.push_back({{"x01", show ? x01 : std::vector<float>{}}, {"probs", predictor.one(x01)}});
     } catch (const Error& e) {
       mine.push_back({{"error", e.what()}});
       break;
@@ -55,14 +57,15 @@ void run_predict(const PredictArgs& a) {
   std::optional<Model> model;
   world.agree([&] { model.emplace(load_model(a.model)); });
   Model& m = *model;
+  Predictor predictor(m, a.precision);
   std::vector<nlohmann::json> shared;
-  if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show);
+  if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show, predictor);
   for (std::size_t i = 0; i < a.images.size(); ++i) {
     const std::string& path = a.images[i];
     std::vector<float> x01, probs;
     if (world.size() == 1) {
       x01 = preprocess_for_input(load_image(path), m.height, m.width, path);
-      probs = predict_one(m, x01);
+      probs = predictor.one(x01);
     } else {
       if (shared.at(i).contains("error")) throw Error(shared[i]["error"].get<std::string>());
       shared[i]["x01"].get_to(x01);
@@ -89,6 +92,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("images", a->images, "Image files")->required();
   cmd->add_flag("--json", a->json, "One JSON object per image: file, label, probabilities");
   add_threads_option(cmd);
+  add_quantize_option(cmd, a->precision);
   cmd->add_flag("--show", a->show, "Draw the 28x28 (or 8x8) input the network sees");
   cmd->callback([a] { run_predict(*a); });
 }

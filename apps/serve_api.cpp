@@ -102,13 +102,29 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
     if (!p.error.empty()) return json_error(400, p.error);
     x01 = std::move(p.pixels);
   }
-  const std::vector<float> probs = predict_one(model, x01);
+  const std::vector<float> probs = int8_ ? predict_one(int8_of_this_thread(), x01) : predict_one(model, x01);
   return {200, "application/json",
           nlohmann::json{{"label", argmax(probs)},
                          {"probabilities", probs},
                          {"input", x01},
                          {"input_shape", {model.height, model.width}}}
               .dump()};
+}
+
+void ServeApi::quantize(Precision precision) {
+  if (precision == Precision::int8) int8_.emplace(model_.net, model_.norm);
+}
+
+QuantizedNetwork& ServeApi::int8_of_this_thread() {
+  thread_local std::uint64_t owner = 0;
+  thread_local QuantizedNetwork* mine = nullptr;
+  if (owner != id_ || !mine) {
+    std::lock_guard lock(copies_mutex_);
+    int8_copies_.push_back(std::make_unique<QuantizedNetwork>(*int8_));
+    mine = int8_copies_.back().get();
+    owner = id_;
+  }
+  return *mine;
 }
 
 Model& ServeApi::model_of_this_thread() {
