@@ -21,31 +21,19 @@ Precision parse_precision(std::string_view name) {
 
 struct QuantizedNetwork::Shared {
   std::vector<QuantizedLayer> layers;
+  // zscore: inputs are (x - mean) / std, quantized per example like a hidden layer's. (Folded
+  // into the first layer's weights instead, a rare pixel's small std made its weights the
+  // largest, and every other weight of its unit lost its precision to them.)
+  std::vector<float> mean, std;
 };
 
 QuantizedNetwork::QuantizedNetwork(const Network<float>& net, const Normalizer& norm)
     : arch_(net.arch()), shared_(std::make_shared<Shared>()) {
   const int L = arch_.depth();
-  for (int l = 0; l < L; ++l) {
-    const Dense<float>& layer = net.layers[l];
-    if (l > 0 || norm.kind != Normalizer::zscore) {
-      shared_->layers.push_back(QuantizedLayer::from_float(layer.Wt, layer.b.data));
-      continue;
-    }
-    // zscore folded in: z_j = b_j + sum_k w_kj (x_k - mean_k) / std_k
-    //                       = (b_j - sum_k w_kj mean_k / std_k) + sum_k (w_kj / std_k) x_k
-    const int K = layer.in(), N = layer.out();
-    Tensor<float> Wt(K, N);
-    std::vector<float> b(N);
-    for (int j = 0; j < N; ++j) {
-      double shift = 0;
-      for (int k = 0; k < K; ++k) {
-        Wt(k, j) = static_cast<float>(double(layer.Wt(k, j)) / norm.std[k]);
-        shift += double(layer.Wt(k, j)) * norm.mean[k] / norm.std[k];
-      }
-      b[j] = static_cast<float>(layer.b.data[j] - shift);
-    }
-    shared_->layers.push_back(QuantizedLayer::from_float(Wt.view(), b.data()));
+  for (int l = 0; l < L; ++l) shared_->layers.push_back(QuantizedLayer::from_float(net.layers[l].Wt, net.layers[l].b.data));
+  if (norm.kind == Normalizer::zscore) {
+    shared_->mean = norm.mean;
+    shared_->std = norm.std;
   }
   in_.resize(L);
   scale_.resize(L);
@@ -107,8 +95,18 @@ Matrix<const float> QuantizedNetwork::forward01(Matrix<const float> X01, bool re
   in_[0].resize(static_cast<std::size_t>(rows) * width);
   scale_[0].resize(rows);
   zp_[0].resize(rows);
-  (reference ? quantize_rows_reference : quantize_rows)(X01.data, X01.stride, rows, X01.cols, 0.0f, 1.0f,
-                                                        in_[0].data(), width, width, scale_[0].data(), zp_[0].data());
+  // Pixels in [0, 1] keep that range (255 steps: a byte's own value); z-scores their row's range.
+  float lo = 0.0f, hi = 1.0f;
+  if (!shared_->mean.empty()) {
+    const int F = X01.cols;
+    normalized_.resize(rows, F);
+    for (int r = 0; r < rows; ++r)
+      for (int f = 0; f < F; ++f) normalized_(r, f) = (X01(r, f) - shared_->mean[f]) / shared_->std[f];
+    X01 = normalized_.view();
+    hi = 0.0f;
+  }
+  (reference ? quantize_rows_reference : quantize_rows)(X01.data, X01.stride, rows, X01.cols, lo, hi, in_[0].data(),
+                                                        width, width, scale_[0].data(), zp_[0].data());
   return run(rows, reference);
 }
 
@@ -117,7 +115,7 @@ Matrix<const float> QuantizedNetwork::forward(const Dataset& data, std::span<con
   if (data.features() != F)
     throw Error(fmt::format("input has {} values per example but the network expects {}", data.features(), F));
   const int rows = static_cast<int>(indices.size()), width = shared_->layers[0].Kp;
-  if (data.has_floats() || data.pixel_max != 255.0f) {  // x = value / pixel_max, quantized
+  if (data.has_floats() || data.pixel_max != 255.0f || !shared_->mean.empty()) {  // x = value / pixel_max, quantized
     x01_.resize(rows, F);
     for (int r = 0; r < rows; ++r) {
       float* x = x01_.view().row(r);

@@ -2,11 +2,10 @@
 // int8 inference (--quantize int8): a trained float network turned into int8 weights, for
 // predictions only (docs/performance.md, "int8 inference", has its accuracy and speed).
 //
-//   weights  int8, one scale per output unit: scale_j = max_k |w_jk| / 127, q = round(w / scale);
-//            the first layer has the input normalisation folded in (zscore's mean and std), so
-//            it reads the pixels themselves
+//   weights  int8, one scale per output unit: scale_j = max_k |w_jk| / 127, q = round(w / scale)
 //   inputs   uint8 per example: a pixel in [0, 1] is round(255 x) (a dataset's bytes are read
-//            as they are); values outside [0, 1] widen that example's range
+//            as they are); values outside [0, 1] widen that example's range; zscore inputs are
+//            normalised in float first and quantized on their example's range
 //   hidden   each example's activations quantized on their own range, in 255 steps, when they
 //            are computed (no calibration data needed, nothing stored in the model file)
 //   output   the last layer's sums back to float, then softmax (or sigmoid) in float
@@ -67,7 +66,7 @@ class QuantizedNetwork {
   std::vector<std::vector<float>> scale_;
   std::vector<std::vector<std::int32_t>> zp_;
   AlignedVector<float> z_;
-  Tensor<float> out_, x01_;
+  Tensor<float> out_, x01_, normalized_;
 };
 
 // Forward passes over blocks of `batch` rows, the cores sharing the blocks out.
