@@ -25,12 +25,14 @@ struct QuantizedNetwork::Shared {
   // into the first layer's weights instead, a rare pixel's small std made its weights the
   // largest, and every other weight of its unit lost its precision to them.)
   std::vector<float> mean, std;
+  float pixel_max = 255;  // the normaliser's: x = value / pixel_max
 };
 
 QuantizedNetwork::QuantizedNetwork(const Network<float>& net, const Normalizer& norm)
     : arch_(net.arch()), shared_(std::make_shared<Shared>()) {
   const int L = arch_.depth();
   for (int l = 0; l < L; ++l) shared_->layers.push_back(QuantizedLayer::from_float(net.layers[l].Wt, net.layers[l].b.data));
+  shared_->pixel_max = norm.pixel_max;
   if (norm.kind == Normalizer::zscore) {
     shared_->mean = norm.mean;
     shared_->std = norm.std;
@@ -115,16 +117,18 @@ Matrix<const float> QuantizedNetwork::forward(const Dataset& data, std::span<con
   if (data.features() != F)
     throw Error(fmt::format("input has {} values per example but the network expects {}", data.features(), F));
   const int rows = static_cast<int>(indices.size()), width = shared_->layers[0].Kp;
-  if (data.has_floats() || data.pixel_max != 255.0f || !shared_->mean.empty()) {  // x = value / pixel_max, quantized
+  const float pixel_max = shared_->pixel_max;
+  if (data.has_floats() || pixel_max != 255.0f || !shared_->mean.empty()) {  // x = value / pixel_max, quantized
     x01_.resize(rows, F);
+    const float inv = 1.0f / pixel_max;  // as Normalizer::gather
     for (int r = 0; r < rows; ++r) {
       float* x = x01_.view().row(r);
       if (data.has_floats()) {
         const float* v = data.floats(indices[r]);
-        for (int f = 0; f < F; ++f) x[f] = v[f] / data.pixel_max;
+        for (int f = 0; f < F; ++f) x[f] = v[f] * inv;
       } else {
         const std::uint8_t* v = data.image(indices[r]);
-        for (int f = 0; f < F; ++f) x[f] = float(v[f]) / data.pixel_max;
+        for (int f = 0; f < F; ++f) x[f] = float(v[f]) * inv;
       }
     }
     return forward01(x01_.view(), false);
