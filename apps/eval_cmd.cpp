@@ -16,6 +16,7 @@
 #include "digitnet/fetch/catalog.hpp"
 #include "digitnet/train/metrics.hpp"
 #include "dist/world.hpp"
+#include "precision.hpp"
 #include "report.hpp"
 #include "terminal.hpp"
 
@@ -27,6 +28,7 @@ struct EvalArgs {
   int samples = 3, misclassified = -1;
   std::uint64_t seed = 0;
   bool json = false, predictions = false;
+  Precision precision = Precision::float32;
   CLI::Option *o_split, *o_seed;
 };
 
@@ -127,15 +129,16 @@ namespace {
 
 // The predictions for data; under mpirun each process computes its share of the rows (row for
 // row what one process computes) and every process gets them all, in order.
-Predictions predict_shared(Model& m, const Dataset& data) {
+Predictions predict_shared(Model& m, const Dataset& data, Precision precision) {
   dist::World& world = dist::World::get();
-  if (world.size() == 1) return predict_dataset(m.net, m.norm, data);
+  Predictor predictor(m, precision);
+  if (world.size() == 1) return predictor.dataset(data);
   const std::size_t R = world.size(), me = world.rank(), n = data.size();
   const auto [begin, end] = even_share(n, me, R);
   std::vector<std::size_t> rows(end - begin);
   std::iota(rows.begin(), rows.end(), begin);
   Predictions part;
-  if (!rows.empty()) part = predict_dataset(m.net, m.norm, data.subset(rows));
+  if (!rows.empty()) part = predictor.dataset(data.subset(rows));
   Predictions all;
   all.label = dist::gather_values<int>(world, part.label);
   const std::vector<float> probs = dist::gather_values<float>(world, part.probs.storage);
@@ -156,7 +159,7 @@ void run_eval(const EvalArgs& a) {
   const DataSplit& data = md.data;
   const std::uint64_t seed = md.seed;
   const Dataset& test = data.test;
-  const Predictions pred = predict_shared(m, test);
+  const Predictions pred = predict_shared(m, test, a.precision);
   const Metrics metrics = compute_metrics(test.labels, pred.label, m.net.arch().classes());
 
   if (a.json) {
@@ -236,6 +239,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--json", a->json, "One JSON object: accuracy, confusion, per_class");
   cmd->add_flag("--predictions", a->predictions, "With --json: each test example's label and probabilities");
   add_threads_option(cmd);
+  add_quantize_option(cmd, a->precision);
   cmd->callback([a] { run_eval(*a); });
 }
 

@@ -15,6 +15,7 @@
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
 #include "dist/world.hpp"
+#include "precision.hpp"
 #include "terminal.hpp"
 
 namespace digitnet::cli {
@@ -24,30 +25,31 @@ struct PredictArgs {
   std::string model;
   std::vector<std::string> images;
   bool json = false, show = false;
+  Precision precision = Precision::float32;
 };
 
 // One image: what the network sees (0..1, for --show), its probabilities, and how it was prepared.
-nlohmann::json classify(Model& m, const std::string& path, bool show) {
+nlohmann::json classify(Predictor& predictor, Model& m, const std::string& path, bool show) {
   const ModelInput in = prepare_input(load_image(path), m.input, path);
   std::vector<float> x01;
   if (show)
     for (int f = 0; f < in.example.features(); ++f)
       x01.push_back((in.example.has_floats() ? in.example.floats(0)[f] : float(in.example.image(0)[f])) /
                     in.example.pixel_max);
-  return {{"x01", x01}, {"probs", predict_input(m, in)}, {"input", in.how}};
+  return {{"x01", x01}, {"probs", predictor.input(in)}, {"input", in.how}};
 }
 
 // Under mpirun: each process classifies its share of the images, up to the first it cannot
 // read (as one process stops there), and rank 0 gets every result in order, as JSON objects
 // {x01, probs, input} or {error}.
 std::vector<nlohmann::json> predict_shared(dist::World& world, Model& m, const std::vector<std::string>& images,
-                                           bool show) {
+                                           bool show, Predictor& predictor) {
   const std::size_t R = world.size(), me = world.rank(), n = images.size();
   nlohmann::json mine = nlohmann::json::array();
   const auto [begin, end] = even_share(n, me, R);
   for (std::size_t i = begin; i < end; ++i) {
     try {
-      mine.push_back(classify(m, images[i], show));
+      mine.push_back(classify(predictor, m, images[i], show));
     } catch (const Error& e) {
       mine.push_back({{"error", e.what()}});
       break;
@@ -65,11 +67,12 @@ void run_predict(const PredictArgs& a) {
   std::optional<Model> model;
   world.agree([&] { model.emplace(load_model(a.model)); });
   Model& m = *model;
+  Predictor predictor(m, a.precision);
   std::vector<nlohmann::json> shared;
-  if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show);
+  if (world.size() > 1) shared = predict_shared(world, m, a.images, a.show, predictor);
   for (std::size_t i = 0; i < a.images.size(); ++i) {
     const std::string& path = a.images[i];
-    const nlohmann::json r = world.size() == 1 ? classify(m, path, a.show) : shared.at(i);
+    const nlohmann::json r = world.size() == 1 ? classify(predictor, m, path, a.show) : shared.at(i);
     if (r.contains("error")) throw Error(r["error"].get<std::string>());
     const auto x01 = r["x01"].get<std::vector<float>>(), probs = r["probs"].get<std::vector<float>>();
     const int label = argmax(probs);
@@ -100,6 +103,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("images", a->images, "Image files")->required();
   cmd->add_flag("--json", a->json, "One JSON object per image: file, label, probabilities");
   add_threads_option(cmd);
+  add_quantize_option(cmd, a->precision);
   cmd->add_flag("--show", a->show, "Draw the 28x28 (or 8x8) input the network sees");
   cmd->callback([a] { run_predict(*a); });
 }

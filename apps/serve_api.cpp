@@ -101,13 +101,18 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
     for (int f = 0; f < in.example.features(); ++f)
       x01.push_back((in.example.has_floats() ? in.example.floats(0)[f] : float(in.example.image(0)[f])) /
                     in.example.pixel_max);
-    probs = predict_input(model, in);
+    if (int8_) {
+      const Predictions p = predict_dataset(int8_of_this_thread(), in.example);
+      probs.assign(p.probs.storage.begin(), p.probs.storage.end());
+    } else {
+      probs = predict_input(model, in);
+    }
     how = in.how;
   } else {
     PixelsJson p = read_pixels_json(r.body, F, model.height, model.width);
     if (!p.error.empty()) return json_error(400, p.error);
     x01 = std::move(p.pixels);
-    probs = predict_one(model, x01);
+    probs = int8_ ? predict_one(int8_of_this_thread(), x01) : predict_one(model, x01);
   }
   const int label = argmax(probs);
   return {200, "application/json",
@@ -118,6 +123,22 @@ HttpReply ServeApi::predict(const HttpRequest& r) {
                          {"input_shape", {model.height, model.width}},
                          {"prepared", how}}
               .dump()};
+}
+
+void ServeApi::quantize(Precision precision) {
+  if (precision == Precision::int8) int8_.emplace(model_.net, model_.norm);
+}
+
+QuantizedNetwork& ServeApi::int8_of_this_thread() {
+  thread_local std::uint64_t owner = 0;
+  thread_local QuantizedNetwork* mine = nullptr;
+  if (owner != id_ || !mine) {
+    std::lock_guard lock(copies_mutex_);
+    int8_copies_.push_back(std::make_unique<QuantizedNetwork>(*int8_));
+    mine = int8_copies_.back().get();
+    owner = id_;
+  }
+  return *mine;
 }
 
 Model& ServeApi::model_of_this_thread() {

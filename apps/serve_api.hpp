@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "digitnet/data/model.hpp"
+#include "digitnet/train/quantize.hpp"
 #include "http_server.hpp"
 #include "memory_budget.hpp"
 
@@ -28,6 +29,8 @@ class ServeApi {
   // count in their header: an image larger than all of it is refused (413), one that does not fit
   // what other requests hold now is asked to try again (503).
   ServeApi(Model model, std::string name, MemoryBudget& budget);
+  // Predictions in int8 (--quantize int8): each thread a copy of one quantized network.
+  void quantize(Precision precision);
 
   // The answer known from the headers alone (page, model info, errors); nothing for a predict
   // request whose body is to be read.
@@ -49,6 +52,9 @@ class ServeApi {
   const std::uint64_t id_;  // tells this object's copies in a thread from another's
   std::mutex copies_mutex_;
   std::vector<std::unique_ptr<Model>> copies_;  // one per thread that has predicted
+  std::optional<QuantizedNetwork> int8_;
+  std::vector<std::unique_ptr<QuantizedNetwork>> int8_copies_;
+  QuantizedNetwork& int8_of_this_thread();
 };
 
 }  // namespace digitnet::cli

@@ -22,6 +22,7 @@
 #include "digitnet/data/model.hpp"
 #include "http_server.hpp"
 #include "memory_budget.hpp"
+#include "precision.hpp"
 #include "serve_api.hpp"
 
 namespace digitnet::cli {
@@ -34,6 +35,7 @@ struct ServeArgs {
   std::size_t max_body = 4 << 20;
   unsigned idle_timeout = 10;
   unsigned max_connections = 2000;
+  Precision precision = Precision::float32;
 };
 
 void run_serve(const ServeArgs& a) {
@@ -59,6 +61,7 @@ void run_serve(const ServeArgs& a) {
   MemoryBudget budget(16 * a.max_body);
   MemoryBudget decoding(16 * a.max_body);
   ServeApi api(std::move(model), std::filesystem::path(a.model).filename().string(), decoding);
+  api.quantize(a.precision);
   HttpServer server({.host = a.host,
                      .port = a.port,
                      .threads = threads,
@@ -120,6 +123,7 @@ void add_serve_command(CLI::App& app) {
                   "Connections held open at once, 16 to 1000000 (default 2000); more get 503 as they arrive")
       ->type_name("N")
       ->check(whole_in(16, 1000000));
+  add_quantize_option(cmd, a->precision);
   cmd->callback([a] { run_serve(*a); });
 }
 

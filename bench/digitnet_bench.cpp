@@ -1,12 +1,18 @@
 // digitnet's side of bench/run.sh: the seed network (784-128-64-10 ReLU, softmax + CE)
 // trained and run on real data, timed, as one JSON object on stdout.
 //   digitnet_bench DATA_DIR EPOCHS THREADS [--plain]
+//   digitnet_bench DATA_DIR EPOCHS THREADS --serving DIR
+// The second trains the seed network (batch 32) and times serving it, float32 and int8, and
+// writes what ONNX Runtime's side of the comparison needs (bench/onnx_bench.mjs) into DIR:
+// model.onnx, test.f32 (the test images' pixels as float32), and each precision's probabilities.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <numeric>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <sys/resource.h>
@@ -14,9 +20,13 @@
 
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/data/load.hpp"
+#include "digitnet/data/model.hpp"
+#include "digitnet/data/onnx.hpp"
 #include "digitnet/train/metrics.hpp"
+#include "digitnet/train/quantize.hpp"
 #include "digitnet/train/trainer.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/qgemm.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;
@@ -45,6 +55,68 @@ nlohmann::json train(const DataSplit& data, const Normalizer& norm, int batch, i
           {"w1_checksum", std::accumulate(w1.begin(), w1.end(), 0.0)}};
 }
 
+void write_floats(const std::string& path, std::span<const float> v) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 4));
+}
+
+// Serving a trained seed network: all 10,000 test images at once, one at a time back to back,
+// and one at a time with a pause before each (as requests come: the pool's threads have gone to
+// sleep), for each precision; same-run figures for bench/onnx_bench.mjs to set ONNX Runtime against.
+nlohmann::json serving(const DataSplit& data, const Normalizer& norm, int epochs, const std::string& dir) {
+  Network<float> net = seed_network();
+  Trainer trainer(net, norm, seed_recipe(32, epochs, 0.32));
+  for (int e = 0; e < epochs; ++e) trainer.train_epoch(data.train);
+  Model model{net, norm, 28, 28, nlohmann::json::object()};
+  save_onnx(dir + "/model.onnx", net, norm);
+  const Dataset& test = data.test;
+  {
+    std::vector<float> pixels(test.size() * test.features());
+    for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = test.image(0)[i];
+    write_floats(dir + "/test.f32", pixels);
+  }
+  QuantizedNetwork q(net, norm);
+  nlohmann::json out = {
+      {"name", fmt::format("digitnet ({}; int8: {}, {} threads)", simd_target(), int8_kernel_name(), threads())},
+      {"epochs", epochs}};
+  std::vector<std::vector<float>> x01(test.size(), std::vector<float>(test.features()));
+  for (std::size_t i = 0; i < test.size(); ++i)
+    for (int f = 0; f < test.features(); ++f) x01[i][f] = test.image(i)[f] / 255.0f;
+  for (const char* precision : {"float32", "int8"}) {
+    const bool int8 = std::string(precision) == "int8";
+    const auto all = [&] { return int8 ? predict_dataset(q, test) : predict_dataset(net, norm, test); };
+    const auto one = [&](std::size_t i) { return int8 ? predict_one(q, x01[i]) : predict_one(model, x01[i]); };
+    nlohmann::json r;
+    Predictions p = all();
+    double best = 1e9;
+    for (int rep = 0; rep < 7; ++rep) {
+      const auto t = Clock::now();
+      p = all();
+      best = std::min(best, seconds_since(t));
+    }
+    r["batch10000_seconds"] = best;
+    r["accuracy"] = compute_metrics(test.labels, p.label, 10).accuracy;
+    write_floats(dir + "/" + precision + ".f32", p.probs.storage);
+    std::size_t sink = 0;
+    auto t = Clock::now();
+    for (std::size_t i = 0; i < test.size(); ++i) sink += argmax(one(i));
+    r["batch1_seconds"] = seconds_since(t);
+    // Requests that come 2 ms apart: each one's latency.
+    std::vector<double> lat;
+    for (std::size_t i = 0; i < 300; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      t = Clock::now();
+      sink += argmax(one(i));
+      lat.push_back(seconds_since(t) * 1e6);
+    }
+    const double first = lat[0];
+    std::sort(lat.begin(), lat.end());
+    r["latency_us"] = {{"median", lat[lat.size() / 2]}, {"p90", lat[lat.size() * 9 / 10]}, {"first", first}};
+    r["sink"] = sink;
+    out[precision] = r;
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,6 +131,10 @@ int main(int argc, char** argv) {
   use_plain_kernels(plain);
   const DataSplit data = load_data(dir, {}, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);
+  if (argc > 5 && std::strcmp(argv[4], "--serving") == 0) {
+    std::printf("%s\n", serving(data, norm, epochs, argv[5]).dump().c_str());
+    return 0;
+  }
 
   nlohmann::json out = {{"name", fmt::format("digitnet ({}, {} threads)", simd_target(), threads)},
                         {"simd", simd_target()},

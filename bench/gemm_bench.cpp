@@ -1,11 +1,14 @@
 // GFLOP/s of each product at the seed network's shapes, 1 and all threads, against the FMA peak.
 //   gemm_bench           the products
+//   gemm_bench --int8    the int8 products (inference with --quantize int8), one core
 //   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, and
 //                        one item of each kernel, in multiply-adds of a product on one core
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <tuple>
+#include <vector>
 
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/core/rng.hpp"
@@ -13,6 +16,7 @@
 #include "digitnet/nn/loss.hpp"
 #include "digitnet/train/augment.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/qgemm.hpp"
 #include "kernels/split.hpp"
 #include "kernels/vector_ops.hpp"
 #include "peak.hpp"
@@ -97,8 +101,33 @@ static int costs() {
   return 0;
 }
 
+// The int8 products (one core) at the seed network's inference shapes, in GOP/s (2 per
+// multiply-add), with the VNNI kernel and with Highway's int16 pairs.
+static int int8() {
+  Rng rng(1);
+  for (bool vnni : {true, false}) {
+    use_vnni(vnni);
+    std::printf("int8 kernel: %s\n", int8_kernel_name());
+    for (const auto& [M, K, N] : {std::tuple{128, 784, 128}, {128, 128, 64}, {128, 64, 10}, {1, 784, 128}}) {
+      Tensor<float> Wt(K, N);
+      for (auto& v : Wt.storage) v = float(rng.normal());
+      std::vector<float> bias(N, 0.1f);
+      const QuantizedLayer W = QuantizedLayer::from_float(Wt.view(), bias.data());
+      std::vector<std::uint8_t> A(static_cast<std::size_t>(M) * W.Kp);
+      for (auto& a : A) a = rng.uniform() < 0.5 ? 0 : static_cast<std::uint8_t>(rng.below(256));
+      std::vector<std::int32_t> zp(M, 0);
+      std::vector<float> rs(M, 1.0f / 255), Z(static_cast<std::size_t>(M) * W.Np);
+      const double ns = best_ns(2000, [&] { qgemm(A.data(), W.Kp, M, zp.data(), rs.data(), W, Z.data(), W.Np); });
+      std::printf("  %4d x %3d x %3d: %8.0f ns  %6.1f GOP/s\n", M, K, N, ns, 2.0 * M * K * N / ns);
+    }
+  }
+  use_vnni(true);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--costs") == 0) return costs();
+  if (argc > 1 && std::strcmp(argv[1], "--int8") == 0) return int8();
   Rng rng(1);
   const auto rnd = [&](int r, int c) {
     Tensor<float> t(r, c);

@@ -319,14 +319,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         return hasattr(self, "_learner")
 
     # -- prediction --------------------------------------------------------------------------
-    def predict_proba(self, X):
+    def predict_proba(self, X, quantize="float32"):
         """Class probabilities, float32 (n, classes): the softmax, or for the mse loss the
-        sigmoid outputs divided by their sum (so that each row sums to 1)."""
+        sigmoid outputs divided by their sum (so that each row sums to 1). quantize="int8"
+        computes them with int8 weights and activations (faster; docs/performance.md)."""
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
         threads = getattr(self, "_fit_settings", None)
         self._learner.threads = threads["threads"] if threads else 0
-        p = _call(self._learner.predict_proba, X)
+        p = _call(self._learner.predict_proba, X, quantize)
         if self._learner.loss == "mse":
             p /= np.maximum(p.sum(axis=1, keepdims=True), np.finfo(np.float32).tiny)
         return p
@@ -335,8 +336,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X):
-        p = self.predict_proba(X)
+    def predict(self, X, quantize="float32"):
+        p = self.predict_proba(X, quantize)
         return self.classes_[np.argmax(p, axis=1)]
 
     # -- what training left ------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include "digitnet/core/parallel.hpp"
 #include "digitnet/data/model.hpp"
 #include "digitnet/train/metrics.hpp"
+#include "digitnet/train/quantize.hpp"
 
 namespace digitnet::python {
 namespace {
@@ -151,9 +152,14 @@ EpochReport Learner::train_epoch(const py::array& X, const py::array& y, bool ch
   return r;
 }
 
-py::array_t<float> Learner::predict_proba(const py::array& X) {
+py::array_t<float> Learner::predict_proba(const py::array& X, const std::string& quantize) {
   const Dataset d = borrow_features(X, height_, width_);
-  const Predictions p = with_engine(threads_, [&] { return predict_dataset(*net_, *norm_, d); });
+  const bool int8 = parse_precision(quantize) == Precision::int8;
+  const Predictions p = with_engine(threads_, [&] {
+    if (!int8) return predict_dataset(*net_, *norm_, d);
+    QuantizedNetwork q(*net_, *norm_);
+    return predict_dataset(q, d);
+  });
   return to_numpy(p.probs.data(), d.size(), static_cast<std::size_t>(net_->arch().classes()));
 }
 

@@ -51,7 +51,8 @@ class Learner {
   EpochReport train_epoch(const py::array& X, const py::array& y, bool check_signals);
   std::vector<EpochReport> history();
   void set_history(std::vector<EpochReport> h);
-  py::array_t<float> predict_proba(const py::array& X);
+  // quantize: "float32" or "int8" (train/quantize.hpp)
+  py::array_t<float> predict_proba(const py::array& X, const std::string& quantize = "float32");
 
   std::vector<LayerWeights> weights();
   void set_weights(const std::vector<LayerWeights>& w);  // sizes checked against the network

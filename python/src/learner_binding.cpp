@@ -104,7 +104,7 @@ void bind_learner(py::module_& m) {
             l.set_history(std::move(reports));
           },
           "One dict per epoch trained: epoch, loss, train_accuracy, lr, seconds (and val/test accuracy from the CLI)")
-      .def("predict_proba", &Learner::predict_proba, py::arg("X"))
+      .def("predict_proba", &Learner::predict_proba, py::arg("X"), py::arg("quantize") = "float32")
       .def("weights",
            [](Learner& l) {
              py::list out;

@@ -19,13 +19,15 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 //
 // Adaptive (the default thread count): on shared virtual machines the other cores are at
 // times far away (every cache line that crosses takes long), and then splitting a product of
-// a few microseconds costs more than it saves. So the pool times a window of calls split and
-// the next window on the calling thread alone, and uses the faster way for the next stretch
+// a few microseconds costs more than it saves. So the pool times a window of calls on the
+// calling thread alone and the next window split, and uses the faster way for the next stretch
 // of calls, then measures again. (A training step makes the same calls every batch, so two
-// windows of many calls hold the same mix.) Results are the same either way (parallel.hpp).
-// It starts by splitting, untimed, while caches and pages warm up (timing that start once
-// chose one core for most of the first epoch), and after choosing one core it measures again
-// sooner than after choosing all of them.
+// windows of many calls hold the same mix.) The split window stops as soon as it has taken
+// longer than the whole serial one: when another process holds a core, split calls can take
+// milliseconds, and finding that out costs at most one window. Results are the same either way
+// (parallel.hpp). It starts by splitting, untimed, while caches and pages warm up (timing that
+// start once chose one core for most of the first epoch); after choosing one core it measures
+// again sooner than after choosing all of them, and less soon each time it chooses one core again.
 class Pool {
  public:
   Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
@@ -33,12 +35,27 @@ class Pool {
   }
   ~Pool() {
     stop_.store(true);
-    generation_.fetch_add(1);
+    generation_.fetch_add(kJob);
     generation_.notify_all();
     for (auto& w : workers_) w.join();
   }
   int size() const { return n_; }
   bool adaptive() const { return adaptive_; }
+
+  // Whether the workers are awake (spinning or working), so that a job handed to them starts
+  // within a microsecond. A sleeping worker takes 50-300 us to wake on a virtual machine, more
+  // than a small job takes on one core: such a job runs here instead. When such jobs come back
+  // to back (a training loop, a stream of images), the workers are woken for the ones after.
+  bool awake() {
+    if (sleeping_.load(std::memory_order_relaxed) == 0) return true;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const auto last = last_cold_call_.exchange(now, std::memory_order_relaxed);
+    if (now - last < std::chrono::nanoseconds(std::chrono::microseconds(200)).count()) {
+      generation_.fetch_add(kNudge, std::memory_order_release);  // wakes them, with no job
+      generation_.notify_all();
+    }
+    return false;
+  }
 
   void run(int tasks, TaskRef task) {
     if (!adaptive_) return split(tasks, task);
@@ -54,19 +71,27 @@ class Pool {
       split(tasks, task);
     }
     if (phase_ == kUse) {
-      if (++calls_ >= (use_split_ ? kUseCalls : kUseCalls / 4)) phase_ = kTimeSplit, calls_ = 0;
+      if (++calls_ >= use_calls_) phase_ = kTimeSerial, calls_ = 0;
       return;
     }
     (serial ? serial_time_ : split_time_) += Clock::now() - start;
-    if (++calls_ < kWindow) return;
-    calls_ = 0;
-    if (phase_ == kTimeSplit) {
-      phase_ = kTimeSerial;
-    } else {
-      use_split_ = split_time_ <= serial_time_;
-      split_time_ = serial_time_ = {};
-      phase_ = kUse;
+    ++calls_;
+    if (phase_ == kTimeSerial) {
+      if (calls_ >= kWindow) phase_ = kTimeSplit, calls_ = 0;
+      return;
     }
+    // Timing the split window, after the serial one: it ends as soon as it has lost (the other
+    // cores busy with other work can make a split call take milliseconds), so that finding out
+    // costs at most one window's time.
+    const bool lost = split_time_ > serial_time_;
+    if (calls_ < kWindow && !lost) return;
+    use_split_ = !lost;
+    // One core chosen again and again (a busy machine): measure again less often, up to 8x.
+    losses_ = use_split_ ? 0 : std::min(losses_ + 1, 3);
+    use_calls_ = use_split_ ? kUseCalls : (kUseCalls / 4) << (losses_ - 1);
+    split_time_ = serial_time_ = {};
+    phase_ = kUse;
+    calls_ = 0;
   }
 
  private:
@@ -74,7 +99,7 @@ class Pool {
     task_ = &task;
     tasks_ = tasks;
     pending_.store(tasks - 1);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.fetch_add(kJob, std::memory_order_release);
     generation_.notify_all();
     in_task = true;
     task(0);
@@ -93,20 +118,22 @@ class Pool {
   void loop(int t) {
     in_task = true;
     core_index = t;
-    std::uint64_t seen = 0;
+    std::uint64_t seen = 0;  // the job count last seen (generation_ / kJob)
     while (true) {
       std::uint64_t g = generation_.load(std::memory_order_acquire);
       // Spin for about 200 microseconds: a batch's serial steps between products are shorter.
       const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-      for (int spin = 0; g == seen; ++spin) {
+      for (int spin = 0; g / kJob == seen; ++spin) {
         g = generation_.load(std::memory_order_acquire);
         if ((spin & 255) == 255 && std::chrono::steady_clock::now() > until) break;
       }
-      if (g == seen) {
-        generation_.wait(seen);
+      if (g / kJob == seen) {
+        sleeping_.fetch_add(1, std::memory_order_relaxed);
+        generation_.wait(g);  // until a job, or a nudge
+        sleeping_.fetch_sub(1, std::memory_order_relaxed);
         continue;
       }
-      seen = g;
+      seen = g / kJob;
       if (stop_.load()) return;
       if (t < tasks_) {
         (*task_)(t);
@@ -116,12 +143,18 @@ class Pool {
   }
 
   static constexpr int kWindow = 256, kUseCalls = 8192;
+  // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
+  static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;
+  std::atomic<int> sleeping_{0};
+  std::atomic<std::int64_t> last_cold_call_{0};
   int n_;
   bool adaptive_;
   // Only the calling thread touches these.
   enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
   int calls_ = kUseCalls - 1024;  // the warm-up: 1024 calls split before the first timing
+  int use_calls_ = kUseCalls;     // calls before the next timing
+  int losses_ = 0;                // timings in a row that chose one core
   std::chrono::steady_clock::duration split_time_{}, serial_time_{};
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
@@ -167,6 +200,11 @@ int threads() {
 }
 
 int current_core() { return core_index; }
+
+bool cores_awake() {
+  if (in_task) return false;
+  return get_pool().awake();  // as run_parallel: the pool is replaced only between runs
+}
 
 void run_parallel(int tasks, TaskRef task) {
   if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all

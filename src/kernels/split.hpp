@@ -18,6 +18,10 @@
 namespace digitnet {
 
 constexpr double kWorkPerCore = 3e4;
+// A job smaller than this runs on one core while the others sleep: waking a core takes 50-300 us
+// on a virtual machine, more than half of such a job takes (one image: 0.1 million multiply-adds,
+// 3 us). Jobs that come back to back wake them for the ones after (core/parallel.hpp).
+constexpr double kWakeWork = 1e7;
 
 // What one item costs, in multiply-adds.
 namespace cost {
@@ -35,7 +39,8 @@ constexpr double kAugmented = 1000;  // a pixel of a distorted image (bilinear r
 inline int cores_for(double work, long max_cores = INT_MAX) {
   const double by_work = work / kWorkPerCore;
   const long n = std::min<long>({threads(), max_cores, by_work < double(INT_MAX) ? long(by_work) : INT_MAX});
-  return static_cast<int>(std::max(1L, n));
+  if (n <= 1 || (work < kWakeWork && !cores_awake())) return 1;
+  return static_cast<int>(n);
 }
 
 // n items of `each` work: f(begin, end) on each core's contiguous share, or f(0, n) here.

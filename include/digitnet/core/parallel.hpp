@@ -16,6 +16,9 @@ int threads();  // 1 inside a task of run_parallel
 // The pool thread running the caller: 0 for the thread that called run_parallel (and for any
 // thread outside the pool), t for worker t. Tasks that the pool runs on one thread share its index.
 int current_core();
+// Whether the pool's other threads are awake now, so that a job handed to them starts at once.
+// While they sleep, asking often (jobs back to back) wakes them for the next ones.
+bool cores_awake();
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).
