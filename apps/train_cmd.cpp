@@ -199,6 +199,7 @@ void resumed_run(const TrainArgs& a, Run& run, const Checkpoint& ck) {
     throw Error(fmt::format("{}: its network {} does not match its recipe", a.resume, layers_to_string(ck.layers)));
   run.net = std::make_unique<Network<float>>(new_network(run.recipe));
   run.net->layers = ck.params;
+  run.net->weights_changed();
   run.trainer = std::make_unique<Trainer>(*run.net, run.norm, run.recipe);
   try {
     run.trainer->restore(ck.state, run.data.split.train.size());

@@ -25,6 +25,18 @@ NpyArray u64_array(std::span<const std::size_t> values) {
   return a;
 }
 
+// The arrays of a layer beside W and b, when its product is normalized (nn/batch_norm.hpp).
+constexpr const char* kNormArrays[] = {"gamma", "beta", "mean", "var"};
+
+Matrix<float> norm_array(const Dense<float>& layer, int k) {
+  switch (k) {
+    case 0: return layer.gamma;
+    case 1: return layer.beta;
+    case 2: return layer.running_mean;
+    default: return layer.running_var;
+  }
+}
+
 void put_layers(NpzArchive& npz, const std::string& prefix, const DenseLayers<float>& layers) {
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const auto& layer = layers[l];
@@ -32,6 +44,10 @@ void put_layers(NpzArchive& npz, const std::string& prefix, const DenseLayers<fl
         NpyArray::from_floats(layer.W(), {size_of(layer.out()), size_of(layer.in())});
     const std::span<const float> b = layer.b.values();
     npz[fmt::format("{}b{}", prefix, l + 1)] = NpyArray::from_floats({b.begin(), b.end()}, {size_of(layer.out())});
+    if (layer.normalized())
+      for (int k = 0; k < 4; ++k)
+        npz[fmt::format("{}{}{}", prefix, kNormArrays[k], l + 1)] =
+            NpyArray::from_floats(norm_array(layer, k).values(), {size_of(layer.out())});
   }
 }
 
@@ -58,7 +74,7 @@ class Reader {
     return v;
   }
 
-  DenseLayers<float> layers(const std::string& prefix, const std::vector<int>& sizes) const {
+  DenseLayers<float> layers(const std::string& prefix, const std::vector<int>& sizes, bool batch_norm) const {
     // Every array's shape first: the sizes alone could ask for any amount of memory.
     for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
       const std::string w = fmt::format("{}w{}", prefix, l + 1), b = fmt::format("{}b{}", prefix, l + 1);
@@ -66,10 +82,15 @@ class Reader {
           array(b).shape != std::vector<std::size_t>{size_of(sizes[l + 1])})
         fail(fmt::format("array '{}' or '{}' does not have the shape of the checkpoint's layers", w, b));
     }
-    DenseLayers<float> out(sizes);
+    DenseLayers<float> out(sizes, batch_norm);
     for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
       out[l].set_W(floats(fmt::format("{}w{}", prefix, l + 1), {size_of(sizes[l + 1]), size_of(sizes[l])}));
       out[l].set_b(floats(fmt::format("{}b{}", prefix, l + 1), {size_of(sizes[l + 1])}));
+      if (out[l].normalized())
+        for (int k = 0; k < 4; ++k) {
+          const auto v = floats(fmt::format("{}{}{}", prefix, kNormArrays[k], l + 1), {size_of(sizes[l + 1])});
+          std::copy(v.begin(), v.end(), norm_array(out[l], k).values().begin());
+        }
     }
     return out;
   }
@@ -127,10 +148,11 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
   NpzArchive npz;
   put_layers(npz, "", net.layers);
   if (!s.best_parameters.empty()) {
-    DenseLayers<float> best(net.arch().sizes);
-    std::copy(s.best_parameters.begin(), s.best_parameters.end(), best.parameters().begin());
+    DenseLayers<float> best(net.arch().sizes, net.arch().batch_norm);
+    std::copy(s.best_parameters.begin(), s.best_parameters.end(), best.values().begin());
     put_layers(npz, "best_", best);
   }
+  if (!s.ema.empty()) npz["ema"] = NpyArray::from_floats(s.ema, {s.ema.size()});
   npz["opt_m"] = NpyArray::from_floats({optimizer.m.begin(), optimizer.m.end()}, {optimizer.m.size()});
   npz["opt_v"] = NpyArray::from_floats({optimizer.v.begin(), optimizer.v.end()}, {optimizer.v.size()});
   if (s.batch > 0) npz["order"] = u64_array(s.order);
@@ -152,6 +174,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
   const nlohmann::json doc = {{"format", "digitnet-checkpoint"},
                               {"format_version", kCheckpointFormatVersion},
                               {"layers", net.arch().sizes},
+                              {"batch_norm", net.arch().batch_norm},
                               {"run", run},
                               {"state", state}};
   npz["checkpoint"] = NpyArray::from_string(doc.dump());
@@ -196,19 +219,25 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
       first.fail("checkpoint field 'layers' holds an invalid size");
     c.layers.push_back(v.get<int>());
   }
+  if (doc.contains("batch_norm") && !doc["batch_norm"].is_boolean())
+    first.fail("checkpoint field 'batch_norm' is not true or false");
+  c.batch_norm = doc.value("batch_norm", false);
   // The arrays the sizes imply, each with its shape; anything else is left out unread.
   std::map<std::string, std::vector<std::size_t>> expected;
   std::size_t params = 0;
   for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
     const std::size_t in_n = size_of(c.layers[l]), out_n = size_of(c.layers[l + 1]);
+    const bool normalized = c.batch_norm && l + 2 < c.layers.size();
     for (const char* prefix : {"", "best_"}) {
       expected[fmt::format("{}w{}", prefix, l + 1)] = {out_n, in_n};
       expected[fmt::format("{}b{}", prefix, l + 1)] = {out_n};
+      if (normalized)
+        for (const char* name : kNormArrays) expected[fmt::format("{}{}{}", prefix, name, l + 1)] = {out_n};
     }
-    params += in_n * out_n + out_n;
+    params += in_n * out_n + out_n + (normalized ? 4 * out_n : 0);
   }
   const NpzArchive npz = parse_npz(bytes, what, [&](const std::string& name, const NpyHeader& h) {
-    if (name == "opt_m" || name == "opt_v" || name == "order") {
+    if (name == "opt_m" || name == "opt_v" || name == "order" || name == "ema") {
       // the optimizer's buffers are the parameter buffer's size (padded, so a bound) or empty;
       // the order holds at most one index per example of a dataset digitnet reads
       const std::size_t most = name == "order" ? (std::size_t(1) << 32) : 2 * params + 1024;
@@ -225,7 +254,7 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   const Reader in(npz, what);
   if (!doc.contains("run") || !doc["run"].is_object()) in.fail("checkpoint field 'run' is missing");
   c.run = doc["run"];
-  c.params = in.layers("", c.layers);
+  c.params = in.layers("", c.layers, c.batch_norm);
 
   if (!doc.contains("state") || !doc["state"].is_object()) in.fail("checkpoint field 'state' is missing");
   const nlohmann::json& j = doc["state"];
@@ -242,8 +271,8 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   s.best_epoch = in.number<int>(j, "best_epoch", 0, s.epoch);
   s.best_val = in.number<double>(j, "best_val", -1, 1);
   if (j.value("has_best", false)) {
-    const DenseLayers<float> best = in.layers("best_", c.layers);
-    s.best_parameters.assign(best.parameters().begin(), best.parameters().end());
+    const DenseLayers<float> best = in.layers("best_", c.layers, c.batch_norm);
+    s.best_parameters.assign(best.values().begin(), best.values().end());
   }
   s.first_loss = in.number<double>(j, "first_loss", 0, 1e300);
   s.shuffle_rng = in.rng(j, "shuffle_rng");
@@ -254,6 +283,7 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
     return in.floats(key, {in.array(key).shape == std::vector<std::size_t>{0} ? 0 : n});
   };
   const auto moment1 = buffer("opt_m"), moment2 = buffer("opt_v");
+  if (npz.count("ema")) s.ema = in.floats("ema", {n});
   s.optimizer.m.assign(moment1.begin(), moment1.end());
   s.optimizer.v.assign(moment2.begin(), moment2.end());
   if (s.batch > 0) {

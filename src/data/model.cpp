@@ -49,13 +49,20 @@ void save_model(const std::string& path, const Network<float>& net, const Normal
   config["normalization"] = norm.kind_name();
   config["pixel_max"] = norm.pixel_max;
   config["input_shape"] = {height, width};
+  config["batch_norm"] = arch.batch_norm;
 
   NpzArchive npz;
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const auto& layer = net.layers[l];
-    npz[fmt::format("w{}", l + 1)] =
-        NpyArray::from_floats(layer.W(), {static_cast<std::size_t>(layer.out()), static_cast<std::size_t>(layer.in())});
-    npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.values(), {static_cast<std::size_t>(layer.out())});
+    const auto out = static_cast<std::size_t>(layer.out());
+    npz[fmt::format("w{}", l + 1)] = NpyArray::from_floats(layer.W(), {out, static_cast<std::size_t>(layer.in())});
+    npz[fmt::format("b{}", l + 1)] = NpyArray::from_floats(layer.b.values(), {out});
+    if (layer.normalized()) {
+      npz[fmt::format("gamma{}", l + 1)] = NpyArray::from_floats(layer.gamma.values(), {out});
+      npz[fmt::format("beta{}", l + 1)] = NpyArray::from_floats(layer.beta.values(), {out});
+      npz[fmt::format("mean{}", l + 1)] = NpyArray::from_floats(layer.running_mean.values(), {out});
+      npz[fmt::format("var{}", l + 1)] = NpyArray::from_floats(layer.running_var.values(), {out});
+    }
   }
   if (norm.kind == Normalizer::zscore) {
     npz["input_mean"] = NpyArray::from_floats(norm.mean, {norm.mean.size()});
@@ -144,6 +151,7 @@ Model load_model(const std::string& path) {
     if (arch.sizes.size() < 2) throw Error("config 'layers' needs at least two sizes");
     arch.hidden = parse_activation(field("hidden_activation", std::string(), true));
     arch.loss = parse_loss(field("loss", std::string(), true));
+    arch.batch_norm = field("batch_norm", false, false);
     norm.kind = Normalizer::parse_kind(field("normalization", std::string(), true));
     norm.pixel_max = field("pixel_max", 255.0f, false);
     if (!(norm.pixel_max > 0) || !std::isfinite(norm.pixel_max))
@@ -164,6 +172,8 @@ Model load_model(const std::string& path) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
     expected[fmt::format("w{}", l + 1)] = {out, in};
     expected[fmt::format("b{}", l + 1)] = {out};
+    if (arch.batch_norm && l + 1 < arch.depth())
+      for (const char* name : {"gamma", "beta", "mean", "var"}) expected[fmt::format("{}{}", name, l + 1)] = {out};
   }
   const auto F = static_cast<std::size_t>(arch.inputs());
   if (norm.kind == Normalizer::zscore) expected["input_mean"] = expected["input_std"] = {F};
@@ -185,6 +195,16 @@ Model load_model(const std::string& path) {
     const auto out = static_cast<std::size_t>(arch.sizes[l + 1]), in = static_cast<std::size_t>(arch.sizes[l]);
     net.layers[l].set_W(take(npz, fmt::format("w{}", l + 1), {out, in}, path));
     net.layers[l].set_b(take(npz, fmt::format("b{}", l + 1), {out}, path));
+    if (net.layers[l].normalized()) {
+      const Dense<float>& layer = net.layers[l];
+      for (const auto& [name, view] : {std::pair{"gamma", layer.gamma}, std::pair{"beta", layer.beta},
+                                       std::pair{"mean", layer.running_mean}, std::pair{"var", layer.running_var}}) {
+        const auto v = take(npz, fmt::format("{}{}", name, l + 1), {out}, path);
+        std::copy(v.begin(), v.end(), view.values().begin());
+      }
+      for (float v : layer.running_var.values())
+        if (!(v >= 0)) throw Error(fmt::format("{}: var{} holds a negative variance", path, l + 1));
+    }
   }
   if (norm.kind == Normalizer::zscore) {
     norm.mean = take(npz, "input_mean", {F}, path);

@@ -146,7 +146,11 @@ std::string_view activation_op(Activation a) {
 
 }  // namespace
 
-std::vector<std::uint8_t> onnx_model(const Network<float>& net, const Normalizer& norm, const OnnxInfo& info) {
+std::vector<std::uint8_t> onnx_model(const Network<float>& network, const Normalizer& norm, const OnnxInfo& info) {
+  // Batch normalization goes into the graph folded into its layer's Gemm, as inference runs it.
+  Network<float> folded = network;
+  const DenseLayers<float>& layers = folded.inference_layers();
+  const Network<float>& net = folded;
   const Architecture& arch = net.arch();
   const auto F = static_cast<std::int64_t>(arch.inputs());
   Graph g;
@@ -166,7 +170,7 @@ std::vector<std::uint8_t> onnx_model(const Network<float>& net, const Normalizer
     x = "standardised";
   }
   for (int l = 0; l < arch.depth(); ++l) {
-    const Dense<float>& layer = net.layers[l];
+    const Dense<float>& layer = layers[l];
     const std::string w = fmt::format("w{}", l + 1), b = fmt::format("b{}", l + 1), z = fmt::format("z{}", l + 1);
     // W as the model file stores it, (out, in); Gemm multiplies by its transpose.
     g.add_initializer(float_tensor(w, {layer.out(), layer.in()}, layer.W()));

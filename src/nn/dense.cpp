@@ -35,21 +35,47 @@ std::size_t padded(std::size_t n) {
 }  // namespace
 
 template <class T>
-DenseLayers<T>::DenseLayers(std::span<const int> sizes) : sizes_(sizes.begin(), sizes.end()) {
+DenseLayers<T>::DenseLayers(std::span<const int> sizes, bool batch_norm)
+    : sizes_(sizes.begin(), sizes.end()), batch_norm_(batch_norm) {
   std::size_t total = 0;
-  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l)
-    for (const std::size_t n : {std::size_t(sizes_[l]) * std::size_t(sizes_[l + 1]), std::size_t(sizes_[l + 1])}) {
-      slots_.push_back({total, n});
-      total += padded<T>(n);
+  const auto add = [&](std::size_t n) {
+    slots_.push_back({total, n});
+    total += padded<T>(n);
+  };
+  const std::size_t L = sizes_.size() < 2 ? 0 : sizes_.size() - 1;
+  for (std::size_t l = 0; l < L; ++l) {
+    const std::size_t out = std::size_t(sizes_[l + 1]);
+    add(std::size_t(sizes_[l]) * out);
+    add(out);
+    if (batch_norm_ && l + 1 < L) {  // gamma, beta of a hidden layer
+      add(out);
+      add(out);
     }
+  }
+  trainable_ = total;
+  for (std::size_t l = 0; batch_norm_ && l + 1 < L; ++l) {  // running mean and var
+    add(std::size_t(sizes_[l + 1]));
+    add(std::size_t(sizes_[l + 1]));
+  }
   values_.assign(total, T(0));
   gradients_.assign(total + kTail, T(0));
   bind();
+  // A new normalization starts as PyTorch's: gamma 1, running variance 1 (beta and mean 0).
+  for (auto& layer : layers_)
+    if (layer.normalized()) {
+      std::fill(layer.gamma.values().begin(), layer.gamma.values().end(), T(1));
+      std::fill(layer.running_var.values().begin(), layer.running_var.values().end(), T(1));
+    }
 }
 
 template <class T>
 DenseLayers<T>::DenseLayers(const DenseLayers& other)
-    : sizes_(other.sizes_), slots_(other.slots_), values_(other.values_), gradients_(other.gradients_) {
+    : sizes_(other.sizes_),
+      batch_norm_(other.batch_norm_),
+      trainable_(other.trainable_),
+      slots_(other.slots_),
+      values_(other.values_),
+      gradients_(other.gradients_) {
   bind();
 }
 
@@ -57,6 +83,8 @@ template <class T>
 DenseLayers<T>& DenseLayers<T>::operator=(const DenseLayers& other) {
   if (this == &other) return *this;
   sizes_ = other.sizes_;
+  batch_norm_ = other.batch_norm_;
+  trainable_ = other.trainable_;
   slots_ = other.slots_;
   values_ = other.values_;
   gradients_ = other.gradients_;
@@ -67,13 +95,32 @@ DenseLayers<T>& DenseLayers<T>::operator=(const DenseLayers& other) {
 template <class T>
 void DenseLayers<T>::bind() {
   layers_.clear();
-  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+  const std::size_t L = sizes_.size() < 2 ? 0 : sizes_.size() - 1;
+  std::size_t k = 0, stats = 0;
+  for (std::size_t l = 0; l < L; ++l) stats += 2 + (batch_norm_ && l + 1 < L ? 2 : 0);
+  const auto view = [&](AlignedVector<T>& buffer, const Slot& s, int rows, int cols) {
+    return Matrix<T>(buffer.data() + s.offset, rows, cols);
+  };
+  for (std::size_t l = 0; l < L; ++l) {
     const int in = sizes_[l], out = sizes_[l + 1];
-    const Slot w = slots_[2 * l], b = slots_[2 * l + 1];
-    layers_.push_back({{values_.data() + w.offset, in, out},
-                       {values_.data() + b.offset, 1, out},
-                       {gradients_.data() + w.offset, in, out},
-                       {gradients_.data() + b.offset, 1, out}});
+    Dense<T> d;
+    const Slot w = slots_[k++], b = slots_[k++];
+    d.Wt = view(values_, w, in, out);
+    d.b = view(values_, b, 1, out);
+    d.dWt = view(gradients_, w, in, out);
+    d.db = view(gradients_, b, 1, out);
+    if (batch_norm_ && l + 1 < L) {
+      const Slot g = slots_[k++], be = slots_[k++], m = slots_[stats++], v = slots_[stats++];
+      d.gamma = view(values_, g, 1, out);
+      d.beta = view(values_, be, 1, out);
+      d.dgamma = view(gradients_, g, 1, out);
+      d.dbeta = view(gradients_, be, 1, out);
+      d.running_mean = view(values_, m, 1, out);
+      d.running_var = view(values_, v, 1, out);
+      d.batch_mean = view(gradients_, m, 1, out);
+      d.batch_var = view(gradients_, v, 1, out);
+    }
+    layers_.push_back(d);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include "digitnet/core/error.hpp"
+#include "digitnet/nn/batch_norm.hpp"
 #include "digitnet/nn/dropout.hpp"
 #include "kernels/split.hpp"
 
@@ -16,7 +17,7 @@ std::string layers_to_string(const std::vector<int>& sizes) { return fmt::format
 template <class T>
 Network<T>::Network(Architecture arch) : arch_(std::move(arch)) {
   if (arch_.sizes.size() < 2) throw SettingError("layers", "a network needs at least an input and an output size");
-  layers = DenseLayers<T>(arch_.sizes);
+  layers = DenseLayers<T>(arch_.sizes, arch_.batch_norm);
   Z_.resize(arch_.depth());
   A_.resize(arch_.depth());
   G_.resize(arch_.depth());
@@ -78,7 +79,7 @@ void Network<T>::start(const Batch<T>& X, bool training) {
 template <class T>
 void Network<T>::first_layer_forward() {
   split_first_layer(arch_.sizes, Z_[0].rows, [&](int j0, int j1) {
-    dense_forward(layers[0], input_.here(), Z_[0].view(), {.j0 = j0, .j1 = j1});
+    dense_forward((*infer_)[0], input_.here(), Z_[0].view(), {.j0 = j0, .j1 = j1});
   });
 }
 
@@ -88,7 +89,7 @@ void Network<T>::forward_rows(int r0, int r1, bool output) {
   const int n = r1 - r0, L = arch_.depth();
   const auto rows = [&](Tensor<T>& t) { return t.view().rows_view(r0, n); };
   for (int l = 0; l < L; ++l) {
-    if (l > 0) dense_forward(layers[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
+    if (l > 0) dense_forward((*infer_)[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
     if (l + 1 == L) break;
     activation_forward<T>(arch_.hidden, rows(Z_[l]), rows(A_[l]));  // A_l = f(Z_l)
     if (dropped(l))                                                 // D = A M
@@ -117,7 +118,35 @@ void Network<T>::backward_rows(std::span<const int> labels, int batch, int r0, i
 }
 
 template <class T>
+const DenseLayers<T>& Network<T>::inference_layers() {
+  if (!arch_.batch_norm) return layers;
+  if (!folded_) {
+    Architecture plain = arch_;
+    plain.batch_norm = false;
+    if (fold_.size() != layers.size()) fold_ = DenseLayers<T>(arch_.sizes);
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      if (layers[l].normalized()) {
+        batch_norm_fold(layers[l], fold_[l]);
+      } else {
+        std::copy(layers[l].Wt.values().begin(), layers[l].Wt.values().end(), fold_[l].Wt.values().begin());
+        std::copy(layers[l].b.values().begin(), layers[l].b.values().end(), fold_[l].b.values().begin());
+      }
+    }
+    folded_ = true;
+  }
+  return fold_;
+}
+
+template <class T>
+void Network<T>::update_batch_statistics(double rows) {
+  for (const auto& layer : layers)
+    if (layer.normalized()) batch_norm_update(layer, rows);
+  folded_ = false;
+}
+
+template <class T>
 Matrix<const T> Network<T>::forward(Matrix<const T> X) {
+  infer_ = &inference_layers();
   start(X, /*training=*/false);
   first_layer_forward();
   split_rows(arch_.sizes, X.rows, [&](int r0, int r1) { forward_rows(r0, r1, /*output=*/true); });
@@ -144,6 +173,9 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   if (static_cast<int>(ex.labels.size()) != B || static_cast<int>(ex.keys.size()) != B || ex.batch < B)
     throw Error(
         fmt::format("a training step of {} rows needs as many labels and keys, and a batch of at least {}", B, B));
+  folded_ = false;  // the weights change with this step
+  if (arch_.batch_norm) return normalized_step(ex, sums);
+  infer_ = &layers;
   start(ex.X, /*training=*/true);
   keys_ = ex.keys;
   draws_.resize(dropout_.size());
@@ -158,6 +190,49 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   split_weight_sums(arch_.sizes, B, [&](int l, Range in, Range out) {
     sums(layers[l], layer_input(l), G_[l].view(), {in.first, in.second, out.first, out.second});
   });
+  T loss = 0;
+  for (const T v : row_loss_) loss += v;
+  return loss / T(ex.batch);
+}
+
+// With batch normalization a unit's every row is needed before any row goes on, so the step
+// goes layer by layer over all its rows (the products share the cores themselves).
+template <class T>
+T Network<T>::normalized_step(const Examples<T>& ex, WeightSums sums) {
+  const int B = ex.X.rows(), L = arch_.depth();
+  infer_ = &layers;
+  start(ex.X, /*training=*/true);
+  keys_ = ex.keys;
+  draws_.resize(dropout_.size());
+  for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
+  row_loss_.resize(B);
+  Zhat_.resize(L);
+  inv_std_.resize(L);
+  for (int l = 0; l < L; ++l) {
+    dense_forward(layers[l], layer_input(l), Z_[l].view());  // Z_l = A_{l-1} W_l^T + b_l
+    if (l + 1 == L) break;
+    if (layers[l].normalized()) {  // Z_l becomes Y_l = gamma Zhat_l + beta
+      Zhat_[l].resize(B, arch_.sizes[l + 1]);
+      inv_std_[l].resize(arch_.sizes[l + 1]);
+      batch_norm_forward(layers[l], Z_[l].view(), Zhat_[l].view(), std::span<T>(inv_std_[l]), ex.accumulate);
+    }
+    activation_forward<T>(arch_.hidden, Z_[l].view(), A_[l].view());  // A_l = f(Y_l)
+    if (dropped(l)) dropout_forward<T>(A_[l].view(), dropout_[l], draws_[l], M_[l].view(), D_[l].view(), keys_);
+  }
+  const T s = T(smoothing_);
+  for (int b = 0; b < B; ++b)
+    row_loss_[b] = loss_forward<T>(arch_.loss, Z_[L - 1].view().rows_view(b, 1), ex.labels.subspan(b, 1),
+                                   A_[L - 1].view().rows_view(b, 1), s);
+  loss_backward<T>(arch_.loss, A_[L - 1].view(), ex.labels, G_[L - 1].view(), ex.batch, s);  // dZ_D
+  for (int l = L - 1; l > 0; --l) {
+    dense_backward_input(layers[l], Matrix<const T>(G_[l].view()), G_[l - 1].view());  // dA_{l-1} = dZ_l W_l
+    if (dropped(l - 1)) dropout_backward<T>(M_[l - 1].view(), G_[l - 1].view());       // dA = dD M
+    activation_backward<T>(arch_.hidden, Z_[l - 1].view(), A_[l - 1].view(), G_[l - 1].view(), G_[l - 1].view());
+    if (layers[l - 1].normalized())  // dY_{l-1} becomes dZ_{l-1}; dgamma, dbeta
+      batch_norm_backward(layers[l - 1], G_[l - 1].view(), Matrix<const T>(Zhat_[l - 1].view()),
+                          std::span<const T>(inv_std_[l - 1]), ex.accumulate);
+  }
+  for (int l = L - 1; l >= 0; --l) sums(layers[l], layer_input(l), G_[l].view(), {});
   T loss = 0;
   for (const T v : row_loss_) loss += v;
   return loss / T(ex.batch);

@@ -31,8 +31,9 @@ struct QuantizedNetwork::Shared {
 QuantizedNetwork::QuantizedNetwork(const Network<float>& net, const Normalizer& norm)
     : arch_(net.arch()), shared_(std::make_shared<Shared>()) {
   const int L = arch_.depth();
-  for (int l = 0; l < L; ++l)
-    shared_->layers.push_back(QuantizedLayer::from_float(net.layers[l].Wt, net.layers[l].b.data));
+  Network<float> folded = net;  // batch normalization, folded into the layers as inference runs it
+  const DenseLayers<float>& layers = folded.inference_layers();
+  for (int l = 0; l < L; ++l) shared_->layers.push_back(QuantizedLayer::from_float(layers[l].Wt, layers[l].b.data));
   shared_->pixel_max = norm.pixel_max;
   if (norm.kind == Normalizer::zscore) {
     shared_->mean = norm.mean;

@@ -47,6 +47,8 @@ const std::vector<Setting>& recipe_settings() {
      "ce: softmax + cross-entropy; mse: sigmoid outputs + squared error"},
     {"init", G::model, K::spec, &Recipe::init, {}, {"he", "xavier", "lecun", "normal:SIGMA", "uniform:A"},
      "Initial weights (biases start at 0)"},
+    {"batch_norm", G::model, K::choice, &Recipe::batch_norm, {}, {"off", "on"},
+     "Batch normalization of each hidden layer's product, before its activation (as PyTorch's BatchNorm1d)"},
 
     {"optimizer", G::optimizer, K::choice, &Recipe::optimizer, {}, {"sgd", "momentum", "nesterov", "adam", "adamw"},
      "Update rule (PyTorch's semantics)"},
@@ -75,6 +77,8 @@ const std::vector<Setting>& recipe_settings() {
     {"augment", G::regularization, K::spec, &Recipe::augment, {},
      {"none", "shift:PIXELS", "rotate:DEGREES", "elastic", "flip"},
      "Random distortions of the training images, comma-separated"},
+    {"ema", G::regularization, K::number, &Recipe::ema, {0, 1, false, true}, {},
+     "Decay of an exponential moving average of the weights, which is evaluated and saved (0: off; 0.999, say)"},
 
     {"data", G::data, K::text, &Recipe::data, {}, {},
      "Dataset: mnist, fashion-mnist, digits, mnist-10k, or a path (IDX folder, CSV, image folders)",
@@ -427,7 +431,9 @@ std::vector<std::string> recipe_differences(const Recipe& a, const Recipe& b, bo
   return names;
 }
 
-Architecture architecture(const Recipe& r) { return {r.layers, parse_activation(r.activation), parse_loss(r.loss)}; }
+Architecture architecture(const Recipe& r) {
+  return {r.layers, parse_activation(r.activation), parse_loss(r.loss), r.batch_norm == "on"};
+}
 
 OptimizerConfig optimizer_config(const Recipe& r) {
   return {parse_optimizer(r.optimizer), r.momentum, r.beta1, r.beta2, r.eps, r.weight_decay};

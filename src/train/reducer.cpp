@@ -42,7 +42,7 @@ class Ordered final : public Reducer {
 
   // One sum for the batch: the gradients, and after them its loss, right answers and stop votes.
   bool finish(DenseLayers<float>& layers, BatchTotals& t) override {
-    const std::span<float> g = layers.gradients(), all = layers.gradients_and_tail();
+    const std::span<float> g = layers.all_gradients(), all = layers.gradients_and_tail();
     if (!any_) std::fill(g.begin(), g.end(), 0.0f);  // a process with no rows adds nothing
     float* stats = all.data() + g.size();
     stats[0] = static_cast<float>(t.loss);
@@ -85,12 +85,12 @@ class Exact final : public Reducer {
     // that one max() across processes finds both).
     micro_batches_ = (count + m_ - 1) / m_;
     range_.assign(2 * (layers.slots().size() + 1), kAllZero);
-    sums_.assign(layers.gradients().size() + kStats, 0.0);
+    sums_.assign(layers.all_gradients().size() + kStats, 0.0);
   }
 
   void add(DenseLayers<float>& layers, float loss) override {
     const auto& slots = layers.slots();
-    const std::size_t G = layers.gradients().size(), S = slots.size() + 1;
+    const std::size_t G = layers.all_gradients().size(), S = slots.size() + 1;
     for (std::size_t s = 0; s < S; ++s) {
       const bool is_loss = s + 1 == S;
       const std::span<const float> seg =
@@ -108,7 +108,7 @@ class Exact final : public Reducer {
 
   bool finish(DenseLayers<float>& layers, BatchTotals& t) override {
     const auto& slots = layers.slots();
-    const std::size_t G = layers.gradients().size(), S = slots.size() + 1;
+    const std::size_t G = layers.all_gradients().size(), S = slots.size() + 1;
     if (grid_.empty()) {
       comm_.max(std::span<int>(range_));
       bool apart = false;  // some segment's micro-batches lie too far apart for their own grids
@@ -123,7 +123,7 @@ class Exact final : public Reducer {
     sums_[G + kCorrect] = static_cast<double>(t.correct);
     sums_[G + kStop] = t.stop ? 1.0 : 0.0;
     comm_.sum(std::span<double>(sums_));
-    const std::span<float> g = layers.gradients();
+    const std::span<float> g = layers.all_gradients();
     for (std::size_t i = 0; i < G; ++i) g[i] = static_cast<float>(sums_[i]);
     t = {sums_[G + kLoss], static_cast<std::size_t>(sums_[G + kCorrect]), sums_[G + kStop] > 0};
     return true;

@@ -8,6 +8,7 @@
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/core/parallel.hpp"
+#include "digitnet/train/average.hpp"
 #include "digitnet/train/metrics.hpp"
 #include "digitnet/train/sgd.hpp"
 #include "kernels/split.hpp"
@@ -195,7 +196,13 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
                             net_.arch().inputs()));
   begin_epoch(train.size());
   run_batches(train, progress, {});
-  return end_epoch(train);
+  EpochReport r = end_epoch(train);
+  if (st_.epoch >= recipe_.epochs && !st_.ema.empty()) {  // the last epoch: its average is the network
+    std::copy(st_.ema.begin(), st_.ema.end(), net_.layers.parameters().begin());
+    net_.weights_changed();
+    st_.ema.clear();
+  }
+  return r;
 }
 
 // The batch of order[first, first + count): one pass of steps over this process's shares of it
@@ -221,7 +228,7 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
       const std::size_t ahead_rows = k + 1 < shares.size() ? shares[k + 1].end - shares[k + 1].begin : idx.size();
       const auto ahead = order.subspan(next, std::min(ahead_rows, order.size() - next));
       const auto sums = fused ? Network<float>::WeightSums(sgd) : Network<float>::gradient_sums(s.accumulate);
-      const float loss = share_step(train, idx, ahead, static_cast<int>(count), draw, sums);
+      const float loss = share_step(train, idx, ahead, static_cast<int>(count), draw, sums, s.accumulate);
       totals.loss += loss;
       const Matrix<const float> out = net_.output();
       for (std::size_t i = 0; i < idx.size(); ++i)
@@ -232,6 +239,8 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
   } while (!reducer_->finish(net_.layers, totals));
   stop_agreed_ = totals.stop;
   if (!fused) apply_update(lr);
+  if (net_.arch().batch_norm) net_.update_batch_statistics(double(count));
+  if (recipe_.ema > 0) average_update(st_.ema, std::span<const float>(net_.layers.parameters()), recipe_.ema);
   return {totals.loss, totals.correct};
 }
 
@@ -239,7 +248,7 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
 // cache meanwhile. A small batch without augmentation is written by each core for itself
 // (kernels/split.hpp); any other is converted (and distorted) once, here.
 float Trainer::share_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                          int batch, std::uint64_t draw, Network<float>::WeightSums sums) {
+                          int batch, std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate) {
   const int rows = static_cast<int>(idx.size());
   y_.resize(idx.size());
   for (std::size_t i = 0; i < idx.size(); ++i) y_[i] = train.labels[idx[i]];
@@ -249,11 +258,11 @@ float Trainer::share_step(const Dataset& train, std::span<const std::size_t> idx
       train.prefetch(ahead);
     };
     const Batch<float>::Fill fill(gather);
-    return net_.train_step({Batch<float>(rows, train.features(), fill), y_, batch, idx, draw}, sums);
+    return net_.train_step({Batch<float>(rows, train.features(), fill), y_, batch, idx, draw, accumulate}, sums);
   }
   fill_batch(train, idx, batch_draw(recipe_.seed, kAugmentStream, st_.epoch, st_.batch));
   train.prefetch(ahead);
-  return net_.train_step({X_.view(), y_, batch, idx, draw}, sums);
+  return net_.train_step({X_.view(), y_, batch, idx, draw, accumulate}, sums);
 }
 
 double Trainer::accuracy(const Dataset& data) {
@@ -276,13 +285,25 @@ double Trainer::accuracy(const Dataset& data) {
   return data.size() == 0 ? 0.0 : correct[0] / double(data.size());
 }
 
+template <class F>
+void Trainer::with_average(F&& f) {
+  if (st_.ema.empty()) return f();
+  const std::span<float> p = net_.layers.parameters();
+  const std::vector<float> trained(p.begin(), p.end());
+  std::copy(st_.ema.begin(), st_.ema.end(), p.begin());
+  net_.weights_changed();
+  f();
+  std::copy(trained.begin(), trained.end(), p.begin());
+  net_.weights_changed();
+}
+
 std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test, const OnReport& on_report,
                                       const Progress& progress, const Dataset* val, const Pause& pause) {
   if (train.features() != net_.arch().inputs())
     throw Error(fmt::format("the data has {} values per example but the network's input size is {}", train.features(),
                             net_.arch().inputs()));
   const bool stopping = recipe_.early_stop > 0 && val && val->size() > 0;
-  const auto parameters = net_.layers.parameters();
+  const auto parameters = net_.layers.values();  // the running statistics too
   while (!finished()) {
     if (st_.batch == 0) begin_epoch(train.size());
     if (!run_batches(train, progress, pause)) break;
@@ -290,23 +311,35 @@ std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test,
     const int e = r.epoch;
     st_.seconds += r.seconds;
     bool stop = false;
-    if (stopping) {
-      r.val_accuracy = accuracy(*val);
-      if (*r.val_accuracy > st_.best_val) {
-        st_.best_val = *r.val_accuracy;
-        st_.best_epoch = e;
-        st_.best_parameters.assign(parameters.begin(), parameters.end());
-      }
+    if (stopping) {  // the weights evaluated (the average, when kept) are the ones kept
+      with_average([&] {
+        r.val_accuracy = accuracy(*val);
+        if (*r.val_accuracy > st_.best_val) {
+          st_.best_val = *r.val_accuracy;
+          st_.best_epoch = e;
+          st_.best_parameters.assign(parameters.begin(), parameters.end());
+        }
+      });
       stop = e - st_.best_epoch >= recipe_.early_stop;
     }
-    if (e % recipe_.report_every == 0 || e == recipe_.epochs || stop) {
+    const bool last = stop || e == recipe_.epochs;
+    if (last && !st_.ema.empty()) {  // the run ends with its average in the network
+      std::copy(st_.ema.begin(), st_.ema.end(), net_.layers.parameters().begin());
+      net_.weights_changed();
+      st_.ema.clear();
+    }
+    if (e % recipe_.report_every == 0 || last) {
       r.seconds = st_.seconds;
       st_.seconds = 0;
-      if (val && val->size() > 0 && !r.val_accuracy) r.val_accuracy = accuracy(*val);
       // The best epoch's weights, before the test set is scored.
-      if (stop || (stopping && e == recipe_.epochs))
+      if (stop || (stopping && e == recipe_.epochs)) {
         std::copy(st_.best_parameters.begin(), st_.best_parameters.end(), parameters.begin());
-      if (test && test->size() > 0) r.test_accuracy = accuracy(*test);
+        net_.weights_changed();
+      }
+      with_average([&] {
+        if (val && val->size() > 0 && !r.val_accuracy) r.val_accuracy = accuracy(*val);
+        if (test && test->size() > 0) r.test_accuracy = accuracy(*test);
+      });
       st_.history.push_back(r);
       if (on_report) on_report(r);
     }
@@ -329,7 +362,7 @@ void Trainer::restore(TrainerState s, std::size_t examples) {
     throw Error("the saved training state does not fit this run (its epoch, batch or data size differ)");
   for (std::size_t i : s.order)
     if (i >= examples) throw Error("the saved training state does not fit this run (an example index is out of range)");
-  if (!s.best_parameters.empty() && s.best_parameters.size() != net_.layers.parameters().size())
+  if (!s.best_parameters.empty() && s.best_parameters.size() != net_.layers.values().size())
     throw Error("the saved best weights do not fit this network");
   optimizer_.restore(std::move(s.optimizer));
   shuffle_rng_.set_state(s.shuffle_rng);

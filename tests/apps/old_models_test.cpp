@@ -16,16 +16,17 @@ std::string fixture(const std::string& name) {
 }
 
 TEST(OldModels, EvaluateAsTheBuildThatWroteThemDid) {
-  for (const auto& [model, data] : std::vector<std::pair<std::string, std::string>>{
-           {"v1-digits-relu-zscore", "digits"},
-           {"v1-digits-tanh-mse", "digits"},
-           {"v1-fashion-relu", "fashion-mnist"},
-           {"v1r-digits-recipe", ""}}) {
+  for (const auto& [model, data] :
+       std::vector<std::pair<std::string, std::string>>{{"v1-digits-relu-zscore", "digits"},
+                                                        {"v1-digits-tanh-mse", "digits"},
+                                                        {"v1-fashion-relu", "fashion-mnist"},
+                                                        {"v1r-digits-recipe", ""}}) {
     SCOPED_TRACE(model);
     std::vector<std::string> args = {"eval", fixture(model + ".npz"), "--json"};
     if (!data.empty()) args.insert(args.end(), {"--data", data});
     const auto r = test::run_args(args);
-    if (data == "fashion-mnist" && r.code != 0 && r.err.find("fashion") != std::string::npos) continue;  // not installed
+    if (data == "fashion-mnist" && r.code != 0 && r.err.find("fashion") != std::string::npos)
+      continue;  // not installed
     ASSERT_EQ(r.code, 0) << r.err;
     const auto then = nlohmann::json::parse(test::read_text(fixture(model + ".eval.json")));
     EXPECT_EQ(nlohmann::json::parse(r.out), then);

@@ -182,7 +182,73 @@ def build(out_dir):
         arrays += [(f"{k}{i}", v) for i, (w, b) in enumerate(params, 1) for k, v in (("w", w), ("b", b))]
         arrays += [(f"{k}{i}_final", v) for i, (w, b) in enumerate(after[-1], 1) for k, v in (("w", w), ("b", b))]
         files[name + ".npz"] = arrays
+    files["batch_norm.npz"] = batch_norm_case(existing(os.path.join(HERE, "batch_norm.npz")), gen)
+    files["average.npz"] = average_case(existing(os.path.join(HERE, "average.npz")), gen)
     return files
+
+
+def batch_norm_case(old, gen):
+    """A 30-16-12-10 ReLU network with BatchNorm1d after each hidden product (training mode):
+    forward, loss, every gradient, the running statistics after the step (momentum 0.1), one
+    SGD step, and the output in evaluation mode after it."""
+    sizes, batch, lr = [30, 16, 12, 10], 8, 0.1
+    if old:
+        x, y = tensors(old["x"]), tensors(old["y"])
+        params = [(tensors(old[f"w{i}"]), tensors(old[f"b{i}"])) for i in (1, 2, 3)]
+        norms = [(tensors(old[f"gamma{i}"]), tensors(old[f"beta{i}"])) for i in (1, 2)]
+    else:
+        x, y, params = draw_inputs(sizes, batch, gen)
+        norms = [(1 + 0.3 * torch.randn(n, generator=gen), 0.2 * torch.randn(n, generator=gen)) for n in sizes[1:-1]]
+    params = [(w.clone().requires_grad_(), b.clone().requires_grad_()) for w, b in params]
+    bns = []
+    for (g, be), n in zip(norms, sizes[1:-1]):
+        bn = torch.nn.BatchNorm1d(n, eps=1e-5, momentum=0.1)
+        with torch.no_grad():
+            bn.weight.copy_(g)
+            bn.bias.copy_(be)
+        bns.append(bn)
+
+    def net(inp):
+        a = inp
+        for i, (w, b) in enumerate(params):
+            z = a @ w.T + b
+            a = torch.relu(bns[i](z)) if i + 1 < len(params) else z
+        return a
+
+    logits = net(x)
+    output, loss = loss_of(logits, y, "ce")
+    loss.backward()
+    out = [("x", x), ("y", y), ("logits", logits), ("output", output), ("loss", loss)]
+    for i, (w, b) in enumerate(params, 1):
+        out += [(f"w{i}", w.detach().clone()), (f"b{i}", b.detach().clone()), (f"dw{i}", w.grad), (f"db{i}", b.grad)]
+    for i, bn in enumerate(bns, 1):
+        out += [(f"gamma{i}", norms[i - 1][0]), (f"beta{i}", norms[i - 1][1]), (f"dgamma{i}", bn.weight.grad),
+                (f"dbeta{i}", bn.bias.grad), (f"mean{i}_after", bn.running_mean.clone()),
+                (f"var{i}_after", bn.running_var.clone())]
+    with torch.no_grad():  # one plain SGD step of every parameter, then inference on the batch
+        for w, b in params:
+            w -= lr * w.grad
+            b -= lr * b.grad
+        for bn in bns:
+            bn.weight -= lr * bn.weight.grad
+            bn.bias -= lr * bn.bias.grad
+            bn.eval()
+        out.append(("eval_output", torch.softmax(net(x), 1)))
+    return out
+
+
+def average_case(old, gen):
+    """An exponential moving average of a parameter vector over 4 SGD-like steps, as
+    torch.optim.swa_utils.AveragedModel keeps it (the first update copies; decay 0.9 after)."""
+    decay = 0.9
+    steps = tensors(old["steps"]) if old else torch.randn(4, 50, generator=gen)
+    model = torch.nn.Linear(5, 10)  # 50 parameters in its weight
+    avg = torch.optim.swa_utils.AveragedModel(model, avg_fn=lambda a, p, n: decay * a + (1 - decay) * p)
+    for s in steps:
+        with torch.no_grad():
+            model.weight.copy_(s.reshape(10, 5))
+        avg.update_parameters(model)
+    return [("steps", steps), ("average", avg.module.weight.detach().reshape(-1).clone())]
 
 
 def as_numpy(t):

@@ -8,6 +8,7 @@
 
 #include "digitnet/core/error.hpp"
 #include "digitnet/data/npz.hpp"
+#include "digitnet/train/average.hpp"
 #include "digitnet/train/optimizer.hpp"
 #include "test_support.hpp"
 
@@ -76,6 +77,15 @@ TEST(Optimizer, FloatMatchesPyTorch) {
 TEST(Optimizer, NamesParse) {
   EXPECT_EQ(parse_optimizer("adamw"), OptimizerConfig::adamw);
   EXPECT_THROW(parse_optimizer("rmsprop"), Error);
+}
+
+// The moving average of the weights (recipe's ema) against AveragedModel (average.npz).
+TEST(Average, MatchesPyTorchsAveragedModel) {
+  const NpzArchive ref = read_npz(test::reference_path("average.npz"));
+  const auto steps = ref.at("steps").to_doubles(), expected = ref.at("average").to_doubles();
+  std::vector<double> avg;
+  for (std::size_t s = 0; s < 4; ++s) average_update(avg, std::span<const double>(steps).subspan(s * 50, 50), 0.9);
+  EXPECT_LE(test::rel_error(avg, expected), 1e-12);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 //   w1, b1, ...                   the network's weights, float32, as in a model file
 //   opt_m, opt_v                  the optimizer's buffers, laid out as the network's parameter
 //                                 buffer (nn/dense.hpp: DenseLayers)
+//   gamma1, beta1, mean1, var1    batch normalization's of each hidden layer (when it has it)
 //   best_w1, best_b1, ...         early stopping's best weights so far (when there are any)
+//   ema                           the moving average of the trainable parameters (when kept)
 //   order                         the current epoch's order of the examples (mid-epoch only)
 //   checkpoint                    JSON: format, the run (its recipe and data, the command's),
 //                                 and the trainer's position: epoch, batch, sums, history, generator
@@ -23,6 +25,7 @@ constexpr int kCheckpointFormatVersion = 2;
 struct Checkpoint {
   nlohmann::json run;         // what was being trained, and how (written by the caller)
   std::vector<int> layers;    // the network's sizes
+  bool batch_norm = false;    // and whether its hidden layers are normalized
   DenseLayers<float> params;  // its weights and biases
   TrainerState state;
 };

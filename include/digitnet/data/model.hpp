@@ -1,6 +1,9 @@
 #pragma once
 // Model files: an .npz that NumPy reads.
 //   w1, b1, w2, b2, ...   float32, w shaped (fan_out, fan_in) like the seeds
+//   gamma1, beta1, mean1, var1, ...   float32 (fan_out,), batch normalization of each hidden
+//                         layer when config "batch_norm" is true (inference: gamma (z - mean) /
+//                         sqrt(var + 1e-5) + beta after w and b)
 //   config                JSON text as a 0-d unicode array:
 //                         json.loads(np.load(p)["config"].item())
 //   input_mean, input_std float32 (features,), only for zscore normalisation
@@ -20,7 +23,9 @@
 
 namespace digitnet {
 
-constexpr int kModelFormatVersion = 1;
+// 1: the first; 2: batch normalization's arrays (gamma, beta, mean, var of each hidden layer).
+// A file of version 1 reads as before; a newer version than this build's is refused.
+constexpr int kModelFormatVersion = 2;
 
 struct Model {
   Network<float> net;

@@ -23,9 +23,16 @@ struct Dense {
   Matrix<T> b;    // (1, out)
   Matrix<T> dWt;  // dLoss/dWt for the batch-mean loss, (in, out)
   Matrix<T> db;   // (1, out)
+  // Batch normalization of the product (nn/batch_norm.hpp), on the hidden layers of a network
+  // that has it; empty views otherwise:  Y = gamma (Z - mean) / sqrt(var + eps) + beta.
+  Matrix<T> gamma, beta, dgamma, dbeta;  // (1, out) each
+  // Its running statistics (for inference), and in the gradient buffer the step's own: the
+  // sums over its rows of each unit's batch mean and unbiased variance, times the rows.
+  Matrix<T> running_mean, running_var, batch_mean, batch_var;
 
   int in() const { return Wt.rows; }
   int out() const { return Wt.cols; }
+  bool normalized() const { return gamma.data != nullptr; }
 
   // W and dW in PyTorch's (out, in) row-major layout, for files and tests.
   std::vector<T> W() const { return transposed(Wt); }
@@ -50,11 +57,14 @@ struct Dense {
 // and db a view into them. One buffer makes an optimizer step, a gradient norm and the sum of
 // gradients across processes one pass over one array. Each view starts on a cache line (the
 // gaps hold zeros), so cores that split a layer's rows never share a line.
+// With batch normalization the hidden layers' gamma and beta follow their b, and after every
+// trainable parameter come the running statistics (mean, var of each normalized layer), whose
+// "gradients" are a step's batch statistics: summed across processes with the gradients.
 template <class T>
 class DenseLayers {
  public:
   DenseLayers() = default;
-  explicit DenseLayers(std::span<const int> sizes);
+  explicit DenseLayers(std::span<const int> sizes, bool batch_norm = false);
   DenseLayers(const DenseLayers& other);
   DenseLayers& operator=(const DenseLayers& other);
   DenseLayers(DenseLayers&&) noexcept = default;  // the buffers move, so the views stay valid
@@ -68,15 +78,24 @@ class DenseLayers {
   auto begin() const { return layers_.begin(); }
   auto end() const { return layers_.end(); }
 
-  std::span<T> parameters() { return values_; }
-  std::span<const T> parameters() const { return values_; }
-  std::span<T> gradients() { return {gradients_.data(), values_.size()}; }
-  std::span<const T> gradients() const { return {gradients_.data(), values_.size()}; }
+  bool batch_norm() const { return batch_norm_; }
+  // What an optimizer steps and a gradient norm measures: the trainable parameters.
+  std::span<T> parameters() { return {values_.data(), trainable_}; }
+  std::span<const T> parameters() const { return {values_.data(), trainable_}; }
+  std::span<T> gradients() { return {gradients_.data(), trainable_}; }
+  std::span<const T> gradients() const { return {gradients_.data(), trainable_}; }
+  // All of it, the running statistics included (what a copy of the weights keeps), and the
+  // gradients with the batch statistics (what processes sum).
+  std::span<T> values() { return values_; }
+  std::span<const T> values() const { return values_; }
+  std::span<T> all_gradients() { return {gradients_.data(), values_.size()}; }
+  std::span<const T> all_gradients() const { return {gradients_.data(), values_.size()}; }
   // The gradients and kTail spare numbers after them: a sum of the gradients across processes
   // sends a batch's totals (its loss, right answers) in the same call.
   static constexpr std::size_t kTail = 16;
   std::span<T> gradients_and_tail() { return gradients_; }
-  // Each parameter tensor's place in the buffers (W^T then b of each layer), in order.
+  // Each tensor's place in the buffers (W^T, b (gamma, beta) of each layer, then the running
+  // statistics), in order.
   struct Slot {
     std::size_t offset, size;
   };
@@ -85,6 +104,8 @@ class DenseLayers {
  private:
   void bind();
   std::vector<int> sizes_;
+  bool batch_norm_ = false;
+  std::size_t trainable_ = 0;
   std::vector<Slot> slots_;
   AlignedVector<T> values_, gradients_;
   std::vector<Dense<T>> layers_;

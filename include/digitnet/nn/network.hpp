@@ -23,6 +23,7 @@ struct Architecture {
   std::vector<int> sizes;  // input, hidden..., classes; e.g. {784, 128, 64, 10}
   Activation hidden = Activation::relu;
   Loss loss = Loss::cross_entropy;
+  bool batch_norm = false;  // each hidden layer's product normalized before its activation
 
   int inputs() const { return sizes.front(); }
   int classes() const { return sizes.back(); }
@@ -43,6 +44,7 @@ struct Examples {
   int batch = 0;                      // rows of the whole batch: the loss is their mean
   std::span<const std::size_t> keys;  // one per row of X (the example's index in its dataset)
   std::uint64_t draw = 0;
+  bool accumulate = false;  // batch normalization's statistics added to the step's before (as the sums' gradients)
 };
 
 template <class T>
@@ -84,8 +86,17 @@ class Network {
 
   std::size_t parameter_count() const;
 
+  // Batch normalization (nn/batch_norm.hpp): the running statistics moved toward the step's
+  // (after the batch's update; `rows`: the rows its statistics add up to); and, for inference
+  // and export, the layers with it folded into their weights. Inference folds them again after
+  // a training step; a caller that writes the weights itself says so with weights_changed().
+  void update_batch_statistics(double rows);
+  const DenseLayers<T>& inference_layers();
+  void weights_changed() { folded_ = false; }
+
  private:
   void start(const Batch<T>& X, bool training);
+  T normalized_step(const Examples<T>& ex, WeightSums sums);  // the step of a network with batch normalization
   void first_layer_forward();
   void forward_rows(int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
@@ -105,6 +116,13 @@ class Network {
   std::vector<T> row_loss_;            // loss of each row of the batch
   bool dropping_ = false;              // this pass applies dropout
   double smoothing_ = 0;
+  // Batch normalization: Zhat_[l] and inv_std_[l] of hidden layer l; the folded layers and
+  // whether they are those of the current weights; the layers inference reads.
+  std::vector<Tensor<T>> Zhat_;
+  std::vector<std::vector<T>> inv_std_;
+  DenseLayers<T> fold_;
+  bool folded_ = false;
+  const DenseLayers<T>* infer_ = nullptr;
 };
 
 }  // namespace digitnet

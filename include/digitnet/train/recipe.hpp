@@ -34,6 +34,7 @@ struct Recipe {
   std::string activation = "relu";
   std::string loss = "ce";
   std::string init = "he";
+  std::string batch_norm = "off";  // "on": each hidden layer's product normalized (nn/batch_norm.hpp)
   // the optimizer
   std::string optimizer = "sgd";
   double lr = 0.32;
@@ -44,6 +45,7 @@ struct Recipe {
   std::vector<double> dropout{0};  // one value for every hidden layer, or one each
   double label_smoothing = 0, l2 = 0, clip_norm = 0;
   std::string augment = "none";
+  double ema = 0;  // decay of an exponential moving average of the weights, evaluated and saved (0: off)
   // the data
   std::string data;  // a dataset's name or a path; empty: not chosen yet
   std::string normalize = "scale";

@@ -44,8 +44,9 @@ struct TrainerState {
   std::vector<EpochReport> history;
   int best_epoch = 0;  // early stopping: the epoch of the best validation accuracy, and its weights
   double best_val = -1;
-  std::vector<float> best_parameters;  // the network's parameter buffer then (empty: none yet)
+  std::vector<float> best_parameters;  // the network's values then, statistics included (empty: none yet)
   double first_loss = 0;               // the run's first batch's loss, to tell divergence by
+  std::vector<float> ema;              // the moving average of the trainable parameters (recipe's ema)
   Rng::State shuffle_rng{};            // dropout and augmentation draw from (seed, epoch, batch): no state
   OptimizerState<float> optimizer;
 };
@@ -123,9 +124,12 @@ class Trainer {
   EpochReport end_epoch(const Dataset& train);
   BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
   float share_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                   int batch, std::uint64_t draw, Network<float>::WeightSums sums);
+                   int batch, std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate);
   void fill_batch(const Dataset& train, std::span<const std::size_t> idx, std::uint64_t draw);
   void apply_update(double lr);
+  // Runs f with the moving average of the weights in the network (when the recipe keeps one).
+  template <class F>
+  void with_average(F&& f);
 
   Network<float>& net_;
   const Normalizer& norm_;
