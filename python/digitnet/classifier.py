@@ -410,6 +410,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             state["_learner_state"] = {"layers": learner.layers, "activation": learner.activation,
                                        "loss": learner.loss, "image_shape": learner.image_shape,
                                        "normalizer": learner.normalizer, "weights": learner.weights(),
+                                       "batch_norm": learner.batch_norm, "values": learner.values(),
                                        "history": learner.history}
         return state
 
@@ -425,11 +426,15 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
 def _learner_from(saved):
     recipe = dict(json.loads(_digitnet.check_recipe("{}")), layers=list(saved["layers"]),
-                  activation=saved["activation"], loss=saved["loss"])
+                  activation=saved["activation"], loss=saved["loss"],
+                  batch_norm="on" if saved.get("batch_norm") else "off")
     learner = _digitnet.Learner(json.dumps(recipe), *saved["image_shape"])
     n = saved["normalizer"]
     learner.set_normalizer(n["kind"], n["pixel_max"], n["mean"], n["std"])
-    learner.set_weights(saved["weights"])
+    if "values" in saved:  # batch normalization's values too
+        learner.set_values(saved["values"])
+    else:  # a pickle of an earlier version
+        learner.set_weights(saved["weights"])
     learner.history = saved["history"]
     return learner
 

@@ -189,6 +189,23 @@ void Learner::set_weights(const std::vector<LayerWeights>& w) {
   });
 }
 
+std::vector<float> Learner::values() {
+  return with_engine(threads_, [&] {
+    const auto v = net_->layers.values();
+    return std::vector<float>(v.begin(), v.end());
+  });
+}
+
+void Learner::set_values(const std::vector<float>& v) {
+  const std::size_t n = net_->layers.values().size();
+  if (v.size() != n) throw py::value_error(fmt::format("values: {} given for a network of {}", v.size(), n));
+  with_engine(threads_, [&] {
+    trainer_.reset();
+    std::copy(v.begin(), v.end(), net_->layers.values().begin());
+    net_->weights_changed();
+  });
+}
+
 void Learner::save(const std::string& path, const nlohmann::json& extra) {
   with_engine(threads_, [&] { save_model(path, *net_, *norm_, height_, width_, extra); });
 }

@@ -56,6 +56,10 @@ class Learner {
 
   std::vector<LayerWeights> weights();
   void set_weights(const std::vector<LayerWeights>& w);  // sizes checked against the network
+  // Every value of the network in one buffer (weights, biases and batch normalization's
+  // parameters and running statistics; nn/network.hpp's layout): what a pickle keeps.
+  std::vector<float> values();
+  void set_values(const std::vector<float>& v);  // its size checked against the network
   void save(const std::string& path, const nlohmann::json& extra);
   void save_onnx(const std::string& path, const OnnxInfo& info);
 

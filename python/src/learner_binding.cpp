@@ -133,6 +133,19 @@ void bind_learner(py::module_& m) {
             l.set_weights(w);
           },
           py::arg("layers"))
+      .def("values",
+           [](Learner& l) {
+             const std::vector<float> v = l.values();
+             return python::to_numpy(v.data(), 1, v.size()).attr("reshape")(v.size());
+           })
+      .def(
+          "set_values",
+          [](Learner& l, const py::array& v) {
+            const auto n = l.values().size();
+            l.set_values(floats_of(v, n, "values"));
+          },
+          py::arg("values"))
+      .def_property_readonly("batch_norm", [](Learner& l) { return l.arch().batch_norm; })
       .def(
           "save",
           [](Learner& l, const std::string& path, const std::string& extra_json) {

@@ -164,6 +164,7 @@ void save_checkpoint(const std::string& path, const nlohmann::json& run, const N
                                 {"correct", s.correct},
                                 {"seconds", s.seconds},
                                 {"stopped", s.stopped},
+                                {"averaged", s.averaged},
                                 {"history", history},
                                 {"best_epoch", s.best_epoch},
                                 {"best_val", s.best_val},
@@ -284,6 +285,11 @@ Checkpoint parse_checkpoint(std::span<const std::uint8_t> bytes, const std::stri
   };
   const auto moment1 = buffer("opt_m"), moment2 = buffer("opt_v");
   if (npz.count("ema")) s.ema = in.floats("ema", {n});
+  if (j.contains("averaged")) {
+    if (!j["averaged"].is_boolean() || (j["averaged"].get<bool>() && s.ema.empty()))
+      in.fail("checkpoint field 'averaged' is not true or false, or there is no average");
+    s.averaged = j["averaged"].get<bool>();
+  }
   s.optimizer.m.assign(moment1.begin(), moment1.end());
   s.optimizer.v.assign(moment2.begin(), moment2.end());
   if (s.batch > 0) {

@@ -194,14 +194,11 @@ EpochReport Trainer::train_epoch(const Dataset& train, const Progress& progress)
   if (train.features() != net_.arch().inputs())
     throw Error(fmt::format("the data has {} values per example but the network's input size is {}", train.features(),
                             net_.arch().inputs()));
+  swap_average(false);
   begin_epoch(train.size());
   run_batches(train, progress, {});
   EpochReport r = end_epoch(train);
-  if (st_.epoch >= recipe_.epochs && !st_.ema.empty()) {  // the last epoch: its average is the network
-    std::copy(st_.ema.begin(), st_.ema.end(), net_.layers.parameters().begin());
-    net_.weights_changed();
-    st_.ema.clear();
-  }
+  if (st_.epoch >= recipe_.epochs) swap_average(true);  // the last epoch: its average is the network
   return r;
 }
 
@@ -285,9 +282,20 @@ double Trainer::accuracy(const Dataset& data) {
   return data.size() == 0 ? 0.0 : correct[0] / double(data.size());
 }
 
+// The network's trainable parameters and the average trade places: at the end of a run (the
+// average becomes the network) or when a resumed run goes on past its end (the weights as
+// trained come back). A swap, not a copy, so a checkpoint written after the end still holds both.
+void Trainer::swap_average(bool to_average) {
+  if (st_.ema.empty() || st_.averaged == to_average) return;
+  const std::span<float> p = net_.layers.parameters();
+  std::swap_ranges(p.begin(), p.end(), st_.ema.begin());
+  net_.weights_changed();
+  st_.averaged = to_average;
+}
+
 template <class F>
 void Trainer::with_average(F&& f) {
-  if (st_.ema.empty()) return f();
+  if (st_.ema.empty() || st_.averaged) return f();  // averaged: the network is the average
   const std::span<float> p = net_.layers.parameters();
   const std::vector<float> trained(p.begin(), p.end());
   std::copy(st_.ema.begin(), st_.ema.end(), p.begin());
@@ -304,6 +312,7 @@ std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test,
                             net_.arch().inputs()));
   const bool stopping = recipe_.early_stop > 0 && val && val->size() > 0;
   const auto parameters = net_.layers.values();  // the running statistics too
+  if (!finished()) swap_average(false);         // a resumed run that goes on past its old end
   while (!finished()) {
     if (st_.batch == 0) begin_epoch(train.size());
     if (!run_batches(train, progress, pause)) break;
@@ -323,11 +332,7 @@ std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test,
       stop = e - st_.best_epoch >= recipe_.early_stop;
     }
     const bool last = stop || e == recipe_.epochs;
-    if (last && !st_.ema.empty()) {  // the run ends with its average in the network
-      std::copy(st_.ema.begin(), st_.ema.end(), net_.layers.parameters().begin());
-      net_.weights_changed();
-      st_.ema.clear();
-    }
+    if (last) swap_average(true);  // the run ends with its average in the network
     if (e % recipe_.report_every == 0 || last) {
       r.seconds = st_.seconds;
       st_.seconds = 0;

@@ -179,6 +179,24 @@ TEST_F(Mpi, ExactGivesTheSameBitsForAnyNumberOfProcesses) {
   }
 }
 
+// Batch normalization's statistics are each micro-batch's (ghost batches of --micro-batch rows),
+// whichever process computes them, and their sums are reduced exactly with the gradients: the
+// same bits for any number of processes, the weights' moving average too.
+TEST_F(Mpi, ExactWithBatchNormGivesTheSameBitsForAnyNumberOfProcesses) {
+  const auto exact = [&](const std::string& save) {
+    return train(save, {"--reduce", "exact", "--micro-batch", "8", "--batch-norm", "on", "--ema", "0.9"});
+  };
+  const test::RunResult alone = test::run_args(exact("bn-alone.npz"));
+  ASSERT_EQ(alone.code, 0) << alone.err;
+  ASSERT_TRUE(weights("bn-alone.npz").count("mean1"));
+  for (int n : {2, 3}) {
+    const std::string save = "bn-" + std::to_string(n) + ".npz";
+    const Ran r = mpirun(n, exact(save));
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_TRUE(same_weights(save, "bn-alone.npz")) << n << " processes";
+  }
+}
+
 TEST_F(Mpi, TrainsAsWellAsOneProcess) {
   // Seed 001's network on scikit-learn's digits, full batch: gradient descent, whose path the
   // rounding of the sums hardly moves; 0.3 points is one test example of 359.

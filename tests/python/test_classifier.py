@@ -392,3 +392,19 @@ def test_defaults_hold_on_scikit_learns_digits(digits):
     clf = MLPClassifier().fit(digits.X_train, digits.y_train)
     assert clf.score(digits.X_test, digits.y_test) >= 0.97
     assert clf._learner.normalizer["pixel_max"] == 16
+
+
+def test_pickle_keeps_batch_norm_and_the_average(digits, tmp_path):
+    # batch normalization's parameters and running statistics travel with the weights
+    clf = MLPClassifier(hidden_layer_sizes=(32, 16), epochs=3, normalize="zscore", batch_norm="on",
+                        ema=0.9).fit(digits.X_train, digits.y_train)
+    assert clf._learner.batch_norm
+    copy = pickle.loads(pickle.dumps(clf))
+    assert copy._learner.batch_norm
+    np.testing.assert_array_equal(copy._learner.values(), clf._learner.values())
+    np.testing.assert_array_equal(copy.predict_proba(digits.X_test), clf.predict_proba(digits.X_test))
+    clf.save(tmp_path / "bn.npz")
+    np.testing.assert_array_equal(digitnet.load(tmp_path / "bn.npz").predict_proba(digits.X_test),
+                                  clf.predict_proba(digits.X_test))
+    with pytest.raises(ValueError, match="values: expected 2976 numbers"):
+        copy._learner.set_values(np.zeros(3, np.float32))

@@ -45,7 +45,7 @@ class Resume : public ::testing::Test {
     return args;
   }
   // The weights of two model files are the same bits.
-  static void expect_same_weights(const std::string& a, const std::string& b) {
+  static void expect_same_weights(const std::string& a, const std::string& b, int expected_arrays = 4) {
     const NpzArchive x = read_npz(file(a)), y = read_npz(file(b));
     int arrays = 0;
     for (const auto& [name, array] : x) {
@@ -54,7 +54,7 @@ class Resume : public ::testing::Test {
       EXPECT_EQ(array.data, y.at(name).data) << name;
       ++arrays;
     }
-    EXPECT_EQ(arrays, 4);
+    EXPECT_EQ(arrays, expected_arrays);
   }
   static void wait_for(const std::string& path) {
     for (int i = 0; i < 1000 && !fs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -150,6 +150,26 @@ TEST_F(Resume, FlagsThatWouldChangeTheRunAreRefused) {
   const auto more = run_args({"train", "--resume", ckpt, "--epochs", "3", "--layers", "64,16,10", "--json"});
   EXPECT_EQ(more.code, 0) << more.err;
   EXPECT_NE(more.out.find("\"epoch\":3"), std::string::npos) << more.out;
+}
+
+// Batch normalization's running statistics and the weights' moving average are part of the
+// state: a run stopped after 3 epochs and resumed to 6 ends as the run of 6, bit for bit.
+TEST_F(Resume, BatchNormAndTheAverageComeBackFromACheckpoint) {
+  const auto bn = [&](const std::string& save, const std::string& epochs, std::vector<std::string> more) {
+    std::vector<std::string> args = {"train",    "--data", file("idx"), "--layers",    "64,32,16,10",
+                                     "--epochs", epochs,   "--batch",   "16",          "--batch-norm",
+                                     "on",       "--ema",  "0.9",       "--optimizer", "adam",
+                                     "--lr",     "0.002",  "--save",    file(save)};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const std::string ckpt = file("bn.ckpt");
+  ASSERT_EQ(run_args(bn("bn-whole.npz", "6", {})).code, 0);
+  ASSERT_EQ(run_args(bn("bn-resumed.npz", "3", {"--checkpoint", ckpt})).code, 0);
+  const auto r = run_args({"train", "--resume", ckpt, "--epochs", "6"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // three layers' weights and biases, two layers' gamma, beta, running mean and variance
+  expect_same_weights("bn-whole.npz", "bn-resumed.npz", 6 + 2 * 4);
 }
 
 TEST_F(Resume, ACheckpointOfOtherDataIsRefused) {

@@ -47,6 +47,9 @@ struct TrainerState {
   std::vector<float> best_parameters;  // the network's values then, statistics included (empty: none yet)
   double first_loss = 0;               // the run's first batch's loss, to tell divergence by
   std::vector<float> ema;              // the moving average of the trainable parameters (recipe's ema)
+  // The run has ended with its average in the network: ema then holds the weights as trained,
+  // which a resume with more epochs swaps back before it goes on.
+  bool averaged = false;
   Rng::State shuffle_rng{};            // dropout and augmentation draw from (seed, epoch, batch): no state
   OptimizerState<float> optimizer;
 };
@@ -130,6 +133,7 @@ class Trainer {
   // Runs f with the moving average of the weights in the network (when the recipe keeps one).
   template <class F>
   void with_average(F&& f);
+  void swap_average(bool to_average);
 
   Network<float>& net_;
   const Normalizer& norm_;
