@@ -312,7 +312,7 @@ std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test,
                             net_.arch().inputs()));
   const bool stopping = recipe_.early_stop > 0 && val && val->size() > 0;
   const auto parameters = net_.layers.values();  // the running statistics too
-  if (!finished()) swap_average(false);         // a resumed run that goes on past its old end
+  if (!finished()) swap_average(false);          // a resumed run that goes on past its old end
   while (!finished()) {
     if (st_.batch == 0) begin_epoch(train.size());
     if (!run_batches(train, progress, pause)) break;

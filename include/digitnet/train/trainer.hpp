@@ -50,7 +50,7 @@ struct TrainerState {
   // The run has ended with its average in the network: ema then holds the weights as trained,
   // which a resume with more epochs swaps back before it goes on.
   bool averaged = false;
-  Rng::State shuffle_rng{};            // dropout and augmentation draw from (seed, epoch, batch): no state
+  Rng::State shuffle_rng{};  // dropout and augmentation draw from (seed, epoch, batch): no state
   OptimizerState<float> optimizer;
 };
 
