@@ -27,23 +27,27 @@ Augment parse_augment(std::string_view text) {
     if (has_value) {
       const std::string_view v = item.substr(colon + 1);
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
-      const bool shift = name == "shift";
-      if (ec != std::errc() || end != v.data() + v.size() || !(value > 0 && value <= (shift ? 14 : 180)) ||
+      const bool shift = name == "shift", scale = name == "scale";
+      const double most = shift ? 14 : scale ? 0.5 : 180;
+      if (ec != std::errc() || end != v.data() + v.size() || !(value > 0 && value <= most) ||
           (shift && value != std::floor(value)))
-        throw SettingError(
-            "augment", fmt::format("'{}' needs {} after ':'", item,
-                                   shift ? "a whole number of pixels, 1 to 14" : "a number of degrees in (0, 180]"));
+        throw SettingError("augment", fmt::format("'{}' needs {} after ':'", item,
+                                                  shift   ? "a whole number of pixels, 1 to 14"
+                                                  : scale ? "a fraction in (0, 0.5]"
+                                                          : "a number of degrees in (0, 180]"));
     }
     if (std::find(seen.begin(), seen.end(), name) != seen.end())
       throw SettingError("augment", fmt::format("'{}' is given twice in '{}'", name, text));
     seen.push_back(name);
     if (name == "shift" && has_value) a.shift = static_cast<int>(value);
     else if (name == "rotate" && has_value) a.rotate = value;
+    else if (name == "scale" && has_value) a.scale = value;
     else if (name == "elastic" && !has_value) a.elastic = true;
     else if (name == "flip" && !has_value) a.flip = true;
     else
-      throw SettingError("augment",
-                         fmt::format("'{}' is not one of none, shift:PIXELS, rotate:DEGREES, elastic, flip", item));
+      throw SettingError(
+          "augment",
+          fmt::format("'{}' is not one of none, shift:PIXELS, rotate:DEGREES, scale:FRACTION, elastic, flip", item));
     pos = comma + 1;
   }
   return a;
@@ -54,6 +58,7 @@ std::string to_string(const Augment& a) {
   const auto add = [&](const std::string& x) { s += (s.empty() ? "" : ",") + x; };
   if (a.shift) add(fmt::format("shift:{}", a.shift));
   if (a.rotate > 0) add(fmt::format("rotate:{}", a.rotate));
+  if (a.scale > 0) add(fmt::format("scale:{}", a.scale));
   if (a.elastic) add("elastic");
   if (a.flip) add("flip");
   return s.empty() ? "none" : s;
@@ -100,7 +105,9 @@ void augment_image(const Augment& a, std::span<float> image, int h, int w, Rng& 
   const double dx = a.shift ? static_cast<double>(rng.below(2 * a.shift + 1)) - a.shift : 0;
   const double dy = a.shift ? static_cast<double>(rng.below(2 * a.shift + 1)) - a.shift : 0;
   const bool flip = a.flip && rng.uniform() < 0.5;
-  if (angle == 0 && !a.elastic) {
+  // drawn last, so that the other distortions draw as they did before scale existed
+  const double zoom = a.scale > 0 ? 1 + (2 * rng.uniform() - 1) * a.scale : 1;
+  if (angle == 0 && zoom == 1 && !a.elastic) {
     // Whole-pixel shifts and flips move pixels without interpolating: a copy, and the same
     // bits as the general path below (bilinear weights of exactly 1 and 0).
     const int sx0 = static_cast<int>(dx), sy0 = static_cast<int>(dy);
@@ -130,7 +137,9 @@ void augment_image(const Augment& a, std::span<float> image, int h, int w, Rng& 
       ey[i] = static_cast<float>(ey[i] * alpha / 3 / rms);
     }
   }
-  const double cy = (h - 1) / 2.0, cx = (w - 1) / 2.0, c = std::cos(angle), s = std::sin(angle);
+  // The source point of an output pixel: rotated by -angle and shrunk by the zoom about the
+  // centre (a zoom above 1 enlarges the image).
+  const double cy = (h - 1) / 2.0, cx = (w - 1) / 2.0, c = std::cos(angle) / zoom, s = std::sin(angle) / zoom;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       const double ox = flip ? (w - 1 - x) : x;

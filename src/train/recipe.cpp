@@ -75,7 +75,7 @@ const std::vector<Setting>& recipe_settings() {
     {"clip_norm", G::regularization, K::number, &Recipe::clip_norm, {0, 1e6}, {},
      "Clip the gradient's global L2 norm to this (0: off)"},
     {"augment", G::regularization, K::spec, &Recipe::augment, {},
-     {"none", "shift:PIXELS", "rotate:DEGREES", "elastic", "flip"},
+     {"none", "shift:PIXELS", "rotate:DEGREES", "scale:FRACTION", "elastic", "flip"},
      "Random distortions of the training images, comma-separated"},
     {"ema", G::regularization, K::number, &Recipe::ema, {0, 1, false, true}, {},
      "Decay of an exponential moving average of the weights, which is evaluated and saved (0: off; 0.999, say)"},

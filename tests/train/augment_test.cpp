@@ -57,7 +57,7 @@ TEST(Augment, FlipMirrorsTheImageHalfTheTime) {
 }
 
 TEST(Augment, RotationAndElasticChangeTheImageButKeepItsInk) {
-  for (const char* spec : {"rotate:15", "elastic"}) {
+  for (const char* spec : {"rotate:15", "elastic", "scale:0.15"}) {
     Rng rng(5);
     auto x = square();
     augment_image(parse_augment(spec), x, 28, 28, rng);
@@ -66,13 +66,31 @@ TEST(Augment, RotationAndElasticChangeTheImageButKeepItsInk) {
   }
 }
 
+// A zoom of z about the centre: a centred square's ink grows by about z^2.
+TEST(Augment, ScaleZoomsAboutTheCentre) {
+  double smallest = 1e9, largest = 0;
+  for (int seed = 0; seed < 40; ++seed) {
+    Rng rng(static_cast<std::uint64_t>(seed));
+    auto x = square();
+    augment_image(parse_augment("scale:0.2"), x, 28, 28, rng);
+    const double ink = std::accumulate(x.begin(), x.end(), 0.0);
+    smallest = std::min(smallest, ink);
+    largest = std::max(largest, ink);
+  }
+  EXPECT_GT(smallest, 36.0 * 0.8 * 0.8 - 4);
+  EXPECT_LT(largest, 36.0 * 1.2 * 1.2 + 4);
+  EXPECT_GT(largest - smallest, 10);  // the draws vary
+}
+
 TEST(Augment, ParsingAndErrors) {
   const Augment a = parse_augment("shift:2,rotate:10,elastic");
   EXPECT_EQ(a.shift, 2);
   EXPECT_EQ(a.rotate, 10);
   EXPECT_TRUE(a.elastic);
   EXPECT_EQ(to_string(a), "shift:2,rotate:10,elastic");
-  for (const char* bad : {"shift", "shift:-1", "rotate:x", "blur", "elastic:3"})
+  EXPECT_EQ(parse_augment("scale:0.1,rotate:5").scale, 0.1);
+  EXPECT_EQ(to_string(parse_augment("scale:0.1,rotate:5")), "rotate:5,scale:0.1");
+  for (const char* bad : {"shift", "shift:-1", "rotate:x", "blur", "elastic:3", "scale", "scale:0.7", "scale:0"})
     EXPECT_THROW(parse_augment(bad), Error) << bad;
 }
 
