@@ -67,6 +67,18 @@ def test_cli_export_runs_in_onnx_runtime(cli, runtime, fashion, tmp_path):
     assert_agrees(digitnet.load(tmp_path / "m.npz").predict_proba(X), theirs, labels)
 
 
+def test_batch_norm_and_average_export_folded(cli, runtime, fashion, tmp_path):
+    # batch normalization folds into the Gemm before it: the graph is a plain network's
+    cli("train", "--data", "fashion-mnist", "--layers", "784,64,32,10", "--epochs", 1, "--batch-norm", "on",
+        "--ema", 0.99, "--save", tmp_path / "bn.npz")
+    assert "gamma1" in np.load(tmp_path / "bn.npz").files
+    cli("export-onnx", tmp_path / "bn.npz", "-o", tmp_path / "bn.onnx")
+    check_file(tmp_path / "bn.onnx", ["Mul", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax", "ArgMax"])
+    X = fashion.X_test
+    theirs, labels = runtime(tmp_path / "bn.onnx", X, tmp_path)
+    assert_agrees(digitnet.load(tmp_path / "bn.npz").predict_proba(X), theirs, labels)
+
+
 def test_python_export_zscore_tanh(runtime, fashion_small, tmp_path):
     X, y, X_test, _ = fashion_small
     clf = MLPClassifier(hidden_layer_sizes=(48, 24), activation="tanh", normalize="zscore", epochs=2,
