@@ -44,6 +44,7 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 
 stage "benchmark smoke run (seconds; speed is measured by bench/run.sh, not tested)"
 bash bench/run.sh --smoke
+bash bench/accuracy.sh --quick --only digits >/dev/null
 
 # Everything above passed (set -e stops at the first failure): one closing line for CI.
 tests=$(cd build && ctest -N | awk '/Total Tests/ {print $3}')
