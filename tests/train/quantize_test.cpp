@@ -70,24 +70,29 @@ TEST(Quantize, EveryKernelAndThreadCountGivesTheReferenceBits) {
     }
 }
 
+// With batch normalization too: the int8 network is made from the folded layers.
 TEST(Quantize, ClosesToTheFloatNetworkItCameFrom) {
-  const Dataset train = test::synthetic(2000, 28, 28, 1), test_set = test::synthetic(500, 28, 28, 2);
-  Network<float> net = new_network({.layers = {784, 64, 32, 10}, .lr = 0.1, .batch = 32, .epochs = 2, .seed = 1});
-  const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
-  Trainer trainer(net, norm, {.layers = {784, 64, 32, 10}, .lr = 0.1, .batch = 32, .epochs = 2, .seed = 1});
-  trainer.fit(train, nullptr);
-  const Predictions f = predict_dataset(net, norm, test_set);
-  QuantizedNetwork q(net, norm);
-  const Predictions i8 = predict_dataset(q, test_set);
-  std::size_t same = 0;
-  float worst = 0;
-  for (std::size_t i = 0; i < test_set.size(); ++i) {
-    same += f.label[i] == i8.label[i];
-    for (int c = 0; c < 10; ++c)
-      worst = std::max(worst, std::abs(f.probs(static_cast<int>(i), c) - i8.probs(static_cast<int>(i), c)));
+  for (const char* bn : {"off", "on"}) {
+    SCOPED_TRACE(bn);
+    const Dataset train = test::synthetic(2000, 28, 28, 1), test_set = test::synthetic(500, 28, 28, 2);
+    const Recipe recipe{.layers = {784, 64, 32, 10}, .batch_norm = bn, .lr = 0.1, .batch = 32, .epochs = 2, .seed = 1};
+    Network<float> net = new_network(recipe);
+    const Normalizer norm = Normalizer::fit(Normalizer::scale, train);
+    Trainer trainer(net, norm, recipe);
+    trainer.fit(train, nullptr);
+    const Predictions f = predict_dataset(net, norm, test_set);
+    QuantizedNetwork q(net, norm);
+    const Predictions i8 = predict_dataset(q, test_set);
+    std::size_t same = 0;
+    float worst = 0;
+    for (std::size_t i = 0; i < test_set.size(); ++i) {
+      same += f.label[i] == i8.label[i];
+      for (int c = 0; c < 10; ++c)
+        worst = std::max(worst, std::abs(f.probs(static_cast<int>(i), c) - i8.probs(static_cast<int>(i), c)));
+    }
+    EXPECT_GE(same, test_set.size() * 99 / 100);
+    EXPECT_LT(worst, 0.05f);
   }
-  EXPECT_GE(same, test_set.size() * 99 / 100);
-  EXPECT_LT(worst, 0.05f);
 }
 
 TEST(Quantize, PrecisionNames) {
