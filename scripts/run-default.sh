@@ -33,13 +33,24 @@ if ! cmake -S . -B "$build" -DDIGITNET_TESTS=OFF -DDIGITNET_MPI="$mpi" -DCMAKE_I
 fi
 
 stage "build ($jobs jobs; a few minutes on 2 cores)"
-# make's [NN%] lines, one each time the percentage passes a multiple of 10, with the file it is on.
-if ! cmake --build "$build" -j"$jobs" 2>&1 | tee -a "$log" | awk '
-    /^\[ *[0-9]+%\]/ {
-      p = substr($0, 2, index($0, "%") - 2) + 0
-      if (p >= next_p) { n = split($NF, f, "/"); printf "   [%3d%%] %s\n", p, f[n]; fflush(); next_p = int(p / 10) * 10 + 10 }
-    }
-    / error|[Ee]rror:/ { print; fflush() }'; then
+# make's [NN%] lines, one each time the percentage passes a multiple of 10, with the file it is
+# on; the compiler's errors as they come.
+progress() {
+  local next=0 line pct word
+  while IFS= read -r line; do
+    if [[ "$line" =~ ^\[\ *([0-9]+)%\] ]]; then
+      pct=${BASH_REMATCH[1]}
+      if ((pct >= next)); then
+        word=${line##* }
+        printf '   [%3d%%] %s\n' "$pct" "${word##*/}"
+        next=$((pct / 10 * 10 + 10))
+      fi
+    elif [[ "$line" == *"error"* || "$line" == *"Error"* ]]; then
+      printf '%s\n' "$line"
+    fi
+  done
+}
+if ! cmake --build "$build" -j"$jobs" 2>&1 | tee -a "$log" | progress; then
   echo "run-default: the build failed (the whole log is in $log)" >&2
   exit 1
 fi
