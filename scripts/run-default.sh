@@ -50,7 +50,10 @@ progress() {
     fi
   done
 }
-if ! cmake --build "$build" -j"$jobs" 2>&1 | tee -a "$log" | progress; then
+# What `cmake --install` installs, and nothing else (not the benchmarks or the example).
+targets=(digitnet_cli digitnet_core digitnet_data digitnet_fetch)
+grep -q '^DIGITNET_PYTHON:BOOL=ON' "$build/CMakeCache.txt" && targets+=(digitnet_python)
+if ! cmake --build "$build" -j"$jobs" --target "${targets[@]}" 2>&1 | tee -a "$log" | progress; then
   echo "run-default: the build failed (the whole log is in $log)" >&2
   exit 1
 fi
