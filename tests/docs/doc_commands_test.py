@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Every command in the ```sh blocks of README.md and docs/cli.md runs, as written, in order.
+"""Every command in the ```sh blocks of README.md, docs/cli.md and docs/data.md runs, as written, in order.
 
     doc_commands_test.py SOURCE_DIR [--path DIR]... [--pythonpath DIR] [--installed] [FILE.md ...]
 
@@ -109,7 +109,7 @@ def main():
         env["PATH"] = os.pathsep.join(paths + [os.path.join(source, "scripts"), env.get("PATH", "")])
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
-    python = subprocess.run(["python3", "-c", "import digitnet"], env=env, capture_output=True).returncode == 0
+    python = subprocess.run(["python3", "-m", "digitnet", "--version"], env=env, capture_output=True).returncode == 0
     env.pop("DIGITNET_MIRRORS", None)
     fetched = subprocess.run(["digitnet", "data", "fetch", "mnist-10k"], env=env, capture_output=True, text=True)
     if fetched.returncode != 0:
