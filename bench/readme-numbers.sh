@@ -40,17 +40,17 @@ fi
 machine="$(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
 when=$(date -u '+%Y-%m-%d %H:%M UTC')
 
-# Writes the lines on stdin between <!-- NAME:begin --> and <!-- NAME:end --> in README.md.
-replace_block() {
-  python3 - "$1" <<'EOF'
+# Writes BODY (lines) between <!-- NAME:begin --> and <!-- NAME:end --> in README.md.
+replace_block() {  # NAME BODY
+  python3 -c '
 import re, sys
-name, body = sys.argv[1], sys.stdin.read()
+name, body = sys.argv[1], sys.argv[2]
 text = open("README.md", encoding="utf-8").read()
 pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.S)
 if not pattern.search(text):
     sys.exit(f"readme-numbers: README.md has no <!-- {name}:begin --> ... <!-- {name}:end --> block")
 open("README.md", "w", encoding="utf-8").write(pattern.sub(lambda m: m.group(1) + body + m.group(2), text))
-EOF
+' "$1" "$2"
 }
 
 if [[ "$mode" == --first-run ]]; then
@@ -61,9 +61,9 @@ if [[ "$mode" == --first-run ]]; then
   (cd "$tmp/clone" && DIGITNET_DATA="$tmp/data" PREFIX="$tmp/prefix" bash scripts/run-default.sh) | tee "$tmp/out"
   took=$((SECONDS - start))
   accuracy=$(sed -n 's/^test accuracy \([0-9.]*%\).*/\1/p' "$tmp/out" | tail -1)
-  line="On this machine ($machine, $when), \`bash scripts/run-default.sh\` on a fresh clone took $((took / 60)) min $((took % 60)) s (the packages were installed already; the build is most of it) and ended with test accuracy $accuracy."
+  line="Measured by \`bash bench/readme-numbers.sh --first-run\` on $machine, $when: \`bash scripts/run-default.sh\` on a fresh clone took $((took / 60)) min $((took % 60)) s (the Debian packages were installed already; mnist-10k was fetched; the build is most of it) and ended with test accuracy $accuracy."
   echo "$line"
-  printf '%s\n' "$line" | replace_block first-run
+  replace_block first-run "$line"$'\n'
   exit 0
 fi
 
@@ -94,5 +94,5 @@ if [[ "$mode" == --check ]]; then
   ((failed == 0)) && echo "readme-numbers: every row agrees with README.md within 0.3 points"
   exit "$failed"
 fi
-printf '%s\n\n%s\n' "Measured with \`bash bench/readme-numbers.sh\` on $machine, $when (the seconds include loading the data):" "$table" | replace_block accuracy
+replace_block accuracy "Measured with \`bash bench/readme-numbers.sh\` on $machine, $when (the seconds include loading the data):"$'\n\n'"$table"$'\n'
 echo "readme-numbers: README.md's table rewritten" >&2

@@ -35,11 +35,14 @@ fi
 stage "build ($jobs jobs; a few minutes on 2 cores)"
 # make's [NN%] lines, one each time the percentage passes a multiple of 10, with the file it is
 # on; the compiler's errors as they come.
+# (make counts each target given to it from 0% to 100%: a lower percentage starts the next one.)
 progress() {
-  local next=0 line pct word
+  local next=0 last=0 line pct word
   while IFS= read -r line; do
     if [[ "$line" =~ ^\[\ *([0-9]+)%\] ]]; then
       pct=${BASH_REMATCH[1]}
+      ((pct < last)) && next=0
+      last=$pct
       if ((pct >= next)); then
         word=${line##* }
         printf '   [%3d%%] %s\n' "$pct" "${word##*/}"
@@ -82,9 +85,8 @@ stage "train the seed-000 network (784-128-64-10 ReLU) on $data"
 "$digitnet" train --data "$data" --preset relu-128-64 --epochs "${EPOCHS:-20}" --save "$data.npz"
 
 stage "done"
-cat <<EOF
-Next, try:
-  digitnet eval $data.npz --data $data --misclassified 3   # confusion matrix and the mistakes, drawn
-  digitnet report $data.npz --data $data -o report.html     # curves, mistakes and weights on one page
-  digitnet serve $data.npz                                  # draw digits at http://127.0.0.1:8080/
-EOF
+echo "Next, try:"
+printf '  %-58s # %s\n' \
+  "digitnet eval $data.npz --data $data --misclassified 3" "the confusion matrix, and mistakes drawn" \
+  "digitnet report $data.npz --data $data -o report.html" "curves, mistakes and weights on one page" \
+  "digitnet serve $data.npz" "draw digits at http://127.0.0.1:8080/"
