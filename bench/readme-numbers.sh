@@ -17,19 +17,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# One row a line: preset | data (as the table says it) | digitnet train's arguments.
-# A new preset is one more line here.
+# One row a line: preset | what else the row runs (shown after the name) | data (as the table
+# says it) | digitnet train's arguments. A new preset is one more line here.
 rows=(
-  "relu-128-64, 20 epochs (scripts/run-default.sh)|mnist-10k (2,000 test digits)|--data mnist-10k --preset relu-128-64 --epochs 20"
-  "relu-128-64, 1 epoch|Fashion-MNIST|--data fashion-mnist --preset relu-128-64 --epochs 1"
-  "digits-relu-32|8x8 digits, 20% held out|--data digits --preset digits-relu-32"
-  "digits-softmax|8x8 digits, 20% held out|--data digits --preset digits-softmax"
-  "sigmoid-mse-20x3|Fashion-MNIST|--data fashion-mnist --preset sigmoid-mse-20x3"
-  "relu-10-dev|Fashion-MNIST, dev 1000|--data fashion-mnist --preset relu-10-dev"
-  "relu-128-fullbatch|Fashion-MNIST, random 20%|--data fashion-mnist --preset relu-128-fullbatch"
-  "best-digits|8x8 digits, 20% held out|--data digits --preset best-digits"
-  "best-mnist-10k|mnist-10k (2,000 test digits)|--data mnist-10k --preset best-mnist-10k"
-  "best-fashion-mnist|Fashion-MNIST|--data fashion-mnist --preset best-fashion-mnist"
+  "relu-128-64|, 20 epochs: scripts/run-default.sh's run|mnist-10k, 2,000 test digits|--data mnist-10k --preset relu-128-64 --epochs 20"
+  "relu-128-64|, 1 epoch|Fashion-MNIST|--data fashion-mnist --preset relu-128-64 --epochs 1"
+  "digits-relu-32||8x8 digits, 20% held out|--data digits --preset digits-relu-32"
+  "digits-softmax||8x8 digits, 20% held out|--data digits --preset digits-softmax"
+  "sigmoid-mse-20x3||Fashion-MNIST|--data fashion-mnist --preset sigmoid-mse-20x3"
+  "relu-10-dev||Fashion-MNIST, dev 1000|--data fashion-mnist --preset relu-10-dev"
+  "relu-128-fullbatch||Fashion-MNIST, random 20%|--data fashion-mnist --preset relu-128-fullbatch"
+  "best-digits||8x8 digits, 20% held out|--data digits --preset best-digits"
+  "best-mnist-10k||mnist-10k, 2,000 test digits|--data mnist-10k --preset best-mnist-10k"
+  "best-fashion-mnist||Fashion-MNIST|--data fashion-mnist --preset best-fashion-mnist"
 )
 
 mode=${1:-write}
@@ -71,16 +71,17 @@ table="| preset | data | test accuracy | seconds |
 |---|---|---|---|"
 failed=0
 for row in "${rows[@]}"; do
-  IFS='|' read -r name data args <<<"$row"
+  IFS='|' read -r preset note data args <<<"$row"
+  name="\`$preset\`$note"
   start=$(date +%s.%N)
   # shellcheck disable=SC2086  # the arguments are words
   result=$("$digitnet" train $args --json | tail -1)
   seconds=$(python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$start" "$(date +%s.%N)")
-  accuracy=$(python3 -c 'import json,sys; print(f"{100 * json.loads(sys.argv[1])["test_accuracy"]:.2f}")' "$result")
+  accuracy=$(python3 -c 'import json,sys; print("%.2f" % (100 * json.loads(sys.argv[1])["test_accuracy"]))' "$result")
   echo "$name on $data: $accuracy% in $seconds s" >&2
-  table+=$'\n'"| \`$name\` | $data | $accuracy% | $seconds |"
+  table+=$'\n'"| $name | $data | $accuracy% | $seconds |"
   if [[ "$mode" == --check ]]; then
-    was=$(grep -F "| \`$name\` | $data |" README.md | sed 's/.*| \([0-9.]*\)% |.*/\1/' || true)
+    was=$(grep -F "| $name | $data |" README.md | sed 's/.*| \([0-9.]*\)% |.*/\1/' || true)
     if [[ -z "$was" ]]; then
       echo "readme-numbers: README.md's table has no row for $name on $data" >&2
       failed=1
@@ -94,5 +95,5 @@ if [[ "$mode" == --check ]]; then
   ((failed == 0)) && echo "readme-numbers: every row agrees with README.md within 0.3 points"
   exit "$failed"
 fi
-replace_block accuracy "Measured with \`bash bench/readme-numbers.sh\` on $machine, $when (the seconds include loading the data):"$'\n\n'"$table"$'\n'
+replace_block accuracy "Measured with \`bash bench/readme-numbers.sh\` on $machine, $when (the seconds include loading the data and vary with the load of the machine):"$'\n\n'"$table"$'\n'
 echo "readme-numbers: README.md's table rewritten" >&2
