@@ -39,7 +39,7 @@ stage "build ($jobs jobs; a few minutes on 2 cores)"
 progress() {
   local next=0 last=0 line pct word
   while IFS= read -r line; do
-    if [[ "$line" =~ ^\[\ *([0-9]+)%\] ]]; then
+    if [[ "$line" =~ ^\[\ *([0-9]+)%\]\ (Building|Linking) ]]; then
       pct=${BASH_REMATCH[1]}
       ((pct < last)) && next=0
       last=$pct
@@ -53,8 +53,9 @@ progress() {
     fi
   done
 }
-# What `cmake --install` installs, and nothing else (not the benchmarks or the example).
-targets=(digitnet_cli digitnet_core digitnet_data digitnet_fetch)
+# What `cmake --install` installs (the command and the Python module, and the libraries both
+# link), and nothing else: not the benchmarks or the example.
+targets=(digitnet_cli)
 grep -q '^DIGITNET_PYTHON:BOOL=ON' "$build/CMakeCache.txt" && targets+=(digitnet_python)
 if ! cmake --build "$build" -j"$jobs" --target "${targets[@]}" 2>&1 | tee -a "$log" | progress; then
   echo "run-default: the build failed (the whole log is in $log)" >&2
@@ -86,7 +87,7 @@ stage "train the seed-000 network (784-128-64-10 ReLU) on $data"
 
 stage "done"
 echo "Next, try:"
-printf '  %-58s # %s\n' \
+printf '  %-64s # %s\n' \
   "digitnet eval $data.npz --data $data --misclassified 3" "the confusion matrix, and mistakes drawn" \
   "digitnet report $data.npz --data $data -o report.html" "curves, mistakes and weights on one page" \
   "digitnet serve $data.npz" "draw digits at http://127.0.0.1:8080/"
