@@ -24,7 +24,7 @@ int main() {
   Network<float> net({{16, 32, 10}, Activation::relu, Loss::cross_entropy});
   Rng init(1, kInitStream);
   net.init(Init{}, init);
-  Trainer trainer(net, norm, {.epochs = 5, .batch = 32, .lr = 0.1, .seed = 1});
+  Trainer trainer(net, norm, {.lr = 0.1, .batch = 32, .epochs = 5, .seed = 1});
   trainer.fit(data, nullptr);
   const double accuracy = trainer.accuracy(data);
   std::printf("digitnet::core consumer: accuracy %.1f%% after 5 epochs\n", 100 * accuracy);
