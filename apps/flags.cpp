@@ -72,6 +72,17 @@ std::optional<std::string> misspelled(CLI::App& app, int argc, const char* const
     return fmt::format("'{}' is not a command{}; the commands are {}", first,
                        near ? fmt::format(" (did you mean {}?)", *near) : "", fmt::join(commands, ", "));
   }
+  // A command with commands of its own (`data fetch`): one of them must follow.
+  if (const std::vector<std::string> subs = names_of(cmd->get_subcommands({})); !subs.empty()) {
+    const std::string second = argc > 2 ? argv[2] : "";
+    if (second.empty())
+      return fmt::format("{} needs a command: {} (see digitnet {} --help)", first, fmt::join(subs, ", "), first);
+    if (!second.starts_with("-") && std::find(subs.begin(), subs.end(), second) == subs.end()) {
+      const auto near = closest_name(second, subs);
+      return fmt::format("'{}' is not a command of {}{}; its commands are {}", second, first,
+                         near ? fmt::format(" (did you mean {} {}?)", first, *near) : "", fmt::join(subs, ", "));
+    }
+  }
   // Flags of the command (and of its own commands, for `data fetch` and the like).
   std::vector<std::string> flags{"--help"};
   const auto collect = [&](const CLI::App* a) {

@@ -47,3 +47,7 @@ set(DIGITNET_PC_REQUIRES digitnet-fetch)
 set(DIGITNET_PC_LIBS "")
 configure_file(cmake/digitnet.pc.in ${CMAKE_CURRENT_BINARY_DIR}/digitnet.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/digitnet.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# mpirun with the flags a first run on one machine needs (as root, more ranks than cores), and
+# one line when the ranks cannot start.
+install(PROGRAMS scripts/digitnet-mpirun DESTINATION ${CMAKE_INSTALL_BINDIR})

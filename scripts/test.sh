@@ -27,8 +27,8 @@ if [[ "${QUICK:-0}" == 1 ]]; then
   exit 0
 fi
 
-stage "install, and build a project against the installed package"
-bash scripts/check-install.sh build
+stage "a fresh clone as a newcomer meets it: run-default.sh, the README's commands with digitnet from PATH, a project built against the install"
+bash scripts/check-install.sh
 
 # (without MPI: the build for one machine is tested too; Open MPI under ASan reports its own leaks)
 stage "build and test (-fsanitize=address,undefined)"

@@ -5,6 +5,7 @@
 #include "digitnet/core/dataset.hpp"
 #include "digitnet/core/rng.hpp"
 #include "digitnet/nn/network.hpp"
+#include "digitnet/train/recipe.hpp"
 #include "digitnet/train/trainer.hpp"
 
 int main() {
@@ -21,10 +22,9 @@ int main() {
     for (int v : patterns[i % kClasses]) data.pixels.push_back(static_cast<std::uint8_t>(v + rng.below(30)));
   }
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
-  Network<float> net({{16, 32, 10}, Activation::relu, Loss::cross_entropy});
-  Rng init(1, kInitStream);
-  net.init(Init{}, init);
-  Trainer trainer(net, norm, {.epochs = 5, .batch = 32, .lr = 0.1, .seed = 1});
+  const Recipe recipe{.layers = {16, 32, 10}, .lr = 0.1, .batch = 32, .epochs = 5, .seed = 1};
+  Network<float> net = new_network(recipe);  // ReLU, softmax + cross-entropy, He init from the seed
+  Trainer trainer(net, norm, recipe);
   trainer.fit(data, nullptr);
   const double accuracy = trainer.accuracy(data);
   std::printf("digitnet::core consumer: accuracy %.1f%% after 5 epochs\n", 100 * accuracy);

@@ -97,6 +97,48 @@ std::vector<float> take(const NpzArchive& npz, const std::string& key, std::vect
   return values;
 }
 
+// A plain np.savez of w1, b1, w2, b2, ... (each w shaped (fan_out, fan_in), as digitnet writes
+// them) without our config: the config such a file implies. A ReLU network with softmax outputs
+// and cross-entropy, on pixels 0..255 scaled to [0, 1] (z-scored when input_mean and input_std
+// are there), its input square when the count is a square (28x28, 8x8), else one row.
+nlohmann::json config_from_shapes(const std::map<std::string, std::vector<std::size_t>>& shapes,
+                                  const std::string& path) {
+  const auto shape_of = [&](const std::string& name) -> const std::vector<std::size_t>* {
+    const auto it = shapes.find(name);
+    return it == shapes.end() ? nullptr : &it->second;
+  };
+  const auto text = [](const std::vector<std::size_t>& s) { return fmt::format("({})", fmt::join(s, ", ")); };
+  if (!shape_of("w1"))
+    throw Error(fmt::format("{}: neither a 'config' entry nor weight arrays w1, b1, ..., so not a model", path));
+  std::vector<std::size_t> layers;
+  for (int l = 1; const auto* w = shape_of(fmt::format("w{}", l)); ++l) {
+    if (w->size() != 2 || (*w)[0] == 0 || (*w)[1] == 0)
+      throw Error(fmt::format("{}: array 'w{}' has shape {}; a weight matrix is (fan_out, fan_in)", path, l, text(*w)));
+    if (layers.empty()) {
+      layers = {(*w)[1], (*w)[0]};
+    } else if ((*w)[1] != layers.back()) {
+      throw Error(fmt::format("{}: array 'w{}' has shape {} but w{} has {} outputs; each w is (fan_out, fan_in)", path,
+                              l, text(*w), l - 1, layers.back()));
+    } else {
+      layers.push_back((*w)[0]);
+    }
+    const auto* b = shape_of(fmt::format("b{}", l));
+    if (!b) throw Error(fmt::format("{}: has 'w{}' but no 'b{}'", path, l, l));
+  }
+  const std::size_t inputs = layers.front();
+  auto side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(inputs))));
+  const bool square = side * side == inputs;
+  const bool zscore = shape_of("input_mean") && shape_of("input_std");
+  return {{"format_version", 1},
+          {"layers", layers},
+          {"hidden_activation", "relu"},
+          {"loss", "ce"},
+          {"normalization", zscore ? "zscore" : "scale"},
+          {"pixel_max", 255.0},
+          {"input_shape", {square ? side : 1, square ? side : inputs}},
+          {"inferred", true}};
+}
+
 }  // namespace
 
 Model load_model(const std::string& path) {
@@ -104,19 +146,24 @@ Model load_model(const std::string& path) {
   // The config first, alone: it says which arrays the file holds and their shapes, and every
   // other member is checked against that before any of its data is inflated (a member of a
   // small file may honestly inflate to a thousand times its size).
+  std::map<std::string, std::vector<std::size_t>> shapes;  // every member's, for a file without a config
   const NpzArchive head = parse_npz(bytes, path, [&](const std::string& name, const NpyHeader& h) {
+    shapes[name] = h.shape;
     if (name != "config") return false;
     if (!h.shape.empty() || h.is_numeric() || h.data_bytes > kMaxConfigBytes)
       throw Error(fmt::format("{}: 'config' is not a text of at most {} bytes", path, kMaxConfigBytes));
     return true;
   });
   const auto cfg = head.find("config");
-  if (cfg == head.end()) throw Error(fmt::format("{}: no 'config' entry, so not a digitnet model", path));
   nlohmann::json config;
-  try {
-    config = parse_json(cfg->second.to_string(), "'config'", {.max_bytes = 16 << 20});
-  } catch (const Error& e) {
-    throw Error(fmt::format("{}: {}", path, e.what()));
+  if (cfg == head.end()) {
+    config = config_from_shapes(shapes, path);
+  } else {
+    try {
+      config = parse_json(cfg->second.to_string(), "'config'", {.max_bytes = 16 << 20});
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", path, e.what()));
+    }
   }
   Architecture arch;
   Normalizer norm;

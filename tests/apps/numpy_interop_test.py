@@ -93,6 +93,23 @@ def main():
                 acc2 = float((numpy_forward(test_images, arrays2, config) == test_labels).mean())
                 assert abs(acc2 - theirs["accuracy"]) <= 0.011, (save.__name__, acc2, theirs["accuracy"])
                 checks += 1
+            # 3. A plain np.savez of the weights alone, without digitnet's config: a ReLU network
+            # with softmax outputs on pixels scaled to [0, 1], z-scored when input_mean and
+            # input_std are there, its input square (8x8 here).
+            if act == "relu":
+                plain = {k: v.astype(np.float64) for k, v in arrays.items() if k != "config"}
+                path = os.path.join(tmp, "plain.npz")
+                np.savez(path, **plain)
+                theirs = json.loads(run("eval", path, "--data", data, "--split", "official", "--json"))
+                acc3 = float((numpy_forward(test_images, plain, config) == test_labels).mean())
+                assert abs(acc3 - theirs["accuracy"]) <= 0.011, ("plain np.savez", acc3, theirs["accuracy"])
+                checks += 1
+                # Weight arrays that do not chain are named, in one line.
+                bad = dict(plain, w2=np.ascontiguousarray(plain["w2"].T))
+                np.savez(path, **bad)
+                r = subprocess.run([DIGITNET, "eval", path, "--data", data], capture_output=True, text=True)
+                assert r.returncode == 1 and "'w2' has shape (16, 10)" in r.stderr, r.stderr
+                checks += 1
         print(f"numpy_interop: {checks} passed, 0 failed")
 
 

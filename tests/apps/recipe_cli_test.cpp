@@ -163,5 +163,61 @@ TEST_F(RecipeCli, TyposGetTheClosestName) {
   EXPECT_EQ(r.err, "digitnet: error: --lrr is not a flag of train; did you mean --lr? (see digitnet train --help)\n");
 }
 
+// The typos of issue 22's first hour, each one line naming what was wrong and what would do.
+TEST_F(RecipeCli, TyposOfANewcomer) {
+  const auto usage = [&](const std::vector<std::string>& args, const std::string& line) {
+    const auto r = run(args);
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err, "digitnet: error: " + line + "\n");
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  };
+  usage({"trian"},
+        "'trian' is not a command (did you mean train?); the commands are train, eval, predict, presets, "
+        "data, report, serve, export-onnx, sweep");
+  usage({"data", "fecth", "mnist"},
+        "'fecth' is not a command of data (did you mean data fetch?); its commands are list, fetch, verify, info, "
+        "export");
+  usage({"data"}, "data needs a command: list, fetch, verify, info, export (see digitnet data --help)");
+  usage({"eval", "m.npz", "--data", file("idx"), "--splt", "all"},
+        "--splt is not a flag of eval; did you mean --split? (see digitnet eval --help)");
+  usage({"train", "--data", file("idx"), "--epoch", "3"},
+        "--epoch is not a flag of train; did you mean --epochs? (see digitnet train --help)");
+  usage({"data", "export", "digits", "--fromat", "csv", "-o", file("out")},
+        "--fromat is not a flag of data; did you mean --format? (see digitnet data --help)");
+  // Bad choices name the flag and list the values it takes.
+  refused({"train", "--data", file("idx"), "--activation", "gelu"},
+          "--activation: 'gelu' is not one of relu, sigmoid, tanh (did you mean relu?)");
+  refused({"train", "--data", file("idx"), "--optimizer", "adamx"},
+          "--optimizer: 'adamx' is not one of sgd, momentum, nesterov, adam, adamw (did you mean adam?)");
+  const auto f = run({"data", "export", "digits", "--format", "xyz", "-o", file("out")});
+  EXPECT_EQ(f.code, 1);
+  EXPECT_EQ(f.err, "digitnet: error: --format: 'xyz' is not one of csv, idx or png-folders\n");
+}
+
+// --help: the settings' defaults, in groups, and none of CLI11's validator noise.
+TEST_F(RecipeCli, HelpHasDefaultsGroupsAndNoNoise) {
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{{"--help"},
+                                                                                   {"train", "--help"},
+                                                                                   {"eval", "--help"},
+                                                                                   {"predict", "--help"},
+                                                                                   {"data", "--help"},
+                                                                                   {"data", "export", "--help"},
+                                                                                   {"report", "--help"},
+                                                                                   {"serve", "--help"},
+                                                                                   {"export-onnx", "--help"},
+                                                                                   {"sweep", "--help"}}) {
+    const auto r = run(cmd);
+    EXPECT_EQ(r.code, 0) << cmd[0];
+    for (const char* noise : {"NOT EMPTY", "TEXT:", "|png-folders", "FLOAT:", "INT:"})
+      EXPECT_EQ(r.out.find(noise), std::string::npos) << cmd[0] << " shows " << noise << ":\n" << r.out;
+  }
+  const auto t = run({"train", "--help"});
+  for (const char* group : {"Model:", "Optimizer:", "Data:", "Output:", "Run:"})
+    EXPECT_NE(t.out.find(group), std::string::npos) << group;
+  EXPECT_NE(t.out.find("--epochs N                  Passes over the training set; in [1, 1000000] (default: "),
+            std::string::npos)
+      << t.out;
+}
+
 }  // namespace
 }  // namespace digitnet

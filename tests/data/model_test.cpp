@@ -56,9 +56,34 @@ TEST(Model, NewerFormatIsRefusedClearly) {
   EXPECT_NE(msg.find("newer digitnet"), std::string::npos) << msg;
 }
 
+// A plain np.savez of the weights, without digitnet's config: a ReLU network with softmax
+// outputs, its layers from the arrays' shapes, z-scored when input_mean and input_std are there.
+TEST(Model, WeightsWithoutAConfigLoadAsAReluNetwork) {
+  Saved s;
+  EXPECT_EQ(s.error_after([](NpzArchive& a) { a.erase("config"); }), "no error");
+  Model m = load_model(s.path);
+  EXPECT_EQ(m.net.arch().sizes, (std::vector<int>{16, 8, 10}));
+  EXPECT_EQ(m.net.arch().hidden, Activation::relu);
+  EXPECT_EQ(m.net.arch().loss, Loss::cross_entropy);
+  EXPECT_EQ(m.norm.kind, Normalizer::zscore);
+  EXPECT_EQ(m.height, 4);
+  EXPECT_EQ(m.width, 4);
+  for (std::size_t l = 0; l < 2; ++l) EXPECT_EQ(test::values(m.net.layers[l].Wt), test::values(s.net.layers[l].Wt));
+  Saved s2;
+  EXPECT_EQ(s2.error_after([](NpzArchive& a) {
+    a.erase("config");
+    a.erase("b2");
+  }),
+            s2.path + ": has 'w2' but no 'b2'");
+}
+
 TEST(Model, InconsistentFilesAreRefused) {
   Saved s;
-  EXPECT_NE(s.error_after([](NpzArchive& a) { a.erase("config"); }).find("no 'config'"), std::string::npos);
+  EXPECT_NE(s.error_after([](NpzArchive& a) {
+               a.erase("config");
+               a.erase("w1");
+             }).find("neither a 'config' entry nor weight arrays w1, b1"),
+            std::string::npos);
   Saved s2;
   EXPECT_NE(s2.error_after([](NpzArchive& a) {
                 a["w2"] = NpyArray::from_floats(std::vector<float>(10), {10, 1});
