@@ -68,7 +68,7 @@ class Reader {
     const NpyArray& a = array(key);
     if (a.descr != "<f4" || a.shape != shape) fail(fmt::format("array '{}' has the wrong type or shape", key));
     std::vector<float> v(a.count());
-    std::memcpy(v.data(), a.data.data(), v.size() * sizeof(float));
+    if (!v.empty()) std::memcpy(v.data(), a.data.data(), v.size() * sizeof(float));  // empty: data() may be null
     for (float x : v)
       if (!std::isfinite(x)) fail(fmt::format("array '{}' holds nan or inf", key));
     return v;
