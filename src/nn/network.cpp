@@ -168,6 +168,16 @@ typename Network<T>::WeightSums Network<T>::gradient_sums(bool accumulate) {
 // layer's product by columns, everything per example by rows, and the sums over the batch
 // by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
+void Network<T>::begin_step(const Examples<T>& ex) {
+  infer_ = &layers;
+  start(ex.X, /*training=*/true);
+  keys_ = ex.keys;
+  draws_.resize(dropout_.size());
+  for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
+  row_loss_.resize(static_cast<std::size_t>(ex.X.rows()));
+}
+
+template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows();
   if (static_cast<int>(ex.labels.size()) != B || static_cast<int>(ex.keys.size()) != B || ex.batch < B)
@@ -175,12 +185,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
         fmt::format("a training step of {} rows needs as many labels and keys, and a batch of at least {}", B, B));
   folded_ = false;  // the weights change with this step
   if (arch_.batch_norm) return normalized_step(ex, sums);
-  infer_ = &layers;
-  start(ex.X, /*training=*/true);
-  keys_ = ex.keys;
-  draws_.resize(dropout_.size());
-  for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
-  row_loss_.resize(B);
+  begin_step(ex);
   first_layer_forward();                            // Z_1 = X W_1^T + b_1
   split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
     forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
@@ -200,12 +205,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
 template <class T>
 T Network<T>::normalized_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows(), L = arch_.depth();
-  infer_ = &layers;
-  start(ex.X, /*training=*/true);
-  keys_ = ex.keys;
-  draws_.resize(dropout_.size());
-  for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
-  row_loss_.resize(B);
+  begin_step(ex);
   Zhat_.resize(L);
   inv_std_.resize(L);
   for (int l = 0; l < L; ++l) {

@@ -96,6 +96,7 @@ class Network {
 
  private:
   void start(const Batch<T>& X, bool training);
+  void begin_step(const Examples<T>& ex);                     // a training step's inputs, row keys and dropout draws
   T normalized_step(const Examples<T>& ex, WeightSums sums);  // the step of a network with batch normalization
   void first_layer_forward();
   void forward_rows(int r0, int r1, bool output);
