@@ -70,6 +70,31 @@ std::vector<float> light_on_dark(const GrayImage& img, const std::string& what) 
   return out;
 }
 
+// The box around the ink (pixels above 0.1) of a width x height image, cut out: what both
+// centrings start from.
+struct Ink {
+  std::vector<float> box;
+  int width, height;
+};
+
+Ink crop_to_ink(const std::vector<float>& px, int width, int height) {
+  int x0 = width, y0 = height, x1 = -1, y1 = -1;
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      if (px[static_cast<std::size_t>(y) * width + x] > 0.1f) {
+        x0 = std::min(x0, x);
+        x1 = std::max(x1, x);
+        y0 = std::min(y0, y);
+        y1 = std::max(y1, y);
+      }
+  Ink ink{{}, x1 - x0 + 1, y1 - y0 + 1};
+  ink.box.resize(static_cast<std::size_t>(ink.width) * ink.height);
+  for (int y = 0; y < ink.height; ++y)
+    for (int x = 0; x < ink.width; ++x)
+      ink.box[static_cast<std::size_t>(y) * ink.width + x] = px[static_cast<std::size_t>(y + y0) * width + x + x0];
+  return ink;
+}
+
 }  // namespace
 
 std::vector<std::uint8_t> encode_png(const std::uint8_t* pixels, int width, int height, int channels) {
@@ -150,22 +175,10 @@ GrayImage decode_image(std::span<const std::uint8_t> bytes, const std::string& w
 GrayImage load_image(const std::string& path) { return decode_image(read_file(path), path); }
 
 std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& what) {
-  const std::vector<float> px = light_on_dark(img, what);
   // Crop to the ink.
-  int x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;
-  for (int y = 0; y < img.height; ++y)
-    for (int x = 0; x < img.width; ++x)
-      if (px[static_cast<std::size_t>(y) * img.width + x] > 0.1f) {
-        x0 = std::min(x0, x);
-        x1 = std::max(x1, x);
-        y0 = std::min(y0, y);
-        y1 = std::max(y1, y);
-      }
-  const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-  std::vector<float> box(static_cast<std::size_t>(bw) * bh);
-  for (int y = 0; y < bh; ++y)
-    for (int x = 0; x < bw; ++x)
-      box[static_cast<std::size_t>(y) * bw + x] = px[static_cast<std::size_t>(y + y0) * img.width + x + x0];
+  const Ink ink = crop_to_ink(light_on_dark(img, what), img.width, img.height);
+  const std::vector<float>& box = ink.box;
+  const int bw = ink.width, bh = ink.height;
   // Fit the longer side to 20 pixels.
   const double scale = 20.0 / std::max(bw, bh);
   const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, 20);
@@ -195,21 +208,9 @@ std::vector<float> preprocess_plain(const GrayImage& img, int height, int width,
 }
 
 std::vector<float> preprocess_fill(const GrayImage& img, int height, int width, const std::string& what) {
-  const std::vector<float> px = light_on_dark(img, what);
-  int x0 = img.width, y0 = img.height, x1 = -1, y1 = -1;  // the ink's box
-  for (int y = 0; y < img.height; ++y)
-    for (int x = 0; x < img.width; ++x)
-      if (px[static_cast<std::size_t>(y) * img.width + x] > 0.1f) {
-        x0 = std::min(x0, x);
-        x1 = std::max(x1, x);
-        y0 = std::min(y0, y);
-        y1 = std::max(y1, y);
-      }
-  const int bw = x1 - x0 + 1, bh = y1 - y0 + 1;
-  std::vector<float> box(static_cast<std::size_t>(bw) * bh);
-  for (int y = 0; y < bh; ++y)
-    for (int x = 0; x < bw; ++x)
-      box[static_cast<std::size_t>(y) * bw + x] = px[static_cast<std::size_t>(y + y0) * img.width + x + x0];
+  const Ink ink = crop_to_ink(light_on_dark(img, what), img.width, img.height);
+  const std::vector<float>& box = ink.box;
+  const int bw = ink.width, bh = ink.height;
   // The box fills the frame along its longer side, keeping its aspect ratio, centred.
   const double scale = std::min(double(width) / bw, double(height) / bh);
   const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, width);
