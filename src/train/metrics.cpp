@@ -3,50 +3,22 @@
 #include <algorithm>
 #include <numeric>
 
-#include "kernels/split.hpp"
+#include "predict_blocks.hpp"
 
 namespace digitnet {
 
 int argmax(std::span<const float> v) { return static_cast<int>(std::max_element(v.begin(), v.end()) - v.begin()); }
 
 Predictions predict_dataset(Network<float>& net, const Normalizer& norm, const Dataset& data, int batch) {
-  const int classes = net.arch().classes();
-  const std::size_t n = data.size();
-  Predictions p;
-  p.label.resize(n);
-  p.probs.resize(static_cast<int>(n), classes);
-  // Blocks [b0, b1) of `batch` rows: bytes to floats, then every layer, while the block is in cache.
-  const std::size_t blocks = (n + batch - 1) / batch;
-  const auto run = [&](Network<float>& model, std::size_t b0, std::size_t b1) {
-    Tensor<float> X;
-    std::vector<std::size_t> idx;
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t start = b * batch;
-      const int rows = static_cast<int>(std::min<std::size_t>(batch, n - start));
-      idx.resize(rows);
-      std::iota(idx.begin(), idx.end(), start);
-      X.resize(rows, data.features());
-      norm.gather(data, idx, X.view());
-      const Matrix<const float> out = model.forward(X.view());
-      for (int r = 0; r < rows; ++r) {
-        std::copy(out.row(r), out.row(r) + classes, p.probs.view().row(static_cast<int>(start) + r));
-        p.label[start + r] = argmax({out.row(r), static_cast<std::size_t>(classes)});
-      }
-    }
-  };
-  // Many blocks: each core takes a contiguous share with its own copy of the network (its own
-  // buffers); the rows are independent, so the results are those of one core.
   double per_row = 0;  // multiply-adds of one row's forward pass
   for (const auto& layer : net.layers) per_row += double(layer.in()) * layer.out();
-  const int tasks = cores_for(double(n) * per_row, static_cast<long>(blocks / 2));  // two blocks or more each
-  if (tasks <= 1) {
-    run(net, 0, blocks);
-  } else {
-    std::vector<Network<float>> copies(tasks - 1, net);
-    run_parallel(tasks,
-                 [&](int t) { run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks); });
-  }
-  return p;
+  // each block: bytes to floats, then every layer
+  return predict_blocks(net, data.size(), net.arch().classes(), batch, per_row,
+                        [&](Network<float>& model, std::span<const std::size_t> idx, Tensor<float>& X) {
+                          X.resize(static_cast<int>(idx.size()), data.features());
+                          norm.gather(data, idx, X.view());
+                          return model.forward(X.view());
+                        });
 }
 
 Metrics compute_metrics(std::span<const std::uint8_t> truth, std::span<const int> predicted, int classes) {

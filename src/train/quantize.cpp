@@ -10,6 +10,7 @@
 #include "digitnet/core/parallel.hpp"
 #include "kernels/qgemm.hpp"
 #include "kernels/split.hpp"
+#include "predict_blocks.hpp"
 
 namespace digitnet {
 
@@ -146,39 +147,14 @@ Matrix<const float> QuantizedNetwork::forward(const Dataset& data, std::span<con
 }
 
 Predictions predict_dataset(QuantizedNetwork& net, const Dataset& data, int batch) {
-  const int classes = net.arch().classes();
-  const std::size_t n = data.size();
-  Predictions p;
-  p.label.resize(n);
-  p.probs.resize(static_cast<int>(n), classes);
-  const std::size_t blocks = (n + batch - 1) / batch;
-  const auto run = [&](QuantizedNetwork& model, std::size_t b0, std::size_t b1) {
-    std::vector<std::size_t> idx;
-    for (std::size_t b = b0; b < b1; ++b) {
-      const std::size_t start = b * batch;
-      const int rows = static_cast<int>(std::min<std::size_t>(batch, n - start));
-      idx.resize(rows);
-      std::iota(idx.begin(), idx.end(), start);
-      const Matrix<const float> out = model.forward(data, idx);
-      for (int r = 0; r < rows; ++r) {
-        std::copy(out.row(r), out.row(r) + classes, p.probs.view().row(static_cast<int>(start) + r));
-        p.label[start + r] = argmax({out.row(r), static_cast<std::size_t>(classes)});
-      }
-    }
-  };
   // An int8 multiply-add costs about a quarter of a float one (four to a lane per instruction).
   double per_row = 0;
   for (std::size_t l = 0; l + 1 < net.arch().sizes.size(); ++l)
     per_row += double(net.arch().sizes[l]) * net.arch().sizes[l + 1] / 4;
-  const int tasks = cores_for(double(n) * per_row, static_cast<long>(blocks / 2));
-  if (tasks <= 1) {
-    run(net, 0, blocks);
-  } else {
-    std::vector<QuantizedNetwork> copies(tasks - 1, net);
-    run_parallel(tasks,
-                 [&](int t) { run(t == 0 ? net : copies[t - 1], blocks * t / tasks, blocks * (t + 1) / tasks); });
-  }
-  return p;
+  return predict_blocks(net, data.size(), net.arch().classes(), batch, per_row,
+                        [&](QuantizedNetwork& model, std::span<const std::size_t> idx, Tensor<float>&) {
+                          return model.forward(data, idx);  // reads the bytes itself
+                        });
 }
 
 std::vector<float> predict_one(QuantizedNetwork& net, std::span<const float> x01) {
