@@ -1,6 +1,9 @@
 // GFLOP/s of each product at the seed network's shapes, 1 and all threads, against the FMA peak.
 //   gemm_bench           the products
 //   gemm_bench --int8    the int8 products (inference with --quantize int8), one core
+//   gemm_bench --sharing the seed network's first layer on two cores, step after step (forward
+//                        product, then the SGD update of W_1) with W_1 shared three ways: why
+//                        two cores gain little at batch 32 (docs/performance.md)
 //   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, and
 //                        one item of each kernel, in multiply-adds of a product on one core
 #include <chrono>
@@ -125,7 +128,71 @@ static int int8() {
   return 0;
 }
 
+// Layer 1 of the seed network at batch 32 as a training step runs it, on two cores: Z = X W^T + b
+// split by columns of W^T, then W^T -= lr X^T dZ, 3000 steps after 1000 to warm up; microseconds a
+// step of each, for three ways of sharing W^T between the cores:
+//   - as training does: the update split by rows of W^T, so that each core writes whole cache
+//     lines of its own; half of what each core reads in the next forward product was written by
+//     the other core, and crosses between them;
+//   - the update split by columns too, as the forward product: each core writes only what it
+//     reads, but its half of every 512-byte row of W^T shares the row's page with the other's;
+//   - W^T in two panels, each core's columns contiguous in memory (a layout digitnet does not
+//     have): nothing crosses.
+// and, for scale, one core doing both products alone.
+static int sharing() {
+  Rng rng(1);
+  const int B = 32, in = 784, out = 128, half = out / 2;
+  Tensor<float> X(B, in), dZ(B, out), Z(B, out), bias(1, out), W(in, out), panels(in, out);
+  for (auto& v : X.storage) v = rng.uniform() < 0.5 ? 0.0f : float(rng.uniform());
+  for (auto& v : dZ.storage) v = float(rng.normal());
+  for (auto& v : W.storage) v = float(rng.normal()) * 0.01f;
+  panels.storage = W.storage;
+  const Matrix<const float> x = X.view(), dz = dZ.view();
+  const Matrix<float> w = W.view(), z = Z.view();
+  const Matrix<float> panel[2] = {{panels.storage.data(), in, half, half},
+                                  {panels.storage.data() + in * half, in, half, half}};
+  set_threads(2);
+  const auto run = [&](const char* name, const auto& forward, const auto& update) {
+    double f = 0, u = 0;
+    for (int step = 0; step < 4000; ++step) {
+      const auto t0 = std::chrono::steady_clock::now();
+      run_parallel(2, forward);
+      const auto t1 = std::chrono::steady_clock::now();
+      run_parallel(2, update);
+      const auto t2 = std::chrono::steady_clock::now();
+      if (step < 1000) continue;
+      f += std::chrono::duration<double, std::micro>(t1 - t0).count() / 3000;
+      u += std::chrono::duration<double, std::micro>(t2 - t1).count() / 3000;
+    }
+    std::printf("%-58s forward %5.1f us  update %5.1f us  step %5.1f us\n", name, f, u, f + u);
+  };
+  const auto forward_columns = [&](int c) {
+    matmul_ab_bias(x, Matrix<const float>(w).cols_view(c * half, half), bias.view().data + c * half,
+                   z.cols_view(c * half, half));
+  };
+  run("W^T row-major, update by rows (as training does)", forward_columns,
+      [&](int c) { matmul_atb_update(x.cols_view(c * in / 2, in / 2), dz, w.rows_view(c * in / 2, in / 2), -1e-6f); });
+  run("W^T row-major, update by columns", forward_columns,
+      [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), w.cols_view(c * half, half), -1e-6f); });
+  run(
+      "W^T in two panels, each core's own",
+      [&](int c) {
+        matmul_ab_bias(x, Matrix<const float>(panel[c]), bias.view().data + c * half, z.cols_view(c * half, half));
+      },
+      [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), panel[c], -1e-6f); });
+  run(
+      "one core alone",
+      [&](int c) {
+        if (c == 0) matmul_ab_bias(x, Matrix<const float>(w), bias.view().data, z);
+      },
+      [&](int c) {
+        if (c == 0) matmul_atb_update(x, dz, w, -1e-6f);
+      });
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--sharing") == 0) return sharing();
   if (argc > 1 && std::strcmp(argv[1], "--costs") == 0) return costs();
   if (argc > 1 && std::strcmp(argv[1], "--int8") == 0) return int8();
   Rng rng(1);
@@ -168,16 +235,25 @@ int main(int argc, char** argv) {
       v = rng.uniform() < zeros ? 0.0f : float(rng.uniform());
       rows += v != 0.0f;
     }
+    // On one core (what the product does: kOneRowWork in src/kernels/split.hpp), and split by
+    // columns between two, each core half the weight rows' columns (what it would do split).
     for (int t : {1, 2}) {
       set_threads(t);
+      const auto one = [&] { matmul_ab<float>(x.view(), Wt.view(), z.view()); };
+      const auto split = [&] {
+        run_parallel(2, [&](int c) {
+          matmul_ab<float>(x.view(), Matrix<const float>(Wt.view()).cols_view(64 * c, 64),
+                           z.view().cols_view(64 * c, 64));
+        });
+      };
       const double us = 2.0 * rows * 128 /
                         gflops(2.0 * rows * 128,
                                [&] {
-                                 for (int i = 0; i < 100; ++i) matmul_ab<float>(x.view(), Wt.view(), z.view());
+                                 for (int i = 0; i < 100; ++i) t == 1 ? one() : split();
                                }) /
                         1e3 / 100;
-      std::printf("one image, %2.0f%% zero pixels, threads %d: %.2f us, %.0f GB/s of weights read\n", zeros * 100, t,
-                  us, rows * 128 * 4 / us / 1e3);
+      std::printf("one image, %2.0f%% zero pixels, %s: %.2f us, %.0f GB/s of weights read\n", zeros * 100,
+                  t == 1 ? "one core" : "split between 2 cores", us, rows * 128 * 4 / us / 1e3);
     }
   }
 }

@@ -1,7 +1,10 @@
 #include "digitnet/core/parallel.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -18,16 +21,22 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 // sleep on the atomic so an idle pool costs nothing.
 //
 // Adaptive (the default thread count): on shared virtual machines the other cores are at
-// times far away (every cache line that crosses takes long), and then splitting a product of
-// a few microseconds costs more than it saves. So the pool times a window of calls on the
-// calling thread alone and the next window split, and uses the faster way for the next stretch
-// of calls, then measures again. (A training step makes the same calls every batch, so two
-// windows of many calls hold the same mix.) The split window stops as soon as it has taken
-// longer than the whole serial one: when another process holds a core, split calls can take
+// times far away (every cache line that crosses takes long), and then splitting jobs of a few
+// microseconds costs more than it saves: a batch of 32 through the seed network may train
+// faster on one core, a batch of 128 faster on two. So the pool trains a window of steps with
+// every job on one core (cores_for returns 1: the step runs as with --threads 1) and the next
+// window split, times both windows on the wall clock, and uses the faster way for the next
+// stretch of steps, then measures again. Timing whole steps counts what the jobs leave behind
+// too (cache lines on the other core that the code between jobs then reads): timing each job
+// alone once chose two cores where one was faster. The split window stops as soon as it has
+// taken longer than the serial one: when another process holds a core, split jobs can take
 // milliseconds, and finding that out costs at most one window. Results are the same either way
 // (parallel.hpp). It starts by splitting, untimed, while caches and pages warm up (timing that
-// start once chose one core for most of the first epoch); after choosing one core it measures
-// again sooner than after choosing all of them, and less soon each time it chooses one core again.
+// start once chose one core for most of the first epoch), and starts over when jobs of a size
+// the last timing did not see come (a new batch size); after choosing one core it measures
+// again sooner than after choosing both, and less soon each time it chooses one core again.
+// Jobs outside training steps (inference) split while the last choice was to split; long ones
+// always split (kernels/split.hpp).
 class Pool {
  public:
   Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
@@ -50,51 +59,66 @@ class Pool {
     if (sleeping_.load(std::memory_order_relaxed) == 0) return true;
     const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     const auto last = last_cold_call_.exchange(now, std::memory_order_relaxed);
-    if (now - last < std::chrono::nanoseconds(std::chrono::microseconds(200)).count()) {
-      generation_.fetch_add(kNudge, std::memory_order_release);  // wakes them, with no job
-      generation_.notify_all();
-    }
+    if (now - last < std::chrono::nanoseconds(std::chrono::microseconds(200)).count()) nudge();
     return false;
   }
 
-  void run(int tasks, TaskRef task) {
-    if (!adaptive_) return split(tasks, task);
+  void run(int tasks, TaskRef task) { split(tasks, task); }
+
+  // Whether a job of this size is split now (adaptive pools; see above). Called once per job,
+  // before it runs, by the thread that will run it.
+  bool split_now(double work) {
+    if (!adaptive_) return true;
+    const std::uint32_t size = 1u << size_class(work);
+    if (phase_ == kUse && (timed_sizes_ & size) == 0) {  // a size the last timing did not see
+      timed_sizes_ |= size;
+      start_over(kWarmUp);
+    }
+    if (phase_ != kUse) timed_sizes_ |= size;
+    return phase_ == kUse ? use_split_ : phase_ == kTimeSplit;
+  }
+
+  // A training step begins: windows are counted in steps, each step the same jobs.
+  void step() {
+    if (!adaptive_) return;
     using Clock = std::chrono::steady_clock;
-    const bool serial = phase_ == kTimeSerial || (phase_ == kUse && !use_split_);
-    // Reading the clock costs as much as a small task: only while timing a window.
-    const auto start = phase_ == kUse ? Clock::time_point{} : Clock::now();
-    if (serial) {
-      in_task = true;  // as if split: nested calls stay on this thread
-      for (int t = 0; t < tasks; ++t) task(t);
-      in_task = false;
-    } else {
-      split(tasks, task);
-    }
     if (phase_ == kUse) {
-      if (++calls_ >= use_calls_) phase_ = kTimeSerial, calls_ = 0;
+      if (++steps_ < use_steps_) return;
+      phase_ = kTimeSerial, steps_ = -1, timed_sizes_ = 0;
       return;
     }
-    (serial ? serial_time_ : split_time_) += Clock::now() - start;
-    ++calls_;
+    const auto now = Clock::now();
+    if (steps_ < 0) {  // a window's first step settles (the workers wake, data moves): untimed
+      steps_ = 0, start_ = now;
+      return;
+    }
     if (phase_ == kTimeSerial) {
-      if (calls_ >= kWindow) phase_ = kTimeSplit, calls_ = 0;
+      // kWindow steps, or fewer long ones: a window of large steps on the slower way costs more
+      ++steps_;
+      if (steps_ < kWindow && (steps_ < kMinWindow || now - start_ < kWindowTime)) return;
+      serial_time_ = now - start_;
+      window_ = steps_;
+      phase_ = kTimeSplit, steps_ = -1;
+      nudge();  // the workers have slept through the serial window
       return;
     }
-    // Timing the split window, after the serial one: it ends as soon as it has lost (the other
-    // cores busy with other work can make a split call take milliseconds), so that finding out
-    // costs at most one window's time.
-    const bool lost = split_time_ > serial_time_;
-    if (calls_ < kWindow && !lost) return;
+    // Timing the split window: it ends as soon as it has lost (the other cores busy with other
+    // work can make a split job take milliseconds), so that finding out costs at most one window.
+    const bool lost = now - start_ > serial_time_;
+    if (++steps_ < window_ && !lost) return;
     use_split_ = !lost;
-    // One core chosen again and again (a busy machine): measure again less often, up to 8x.
+    // One core chosen again and again (a busy machine): measure again less often, up to 4x.
     losses_ = use_split_ ? 0 : std::min(losses_ + 1, 3);
-    use_calls_ = use_split_ ? kUseCalls : (kUseCalls / 4) << (losses_ - 1);
-    split_time_ = serial_time_ = {};
-    phase_ = kUse;
-    calls_ = 0;
+    phase_ = kUse, steps_ = 0;
+    use_steps_ = use_split_ ? kUseSteps : (kUseSteps / 4) << (losses_ - 1);
   }
 
  private:
+  void nudge() {  // wakes the workers, with no job
+    generation_.fetch_add(kNudge, std::memory_order_release);
+    generation_.notify_all();
+  }
+
   void split(int tasks, TaskRef task) {
     task_ = &task;
     tasks_ = tasks;
@@ -142,20 +166,28 @@ class Pool {
     }
   }
 
-  static constexpr int kWindow = 256, kUseCalls = 8192;
+  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 256;  // in steps
+  static constexpr std::chrono::milliseconds kWindowTime{5};
   // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
   static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;
   std::atomic<int> sleeping_{0};
   std::atomic<std::int64_t> last_cold_call_{0};
   int n_;
   bool adaptive_;
-  // Only the calling thread touches these.
+  // Only the thread that runs the steps touches these.
   enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
-  int calls_ = kUseCalls - 1024;  // the warm-up: 1024 calls split before the first timing
-  int use_calls_ = kUseCalls;     // calls before the next timing
-  int losses_ = 0;                // timings in a row that chose one core
-  std::chrono::steady_clock::duration split_time_{}, serial_time_{};
+  int steps_ = 0;
+  int window_ = kWindow;                               // steps in the serial window, and so in the split one
+  int use_steps_ = kWarmUp;                            // steps before the next timing; first, the warm-up
+  int losses_ = 0;                                     // timings in a row that chose one core
+  std::chrono::steady_clock::duration serial_time_{};  // of the last serial window
+  std::chrono::steady_clock::time_point start_{};      // of the window being timed
+  // The sizes of job the last timing saw, in classes a factor of 4 apart (a bit each): a job of
+  // another size means another mix (a new batch size, inference after training), timed anew.
+  std::uint32_t timed_sizes_ = 0;
+  static int size_class(double work) { return work >= 1 ? std::clamp(std::ilogb(work) / 2 - 6, 0, 31) : 0; }
+  void start_over(int warm_up) { phase_ = kUse, use_split_ = true, losses_ = 0, steps_ = 0, use_steps_ = warm_up; }
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
@@ -204,6 +236,16 @@ int current_core() { return core_index; }
 bool cores_awake() {
   if (in_task) return false;
   return get_pool().awake();  // as run_parallel: the pool is replaced only between runs
+}
+
+bool split_now(double work) {
+  if (in_task) return false;
+  return get_pool().split_now(work);
+}
+
+void training_step() {
+  if (in_task) return;
+  get_pool().step();
 }
 
 void run_parallel(int tasks, TaskRef task) {

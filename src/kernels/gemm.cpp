@@ -388,8 +388,8 @@ void plain(const Operands& o) {
 }
 
 // One row of C (one image): over the k where a(0, k) != 0 (SparseRow). Reading B (the
-// weights, from L2) limits it, so a second core helps once both get whole 4-vector tiles.
-// Each core lists the nonzero inputs itself, so the second one starts at once.
+// weights) limits it, so a second core helps once the layer is large (kOneRowWork) and both get
+// whole 4-vector tiles. Each core lists the nonzero inputs itself, so the second one starts at once.
 void one_row(const Operands& o) {
   const auto columns = [&o](int j0, int j1) {
     thread_local std::vector<int> ks;
@@ -400,7 +400,8 @@ void one_row(const Operands& o) {
     HWY_DYNAMIC_DISPATCH(SparseRow)(o, ks.data(), nk, j0, j1);
   };
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
-  const int n = cores_for(double(o.K) * o.N, o.N / grain);
+  const double work = double(o.K) * o.N;
+  const int n = work < kOneRowWork ? 1 : cores_for(work, o.N / grain);
   if (n <= 1) return columns(0, o.N);
   run_parallel(n, [&](int t) {
     const auto [j0, j1] = block_share(o.N, grain, t, n);

@@ -22,6 +22,14 @@ constexpr double kWorkPerCore = 3e4;
 // on a virtual machine, more than half of such a job takes (one image: 0.1 million multiply-adds,
 // 3 us). Jobs that come back to back wake them for the ones after (core/parallel.hpp).
 constexpr double kWakeWork = 1e7;
+// One row through a layer (one image) reads every weight once, and is bound by that read: below
+// a million weights (4 MB, beyond L2) one core reads them faster than two cores hand the job off
+// and back (`build/gemm_bench`, "one image": 784 x 128 with half the pixels zero, 1.3 us on one
+// core, 1.4 us split; with 80% zero, 0.6 against 1.0 us; only a dense image gains, 2.4 to 2.1 us).
+constexpr double kOneRowWork = 1e6;
+// A job this long (a millisecond or more on one core: inference over a test set, a full batch's
+// products) is always split, even while the adaptive pool keeps training steps on one core.
+constexpr double kLongJob = 1e8;
 
 // What one item costs, in multiply-adds.
 namespace cost {
@@ -39,7 +47,9 @@ constexpr double kAugmented = 1000;  // a pixel of a distorted image (bilinear r
 inline int cores_for(double work, long max_cores = INT_MAX) {
   const double by_work = work / kWorkPerCore;
   const long n = std::min<long>({threads(), max_cores, by_work < double(INT_MAX) ? long(by_work) : INT_MAX});
-  if (n <= 1 || (work < kWakeWork && !cores_awake())) return 1;
+  if (n <= 1) return 1;
+  if (work < kLongJob && !split_now(work)) return 1;  // the adaptive pool's choice, for now
+  if (work < kWakeWork && !cores_awake()) return 1;
   return static_cast<int>(n);
 }
 
@@ -65,7 +75,9 @@ using Range = std::pair<int, int>;
 template <class F>
 void split_first_layer(std::span<const int> sizes, int B, F&& f) {
   const int out = sizes[1];
-  const int cores = std::min(cores_for(double(B) * sizes[0] * out), (out + kColumnGrain - 1) / kColumnGrain);
+  const double work = double(B) * sizes[0] * out;
+  if (B == 1 && work < kOneRowWork) return f(0, out);  // one image: as the product does it
+  const int cores = std::min(cores_for(work), (out + kColumnGrain - 1) / kColumnGrain);
   if (cores <= 1) return f(0, out);
   run_parallel(cores, [&](int t) {
     const auto [j0, j1] = block_share(out, kColumnGrain, t, cores);

@@ -184,6 +184,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
     throw Error(
         fmt::format("a training step of {} rows needs as many labels and keys, and a batch of at least {}", B, B));
   folded_ = false;  // the weights change with this step
+  training_step();  // the adaptive thread pool counts steps (core/parallel.hpp)
   if (arch_.batch_norm) return normalized_step(ex, sums);
   begin_step(ex);
   first_layer_forward();                            // Z_1 = X W_1^T + b_1

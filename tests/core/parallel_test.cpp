@@ -1,5 +1,5 @@
-// The thread pool: nested calls run inline, and with the default thread count jobs that are
-// slower split than on the calling thread alone go back to the calling thread.
+// The thread pool: nested calls run inline, and with the default thread count training steps
+// that are slower split than on the calling thread alone go back to the calling thread.
 #include <chrono>
 #include <thread>
 
@@ -10,29 +10,31 @@
 namespace digitnet {
 namespace {
 
-// Runs 1536 jobs (the pool's warm-up of 1024 calls split, then a window split and a window
-// not) whose second task is slow on any thread but the caller's, like a core far away, then
-// reports whether a quick job's second task ran on another thread.
-bool second_task_elsewhere_after_late_helpers() {
+// Trains 400 "steps" (the pool's warm-up of 256 steps split, then a window of 64 steps on one
+// core and a window split) of one job each, a job whose second task is slow on any thread but
+// the caller's, like a core far away; then reports whether the pool would split such a job.
+bool split_after_late_helpers(double work) {
   const auto caller = std::this_thread::get_id();
-  for (int i = 0; i < 1536; ++i)
-    run_parallel(2, [&](int t) {
+  for (int i = 0; i < 400; ++i) {
+    training_step();
+    const int tasks = split_now(work) ? 2 : 1;
+    run_parallel(tasks, [&](int t) {
       if (t == 1 && std::this_thread::get_id() != caller) std::this_thread::sleep_for(std::chrono::microseconds(100));
     });
-  std::thread::id second;
-  run_parallel(2, [&](int t) {
-    if (t == 1) second = std::this_thread::get_id();
-  });
-  return second != caller;
+  }
+  return split_now(work);
 }
 
 TEST(Parallel, DefaultCountFallsBackToOneCoreWhenHelpersAreLate) {
   set_threads(1);
-  set_threads(0);  // a fresh pool, measuring from its first call
+  set_threads(0);  // a fresh pool, measuring from its first step
   if (threads() < 2) GTEST_SKIP() << "one core";
-  EXPECT_FALSE(second_task_elsewhere_after_late_helpers());
+  EXPECT_TRUE(split_now(1e6));  // the warm-up splits
+  EXPECT_FALSE(split_after_late_helpers(1e6));
+  // Jobs of a size the timing did not see: another mix (a new batch size), split until timed.
+  EXPECT_TRUE(split_now(1e9));
   set_threads(2);  // a count the user chose is always used
-  EXPECT_TRUE(second_task_elsewhere_after_late_helpers());
+  EXPECT_TRUE(split_after_late_helpers(1e6));
   set_threads(0);
 }
 

@@ -9,8 +9,8 @@
 namespace digitnet {
 
 // Threads used by the products; 0 = one per core (the default). Returns the count in use.
-// With the default, small jobs go back to one core for a while when the others keep
-// finishing late (src/core/parallel.cpp); a count given here is always used.
+// With the default, training steps go back to one core for a while when splitting them has
+// been slower (split_now, src/core/parallel.cpp); a count given here is always used.
 int set_threads(int n);
 int threads();  // 1 inside a task of run_parallel
 // The pool thread running the caller: 0 for the thread that called run_parallel (and for any
@@ -19,6 +19,13 @@ int current_core();
 // Whether the pool's other threads are awake now, so that a job handed to them starts at once.
 // While they sleep, asking often (jobs back to back) wakes them for the next ones.
 bool cores_awake();
+// Whether to split a job of `work` (its size, in multiply-adds: kernels/split.hpp) that could be
+// split now: always with a thread count the user set; with the default, the way the pool last
+// timed faster for the current mix of jobs. Asked once per job, before it runs.
+bool split_now(double work);
+// A training step begins (Network::train_step): the adaptive pool times its choice over windows
+// of whole steps, so that both ways are timed on the same work.
+void training_step();
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).
