@@ -83,7 +83,16 @@ class Pool {
     if (!adaptive_) return;
     using Clock = std::chrono::steady_clock;
     if (phase_ == kUse) {
-      if (++steps_ < use_steps_) return;
+      ++steps_;
+      // While splitting, a look every kCheck steps: slower than the serial window was (the
+      // scheduler has put both threads on one core, another process has taken one), time again.
+      const bool check = use_split_ && window_ > 0 && steps_ % kCheck == 0;
+      if (steps_ < use_steps_ && !check) return;
+      if (steps_ < use_steps_) {
+        const auto now = Clock::now(), since = check_start_;
+        check_start_ = now;
+        if (steps_ == kCheck || (now - since) * window_ <= serial_time_ * kCheck) return;
+      }
       phase_ = kTimeSerial, steps_ = -1, timed_sizes_ = 0;
       return;
     }
@@ -107,8 +116,8 @@ class Pool {
     const bool lost = now - start_ > serial_time_;
     if (++steps_ < window_ && !lost) return;
     use_split_ = !lost;
-    // One core chosen again and again (a busy machine): measure again less often, up to 4x.
-    losses_ = use_split_ ? 0 : std::min(losses_ + 1, 3);
+    // One core chosen again and again (a busy machine): measure again less often, up to 16x.
+    losses_ = use_split_ ? 0 : std::min(losses_ + 1, 5);
     phase_ = kUse, steps_ = 0;
     use_steps_ = use_split_ ? kUseSteps : (kUseSteps / 4) << (losses_ - 1);
   }
@@ -166,7 +175,7 @@ class Pool {
     }
   }
 
-  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 256;  // in steps
+  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 16, kCheck = 32;  // in steps
   static constexpr std::chrono::milliseconds kWindowTime{5};
   // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
   static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;
@@ -178,16 +187,19 @@ class Pool {
   enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
   int steps_ = 0;
-  int window_ = kWindow;                               // steps in the serial window, and so in the split one
-  int use_steps_ = kWarmUp;                            // steps before the next timing; first, the warm-up
-  int losses_ = 0;                                     // timings in a row that chose one core
-  std::chrono::steady_clock::duration serial_time_{};  // of the last serial window
-  std::chrono::steady_clock::time_point start_{};      // of the window being timed
+  int window_ = 0;  // steps in the last serial window, and so in the split one (0: none yet)
+  std::chrono::steady_clock::time_point check_start_{};  // of the kCheck steps being watched
+  int use_steps_ = kWarmUp;                              // steps before the next timing; first, the warm-up
+  int losses_ = 0;                                       // timings in a row that chose one core
+  std::chrono::steady_clock::duration serial_time_{};    // of the last serial window
+  std::chrono::steady_clock::time_point start_{};        // of the window being timed
   // The sizes of job the last timing saw, in classes a factor of 4 apart (a bit each): a job of
   // another size means another mix (a new batch size, inference after training), timed anew.
   std::uint32_t timed_sizes_ = 0;
   static int size_class(double work) { return work >= 1 ? std::clamp(std::ilogb(work) / 2 - 6, 0, 31) : 0; }
-  void start_over(int warm_up) { phase_ = kUse, use_split_ = true, losses_ = 0, steps_ = 0, use_steps_ = warm_up; }
+  void start_over(int warm_up) {
+    phase_ = kUse, use_split_ = true, losses_ = 0, steps_ = 0, use_steps_ = warm_up, window_ = 0;
+  }
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
