@@ -21,22 +21,27 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 // sleep on the atomic so an idle pool costs nothing.
 //
 // Adaptive (the default thread count): on shared virtual machines the other cores are at
-// times far away (every cache line that crosses takes long), and then splitting jobs of a few
-// microseconds costs more than it saves: a batch of 32 through the seed network may train
-// faster on one core, a batch of 128 faster on two. So the pool trains a window of steps with
-// every job on one core (cores_for returns 1: the step runs as with --threads 1) and the next
-// window split, times both windows on the wall clock, and uses the faster way for the next
-// stretch of steps, then measures again. Timing whole steps counts what the jobs leave behind
-// too (cache lines on the other core that the code between jobs then reads): timing each job
-// alone once chose two cores where one was faster. The split window stops as soon as it has
-// taken longer than the serial one: when another process holds a core, split jobs can take
-// milliseconds, and finding that out costs at most one window. Results are the same either way
-// (parallel.hpp). It starts by splitting, untimed, while caches and pages warm up (timing that
-// start once chose one core for most of the first epoch), and starts over when jobs of a size
-// the last timing did not see come (a new batch size); after choosing one core it measures
-// again sooner than after choosing both, and less soon each time it chooses one core again.
-// Jobs outside training steps (inference) split while the last choice was to split; long ones
-// always split (kernels/split.hpp).
+// times far away (every cache line that crosses takes long), or held by another process, and
+// then splitting jobs of a few microseconds costs more than it saves: a batch of 32 through the
+// seed network may train faster on one core, a batch of 128 faster on two. So the pool trains a
+// window of steps with every job on one core (cores_for returns 1: the step runs as with
+// --threads 1) and the next window split, times both windows on the wall clock, and uses the
+// faster way for the next stretch of steps, then measures again:
+//   - Whole steps are timed, with the code between jobs: timing each job alone once chose two
+//     cores where one was faster (the cache lines a split leaves on the other core are read
+//     after the job).
+//   - A window is 64 steps, or fewer long ones (at least 8, and 5 ms), so that a window on the
+//     slower way costs little; its first step settles (workers wake, data moves) untimed.
+//   - The split window stops as soon as it has taken longer than the serial one: when another
+//     process holds a core, split jobs can take milliseconds.
+//   - While splitting, every 32 steps are timed too: slower than the serial window was (the
+//     scheduler has put both threads on one core), it measures again at once.
+//   - After choosing one core it measures again sooner than after choosing both, and less soon
+//     each time it chooses one core again (a busy machine).
+//   - It starts, and starts over when jobs of a size the last timing did not see come (a new
+//     batch size), with a few steps split, untimed.
+// Results are the same either way (parallel.hpp). Jobs outside training steps (inference) split
+// while the last choice was to split; long ones always split (kernels/split.hpp).
 class Pool {
  public:
   Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
@@ -175,7 +180,7 @@ class Pool {
     }
   }
 
-  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 16, kCheck = 32;  // in steps
+  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 4, kCheck = 32;  // in steps
   static constexpr std::chrono::milliseconds kWindowTime{5};
   // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
   static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;

@@ -10,7 +10,7 @@
 namespace digitnet {
 namespace {
 
-// Trains 400 "steps" (the pool's warm-up of 256 steps split, then a window of 64 steps on one
+// Trains 400 "steps" (the pool's warm-up of 4 steps split, then a window of 64 steps on one
 // core and a window split) of one job each, a job whose second task is slow on any thread but
 // the caller's, like a core far away; then reports whether the pool would split such a job.
 bool split_after_late_helpers(double work) {
