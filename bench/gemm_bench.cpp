@@ -136,21 +136,26 @@ static int int8() {
 //     the other core, and crosses between them;
 //   - the update split by columns too, as the forward product: each core writes only what it
 //     reads, but its half of every 512-byte row of W^T shares the row's page with the other's;
-//   - W^T in two panels, each core's columns contiguous in memory (a layout digitnet does not
-//     have): nothing crosses.
+//   - each row of W^T with a gap of 32 floats (128 bytes) after each core's half (a layout
+//     digitnet does not have): the update split by columns, as the forward product;
+//   - W^T in two panels, each core's columns contiguous in memory (nor this one): nothing crosses.
 // and, for scale, one core doing both products alone.
 static int sharing() {
   Rng rng(1);
   const int B = 32, in = 784, out = 128, half = out / 2;
-  Tensor<float> X(B, in), dZ(B, out), Z(B, out), bias(1, out), W(in, out), panels(in, out);
+  const int gap = 32;
+  Tensor<float> X(B, in), dZ(B, out), Z(B, out), bias(1, out), W(in, out), panels(in, out), gapped(in, out + 2 * gap);
   for (auto& v : X.storage) v = rng.uniform() < 0.5 ? 0.0f : float(rng.uniform());
   for (auto& v : dZ.storage) v = float(rng.normal());
   for (auto& v : W.storage) v = float(rng.normal()) * 0.01f;
   panels.storage = W.storage;
+  for (auto& v : gapped.storage) v = float(rng.normal()) * 0.01f;
   const Matrix<const float> x = X.view(), dz = dZ.view();
   const Matrix<float> w = W.view(), z = Z.view();
   const Matrix<float> panel[2] = {{panels.storage.data(), in, half, half},
                                   {panels.storage.data() + in * half, in, half, half}};
+  const Matrix<float> gapped_half[2] = {{gapped.storage.data(), in, half, out + 2 * gap},
+                                        {gapped.storage.data() + half + gap, in, half, out + 2 * gap}};
   set_threads(2);
   const auto run = [&](const char* name, const auto& forward, const auto& update) {
     double f = 0, u = 0;
@@ -164,7 +169,7 @@ static int sharing() {
       f += std::chrono::duration<double, std::micro>(t1 - t0).count() / 3000;
       u += std::chrono::duration<double, std::micro>(t2 - t1).count() / 3000;
     }
-    std::printf("%-58s forward %5.1f us  update %5.1f us  step %5.1f us\n", name, f, u, f + u);
+    std::printf("%-62s forward %5.1f us  update %5.1f us  step %5.1f us\n", name, f, u, f + u);
   };
   const auto forward_columns = [&](int c) {
     matmul_ab_bias(x, Matrix<const float>(w).cols_view(c * half, half), bias.view().data + c * half,
@@ -174,6 +179,12 @@ static int sharing() {
       [&](int c) { matmul_atb_update(x.cols_view(c * in / 2, in / 2), dz, w.rows_view(c * in / 2, in / 2), -1e-6f); });
   run("W^T row-major, update by columns", forward_columns,
       [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), w.cols_view(c * half, half), -1e-6f); });
+  run(
+      "W^T row-major with 128 bytes after each core's half of a row",
+      [&](int c) {
+        matmul_ab_bias(x, Matrix<const float>(gapped_half[c]), bias.view().data + c * half, z.cols_view(c * half, half));
+      },
+      [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), gapped_half[c], -1e-6f); });
   run(
       "W^T in two panels, each core's own",
       [&](int c) {
