@@ -1,7 +1,6 @@
 #include "digitnet/core/parallel.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
