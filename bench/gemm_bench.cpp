@@ -182,7 +182,8 @@ static int sharing() {
   run(
       "W^T row-major with 128 bytes after each core's half of a row",
       [&](int c) {
-        matmul_ab_bias(x, Matrix<const float>(gapped_half[c]), bias.view().data + c * half, z.cols_view(c * half, half));
+        matmul_ab_bias(x, Matrix<const float>(gapped_half[c]), bias.view().data + c * half,
+                       z.cols_view(c * half, half));
       },
       [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), gapped_half[c], -1e-6f); });
   run(
