@@ -295,14 +295,10 @@ void Trainer::swap_average(bool to_average) {
 
 template <class F>
 void Trainer::with_average(F&& f) {
-  if (st_.ema.empty() || st_.averaged) return f();  // averaged: the network is the average
-  const std::span<float> p = net_.layers.parameters();
-  const std::vector<float> trained(p.begin(), p.end());
-  std::copy(st_.ema.begin(), st_.ema.end(), p.begin());
-  net_.weights_changed();
+  if (st_.averaged) return f();  // the network is the average already
+  swap_average(true);            // nothing to swap without an average
   f();
-  std::copy(trained.begin(), trained.end(), p.begin());
-  net_.weights_changed();
+  swap_average(false);
 }
 
 std::vector<EpochReport> Trainer::fit(const Dataset& train, const Dataset* test, const OnReport& on_report,
