@@ -401,7 +401,7 @@ void one_row(const Operands& o) {
   };
   const int grain = 4 * HWY_DYNAMIC_DISPATCH(Lanes)();
   const double work = double(o.K) * o.N;
-  const int n = work < kOneRowWork ? 1 : cores_for(work, o.N / grain);
+  const int n = one_row_alone(o.M, work) ? 1 : cores_for(work, o.N / grain);
   if (n <= 1) return columns(0, o.N);
   run_parallel(n, [&](int t) {
     const auto [j0, j1] = block_share(o.N, grain, t, n);

@@ -27,6 +27,7 @@ constexpr double kWakeWork = 1e7;
 // and back (`build/gemm_bench`, "one image": 784 x 128 with half the pixels zero, 1.3 us on one
 // core, 1.4 us split; with 80% zero, 0.6 against 1.0 us; only a dense image gains, 2.4 to 2.1 us).
 constexpr double kOneRowWork = 1e6;
+inline bool one_row_alone(int rows, double work) { return rows == 1 && work < kOneRowWork; }
 // A job this long (a millisecond or more on one core: inference over a test set, a full batch's
 // products) is always split, even while the adaptive pool keeps training steps on one core.
 constexpr double kLongJob = 1e8;
@@ -76,7 +77,7 @@ template <class F>
 void split_first_layer(std::span<const int> sizes, int B, F&& f) {
   const int out = sizes[1];
   const double work = double(B) * sizes[0] * out;
-  if (B == 1 && work < kOneRowWork) return f(0, out);  // one image: as the product does it
+  if (one_row_alone(B, work)) return f(0, out);  // one image: as the product does it
   const int cores = std::min(cores_for(work), (out + kColumnGrain - 1) / kColumnGrain);
   if (cores <= 1) return f(0, out);
   run_parallel(cores, [&](int t) {
