@@ -176,9 +176,7 @@ GrayImage load_image(const std::string& path) { return decode_image(read_file(pa
 
 std::vector<float> preprocess_mnist(const GrayImage& img, const std::string& what) {
   // Crop to the ink.
-  const Ink ink = crop_to_ink(light_on_dark(img, what), img.width, img.height);
-  const std::vector<float>& box = ink.box;
-  const int bw = ink.width, bh = ink.height;
+  const auto [box, bw, bh] = crop_to_ink(light_on_dark(img, what), img.width, img.height);
   // Fit the longer side to 20 pixels.
   const double scale = 20.0 / std::max(bw, bh);
   const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, 20);
@@ -208,9 +206,7 @@ std::vector<float> preprocess_plain(const GrayImage& img, int height, int width,
 }
 
 std::vector<float> preprocess_fill(const GrayImage& img, int height, int width, const std::string& what) {
-  const Ink ink = crop_to_ink(light_on_dark(img, what), img.width, img.height);
-  const std::vector<float>& box = ink.box;
-  const int bw = ink.width, bh = ink.height;
+  const auto [box, bw, bh] = crop_to_ink(light_on_dark(img, what), img.width, img.height);
   // The box fills the frame along its longer side, keeping its aspect ratio, centred.
   const double scale = std::min(double(width) / bw, double(height) / bh);
   const int nw = std::clamp(static_cast<int>(std::lround(bw * scale)), 1, width);

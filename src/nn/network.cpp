@@ -164,9 +164,7 @@ typename Network<T>::WeightSums Network<T>::gradient_sums(bool accumulate) {
   return accumulate ? WeightSums(add) : WeightSums(set);
 }
 
-// The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
-// layer's product by columns, everything per example by rows, and the sums over the batch
-// by units. The sums come last, so every dA_{l-1} was computed with W before its update.
+// A training step's inputs, row keys and dropout draws: what both kinds of step start from.
 template <class T>
 void Network<T>::begin_step(const Examples<T>& ex) {
   infer_ = &layers;
@@ -177,6 +175,9 @@ void Network<T>::begin_step(const Examples<T>& ex) {
   row_loss_.resize(static_cast<std::size_t>(ex.X.rows()));
 }
 
+// The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
+// layer's product by columns, everything per example by rows, and the sums over the batch
+// by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows();

@@ -19,8 +19,8 @@ struct Augment {
   bool any() const { return shift > 0 || rotate > 0 || scale > 0 || elastic || flip; }
 };
 
-Augment parse_augment(
-    std::string_view text);  // "shift:2,rotate:10,scale:0.1,elastic,flip"; throws SettingError naming augment
+// "shift:2,rotate:10,scale:0.1,elastic,flip"; throws SettingError naming augment
+Augment parse_augment(std::string_view text);
 std::string to_string(const Augment& a);
 
 // Distorts one height x width image (values in [0, 1]) in place with draws from rng.
