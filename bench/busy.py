@@ -1,35 +1,47 @@
 #!/usr/bin/python3
-"""digitnet on a busy machine: another process spins on one core while digitnet_bench trains, with
-the default thread count and with --threads 1, alternated, ROUNDS times (the default must not lose
-to one thread: the adaptive pool, src/core/parallel.cpp).
+"""The default thread count against a count given by hand, on a busy machine: another process
+spins on one core while digitnet_bench trains with the default, with --threads 1 and with
+--threads 2, in turns, ROUNDS times (the default must not lose to one thread: the adaptive pool,
+src/core/parallel.cpp). With --idle nothing else runs: the default against the faster of the two.
 
-Usage: /usr/bin/python3 bench/busy.py [BUILD_DIR [ROUNDS]]   (Fashion-MNIST from Debian; build first)
-Prints each run's seconds per epoch and the medians of the rounds' default/one-thread ratios.
+Usage: /usr/bin/python3 bench/busy.py [--idle] [BUILD_DIR [ROUNDS]]   (Fashion-MNIST from Debian; build first)
+Prints each run's seconds per epoch and, over the rounds, the median and range of each round's
+default / --threads 1 and default / (the faster of --threads 1 and 2).
 """
 import json, statistics, subprocess, sys
 
-build = sys.argv[1] if len(sys.argv) > 1 else "build"
-rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+args = sys.argv[1:]
+idle = "--idle" in args
+args = [a for a in args if a != "--idle"]
+build = args[0] if args else "build"
+rounds = int(args[1]) if len(args) > 1 else 3
 data = "/usr/share/datasets/fashion-mnist"
-rows = {"b32": [], "b128": [], "full": []}
-spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # the other process: one core
+kinds = ("b32", "b128", "full")
+vs_one = {k: [] for k in kinds}
+vs_best = {k: [] for k in kinds}
+names = {"0": "default", "1": "--threads 1", "2": "--threads 2"}
+spinner = None if idle else subprocess.Popen([sys.executable, "-c", "while True: pass"])  # one core busy
 try:
     for r in range(rounds):
         got = {}
-        for threads in ("0", "1") if r % 2 == 0 else ("1", "0"):
+        order = ("0", "1", "2")[r % 3:] + ("0", "1", "2")[:r % 3]  # each count first in turn
+        for threads in order:
             out = subprocess.run([build + "/digitnet_bench", data, "3", threads], capture_output=True, text=True,
                                  check=True).stdout
             j = json.loads(out.strip().splitlines()[-1])
             got[threads] = {"b32": statistics.median(j["epoch_seconds"]),
                             "b128": statistics.median(j["batch128"]["epoch_seconds"]),
                             "full": statistics.median(j["full_batch"]["epoch_seconds"])}
-            print(r, "default" if threads == "0" else "--threads 1", {k: round(v, 3) for k, v in got[threads].items()},
-                  flush=True)
-        for k in rows:
-            rows[k].append(got["0"][k] / got["1"][k])
+            print(r, names[threads], {k: round(v, 3) for k, v in got[threads].items()}, flush=True)
+        for k in kinds:
+            vs_one[k].append(got["0"][k] / got["1"][k])
+            vs_best[k].append(got["0"][k] / min(got["1"][k], got["2"][k]))
 finally:
-    spinner.kill()
+    if spinner:
+        spinner.kill()
 print()
-for k, v in rows.items():
-    v.sort()
-    print(f"{k:5} default / --threads 1 with a core busy: median {statistics.median(v):.2f}, range {v[0]:.2f}-{v[-1]:.2f}")
+state = "nothing else running" if idle else "a core busy"
+for k in kinds:
+    a, b = sorted(vs_one[k]), sorted(vs_best[k])
+    print(f"{k:5} {state}: default / --threads 1 median {statistics.median(a):.2f} ({a[0]:.2f}-{a[-1]:.2f}); "
+          f"default / the faster of 1 and 2 threads median {statistics.median(b):.2f} ({b[0]:.2f}-{b[-1]:.2f})")
