@@ -6,6 +6,7 @@
 //                        two cores gain little at batch 32 (docs/performance.md)
 //   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, and
 //                        one item of each kernel, in multiply-adds of a product on one core
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -192,6 +193,35 @@ static int sharing() {
         matmul_ab_bias(x, Matrix<const float>(panel[c]), bias.view().data + c * half, z.cols_view(c * half, half));
       },
       [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), panel[c], -1e-6f); });
+  // Pipelined: core 0 owns W^T's first rows (the first inputs), core 1 the rest, in the update
+  // and in the forward product: core 0 starts each block of the batch's rows at the bias and
+  // adds its inputs' terms; core 1 goes on from there with its own (the same FMAs in order).
+  const int h = in / 2;
+  for (const int block : {8, 12, 16}) {
+    std::atomic<int> ready{0};
+    char name[80];
+    std::snprintf(name, sizeof name, "W^T row-major, pipelined by inputs, blocks of %d rows", block);
+    run(
+        name,
+        [&](int c) {
+          for (int r0 = 0, b = 0; r0 < B; r0 += block, ++b) {
+            const int n = std::min(block, B - r0);
+            if (c == 0) {
+              matmul_ab_bias(x.rows_view(r0, n).cols_view(0, h), Matrix<const float>(w).rows_view(0, h),
+                             bias.view().data, z.rows_view(r0, n));
+              ready.store(b + 1, std::memory_order_release);
+            } else {
+              while (ready.load(std::memory_order_acquire) <= b) __builtin_ia32_pause();
+              matmul_ab<float>(x.rows_view(r0, n).cols_view(h, in - h), Matrix<const float>(w).rows_view(h, in - h),
+                               z.rows_view(r0, n), true);
+            }
+          }
+        },
+        [&](int c) {
+          if (c == 0) ready.store(0, std::memory_order_relaxed);
+          matmul_atb_update(x.cols_view(c * h, h), dz, w.rows_view(c * h, h), -1e-6f);
+        });
+  }
   run(
       "one core alone",
       [&](int c) {

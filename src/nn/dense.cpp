@@ -127,10 +127,13 @@ void DenseLayers<T>::bind() {
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units) {
   const Units u = concrete(units, layer.in(), layer.out());
-  const int n = u.j1 - u.j0;
-  if (n <= 0) return;
-  // Z = b + X Wt, columns j0 .. j1
-  matmul_ab_bias(X, Matrix<const T>(layer.Wt).cols_view(u.j0, n), layer.b.data + u.j0, Z.cols_view(u.j0, n));
+  const int n = u.j1 - u.j0, k = u.i1 - u.i0;
+  if (n <= 0 || k <= 0) return;
+  const Matrix<const T> Wt = Matrix<const T>(layer.Wt).rows_view(u.i0, k).cols_view(u.j0, n);
+  const Matrix<const T> x = X.cols_view(u.i0, k);
+  // Z = b + X Wt, columns j0 .. j1: from the bias with the first inputs, else on from Z
+  if (u.i0 == 0) matmul_ab_bias(x, Wt, layer.b.data + u.j0, Z.cols_view(u.j0, n));
+  else matmul_ab<T>(x, Wt, Z.cols_view(u.j0, n), /*accumulate=*/true);
 }
 
 template <class T>

@@ -75,11 +75,13 @@ void Network<T>::start(const Batch<T>& X, bool training) {
   }
 }
 
-// Z_1 = X W_1^T + b_1: each core its share of the columns, from the batch as it reads it.
+// Z_1 = X W_1^T + b_1: each core its share (kernels/split.hpp), from the batch as it reads it.
 template <class T>
-void Network<T>::first_layer_forward() {
-  split_first_layer(arch_.sizes, Z_[0].rows, [&](int j0, int j1) {
-    dense_forward((*infer_)[0], input_.here(), Z_[0].view(), {.j0 = j0, .j1 = j1});
+void Network<T>::first_layer_forward(bool updating) {
+  split_first_layer(arch_.sizes, Z_[0].rows, updating, [&](Range inputs, Range rows, Range columns) {
+    const int n = rows.second - rows.first;
+    dense_forward((*infer_)[0], input_.here(inputs.first, inputs.second).rows_view(rows.first, n),
+                  Z_[0].view().rows_view(rows.first, n), {inputs.first, inputs.second, columns.first, columns.second});
   });
 }
 
@@ -148,7 +150,7 @@ template <class T>
 Matrix<const T> Network<T>::forward(Matrix<const T> X) {
   infer_ = &inference_layers();
   start(X, /*training=*/false);
-  first_layer_forward();
+  first_layer_forward(/*updating=*/false);
   split_rows(arch_.sizes, X.rows, [&](int r0, int r1) { forward_rows(r0, r1, /*output=*/true); });
   return output();
 }
@@ -176,8 +178,8 @@ void Network<T>::begin_step(const Examples<T>& ex) {
 }
 
 // The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
-// layer's product by columns, everything per example by rows, and the sums over the batch
-// by units. The sums come last, so every dA_{l-1} was computed with W before its update.
+// layer's product pipelined by inputs (or by columns), everything per example by rows, and the
+// sums over the batch by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows();
@@ -188,14 +190,16 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   training_step();  // the adaptive thread pool counts steps (core/parallel.hpp)
   if (arch_.batch_norm) return normalized_step(ex, sums);
   begin_step(ex);
-  first_layer_forward();                            // Z_1 = X W_1^T + b_1
+  first_layer_forward(/*updating=*/true);           // Z_1 = X W_1^T + b_1
   split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
     forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
     backward_rows(ex.labels, ex.batch, r0, r1);     //   the loss, dZ_D .. dZ_1
   });
   // dW_l = dZ_l^T A_{l-1}, db_l = sum_b dZ_l, or the update they feed, for each core's units
   split_weight_sums(arch_.sizes, B, [&](int l, Range in, Range out) {
-    sums(layers[l], layer_input(l), G_[l].view(), {in.first, in.second, out.first, out.second});
+    // layer 1 reads only its inputs in, so a core writes only those columns of its batch copy
+    const Matrix<const T> X = l == 0 ? input_.here(in.first, in.second) : layer_input(l);
+    sums(layers[l], X, G_[l].view(), {in.first, in.second, out.first, out.second});
   });
   T loss = 0;
   for (const T v : row_loss_) loss += v;

@@ -65,30 +65,33 @@ void Normalizer::apply01(std::span<const float> x01, std::span<float> out) const
 }
 
 template <class T>
-void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const {
-  const int F = data.features();
+void Normalizer::gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X, int first) const {
+  if (first < 0 || X.cols < 0 || first + X.cols > data.features() || X.rows != static_cast<int>(indices.size()))
+    throw Error(fmt::format("a batch of {} x {} from feature {} does not fit {} rows of {} features", X.rows, X.cols,
+                            first, indices.size(), data.features()));
+  const int F = X.cols;
   const T inv = T(1) / T(pixel_max);
   const auto rows = [&](std::size_t r0, std::size_t r1) {
     for (std::size_t r = r0; r < r1; ++r) {
       T* x = X.row(static_cast<int>(r));
       if (data.has_floats()) {  // float features (from Python): x = value / pixel_max
-        const float* v = data.floats(indices[r]);
+        const float* v = data.floats(indices[r]) + first;
         for (int f = 0; f < F; ++f) x[f] = T(v[f]) * inv;
       } else if constexpr (std::is_same_v<T, float>) {
-        const std::uint8_t* px = data.image(indices[r]);
+        const std::uint8_t* px = data.image(indices[r]) + first;
         bytes_to_floats(F, px, inv, x);  // SIMD
       } else {
-        const std::uint8_t* px = data.image(indices[r]);
+        const std::uint8_t* px = data.image(indices[r]) + first;
         for (int f = 0; f < F; ++f) x[f] = T(px[f]) * inv;
       }
       if (kind == zscore)
-        for (int f = 0; f < F; ++f) x[f] = (x[f] - T(mean[f])) / T(std[f]);
+        for (int f = 0; f < F; ++f) x[f] = (x[f] - T(mean[first + f])) / T(std[first + f]);
     }
   };
   split_items(indices.size(), double(F) * cost::kByteToFloat, rows);
 }
 
-template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>) const;
-template void Normalizer::gather<double>(const Dataset&, std::span<const std::size_t>, Matrix<double>) const;
+template void Normalizer::gather<float>(const Dataset&, std::span<const std::size_t>, Matrix<float>, int) const;
+template void Normalizer::gather<double>(const Dataset&, std::span<const std::size_t>, Matrix<double>, int) const;
 
 }  // namespace digitnet

@@ -250,9 +250,9 @@ float Trainer::share_step(const Dataset& train, std::span<const std::size_t> idx
   y_.resize(idx.size());
   for (std::size_t i = 0; i < idx.size(); ++i) y_[i] = train.labels[idx[i]];
   if (!augment_.any() && batch_written_on_each_core(rows)) {
-    const auto gather = [&](Matrix<float> X) {
-      norm_.gather(train, idx, X);
-      train.prefetch(ahead);
+    const auto gather = [&](Matrix<float> X, int first) {
+      norm_.gather(train, idx, X, first);
+      train.prefetch(ahead, first, X.cols);
     };
     const Batch<float>::Fill fill(gather);
     return net_.train_step({Batch<float>(rows, train.features(), fill), y_, batch, idx, draw, accumulate}, sums);

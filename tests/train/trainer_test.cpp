@@ -197,8 +197,8 @@ TEST(Trainer, BatchWrittenByEachCoreEqualsOneCopy) {
     std::atomic<int> calls{0};
     for (int step = 0; step < 3; ++step) {
       const float la = test::step(a, X.view(), labels, 32, FusedSgd<float>{0.1f});
-      const auto gather = [&](Matrix<float> copy) {
-        norm.gather(data, idx, copy);
+      const auto gather = [&](Matrix<float> copy, int first) {
+        norm.gather(data, idx, copy, first);
         ++calls;
       };
       const Batch<float>::Fill fill(gather);

@@ -57,7 +57,7 @@ Network<T> run(const Trajectory& t, double tol, Step step) {
   std::vector<std::size_t> idx(kBatch);
   for (int s = 0; s < kSteps; ++s) {
     std::iota(idx.begin(), idx.end(), std::size_t(s) * kBatch);
-    const auto gather = [&](Matrix<T> X) { scale.gather(t.data, idx, X); };
+    const auto gather = [&](Matrix<T> X, int first) { scale.gather(t.data, idx, X, first); };
     const typename Batch<T>::Fill fill(gather);
     const T loss = step(net, Batch<T>(kBatch, 784, fill), std::span(t.labels).subspan(std::size_t(s) * kBatch, kBatch));
     EXPECT_NEAR(loss, losses[s], tol * losses[s]) << "step " << s + 1;

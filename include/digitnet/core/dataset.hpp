@@ -36,18 +36,19 @@ struct Dataset {
     return (value_view.empty() ? values.data() : value_view.data()) + i * features();
   }
   Dataset subset(std::span<const std::size_t> indices) const;
-  // Asks the CPU to start loading these images into cache: shuffled rows are otherwise a
-  // cache miss each, so the trainer asks for the next batch while this one trains.
-  void prefetch(std::span<const std::size_t> indices) const {
-    if (has_floats()) {
-      const auto bytes = static_cast<std::size_t>(features()) * sizeof(float);
-      for (std::size_t i : indices)
-        for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(reinterpret_cast<const char*>(floats(i)) + b);
-      return;
+  // Asks the CPU to start loading these images (features first .. first + count of each, all
+  // when count is -1) into cache: shuffled rows are otherwise a cache miss each, so the
+  // trainer asks for the next batch while this one trains.
+  void prefetch(std::span<const std::size_t> indices, int first = 0, int count = -1) const {
+    if (count < 0) count = features() - first;
+    const std::size_t size = has_floats() ? sizeof(float) : 1;
+    const std::size_t begin = std::size_t(first) * size, end = std::size_t(first + count) * size;
+    for (std::size_t i : indices) {
+      const char* row =
+          has_floats() ? reinterpret_cast<const char*>(floats(i)) : reinterpret_cast<const char*>(image(i));
+      for (std::size_t b = begin; b < end; b += 64) __builtin_prefetch(row + b);
+      if (end > begin) __builtin_prefetch(row + end - 1);  // the last line, when a line boundary falls inside
     }
-    const auto bytes = static_cast<std::size_t>(features());
-    for (std::size_t i : indices)
-      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(image(i) + b);
   }
 };
 

@@ -119,6 +119,8 @@ struct Units {
 };
 
 // Z = X W^T + b, the columns of units.j0 .. j1.   X: (B, in)  Z: (B, out)
+// With input units i0 .. i1, only their terms: from the bias when i0 is 0, else added to Z,
+// which holds the sum of the inputs before i0 (the same FMAs, in order, as all at once).
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units = {});
 // dX = dZ W.   dZ: (B, out)  dX: (B, in)

@@ -98,7 +98,7 @@ class Network {
   void start(const Batch<T>& X, bool training);
   void begin_step(const Examples<T>& ex);                     // a training step's inputs, row keys and dropout draws
   T normalized_step(const Examples<T>& ex, WeightSums sums);  // the step of a network with batch normalization
-  void first_layer_forward();
+  void first_layer_forward(bool updating);                    // updating: in a training step, W_1 updated after
   void forward_rows(int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
   Matrix<const T> layer_input(int l);  // what layer l reads: X, A_{l-1}, or D_{l-1} under dropout

@@ -26,9 +26,10 @@ struct Normalizer {
 
   // One example: from values already in [0, 1] (an image from predict) to inputs.
   void apply01(std::span<const float> x01, std::span<float> out) const;
-  // Rows `indices` of the dataset into the batch X (indices.size(), features).
+  // Rows `indices` of the dataset into the batch X (indices.size(), features); or, with `first`,
+  // only features first .. first + X.cols (X is those columns of a batch).
   template <class T>
-  void gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X) const;
+  void gather(const Dataset& data, std::span<const std::size_t> indices, Matrix<T> X, int first = 0) const;
 };
 
 }  // namespace digitnet
