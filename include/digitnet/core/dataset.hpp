@@ -49,13 +49,16 @@ struct Dataset {
   // trainer asks for the next batch while this one trains.
   void prefetch(std::span<const std::size_t> indices, int first = 0, int count = -1) const {
     if (count < 0) count = features() - first;
-    const std::size_t size = has_floats() ? sizeof(float) : 1;
+    if (count <= 0) return;
+    const bool as_floats = has_floats();
+    const std::size_t size = as_floats ? sizeof(float) : 1;
     const std::size_t begin = std::size_t(first) * size, end = std::size_t(first + count) * size;
     for (std::size_t i : indices) {
-      const char* row =
-          has_floats() ? reinterpret_cast<const char*>(floats(i)) : reinterpret_cast<const char*>(image(i));
-      for (std::size_t b = begin; b < end; b += 64) prefetch_line(row + b);
-      if (end > begin) prefetch_line(row + end - 1);  // the last line, when a line boundary falls inside
+      const auto row = reinterpret_cast<std::uintptr_t>(as_floats ? static_cast<const void*>(floats(i))
+                                                                  : static_cast<const void*>(image(i)));
+      // Every 64-byte line the bytes [begin, end) touch, from the line holding the first.
+      for (std::uintptr_t line = (row + begin) & ~std::uintptr_t(63); line < row + end; line += 64)
+        prefetch_line(reinterpret_cast<const void*>(line));
     }
   }
 };
