@@ -129,17 +129,20 @@ static int int8() {
   return 0;
 }
 
-// Layer 1 of the seed network at batch 32 as a training step runs it, on two cores: Z = X W^T + b
-// split by columns of W^T, then W^T -= lr X^T dZ, 3000 steps after 1000 to warm up; microseconds a
-// step of each, for three ways of sharing W^T between the cores:
-//   - as training does: the update split by rows of W^T, so that each core writes whole cache
-//     lines of its own; half of what each core reads in the next forward product was written by
-//     the other core, and crosses between them;
+// Layer 1 of the seed network at batch 32 on two cores, step after step: Z = X W^T + b, then
+// W^T -= lr X^T dZ, 3000 steps after 1000 to warm up; microseconds a step of each, for ways of
+// sharing W^T between the cores:
+//   - the forward product split by columns of W^T, the update by rows, so that each core writes
+//     whole cache lines of its own; half of what each core reads in the next forward product
+//     was written by the other core, and crosses between them;
 //   - the update split by columns too, as the forward product: each core writes only what it
 //     reads, but its half of every 512-byte row of W^T shares the row's page with the other's;
 //   - each row of W^T with a gap of 32 floats (128 bytes) after each core's half (a layout
 //     digitnet does not have): the update split by columns, as the forward product;
-//   - W^T in two panels, each core's columns contiguous in memory (nor this one): nothing crosses.
+//   - W^T in two panels, each core's columns contiguous in memory (nor this one): nothing crosses;
+//   - by inputs, pipelined: each core adds the terms of the rows of W^T it updates, core 1 going
+//     on from core 0's sums block by block (what training did before 2026-12-07);
+//   - by inputs, in two partial sums, one per core at once, added by rows (what training does);
 // and, for scale, one core doing both products alone.
 static int sharing() {
   Rng rng(1);
@@ -176,7 +179,7 @@ static int sharing() {
     matmul_ab_bias(x, Matrix<const float>(w).cols_view(c * half, half), bias.view().data + c * half,
                    z.cols_view(c * half, half));
   };
-  run("W^T row-major, update by rows (as training does)", forward_columns,
+  run("W^T row-major, forward by columns, update by rows", forward_columns,
       [&](int c) { matmul_atb_update(x.cols_view(c * in / 2, in / 2), dz, w.rows_view(c * in / 2, in / 2), -1e-6f); });
   run("W^T row-major, update by columns", forward_columns,
       [&](int c) { matmul_atb_update(x, dz.cols_view(c * half, half), w.cols_view(c * half, half), -1e-6f); });
@@ -219,6 +222,28 @@ static int sharing() {
         },
         [&](int c) {
           if (c == 0) ready.store(0, std::memory_order_relaxed);
+          matmul_atb_update(x.cols_view(c * h, h), dz, w.rows_view(c * h, h), -1e-6f);
+        });
+  }
+  // Two partial sums by inputs, as a training step takes them (kernels/split.hpp): core 0
+  // P0 = b + X[:, :h] W^T[:h], core 1 P1 = X[:, h:] W^T[h:], at once; then each core adds
+  // Z = P0 + P1 for half the rows, as the step's rows phase does.
+  {
+    Tensor<float> P1(B, out);
+    const Matrix<float> p1 = P1.view();
+    std::atomic<int> finished{0};
+    run(
+        "W^T row-major, two partial sums by inputs (as training does)",
+        [&](int c) {
+          if (c == 0) matmul_ab_bias(x.cols_view(0, h), Matrix<const float>(w).rows_view(0, h), bias.view().data, z);
+          else matmul_ab<float>(x.cols_view(h, in - h), Matrix<const float>(w).rows_view(h, in - h), p1, false);
+          finished.fetch_add(1, std::memory_order_acq_rel);
+          while (finished.load(std::memory_order_acquire) < 2) __builtin_ia32_pause();
+          for (int r = c * B / 2; r < (c + 1) * B / 2; ++r)
+            for (int j = 0; j < out; ++j) z(r, j) += p1(r, j);
+        },
+        [&](int c) {
+          if (c == 0) finished.store(0, std::memory_order_relaxed);
           matmul_atb_update(x.cols_view(c * h, h), dz, w.rows_view(c * h, h), -1e-6f);
         });
   }

@@ -264,19 +264,6 @@ void training_step() {
   get_pool().step();
 }
 
-void wait_for_count(const std::atomic<int>& count, int target) {
-  std::chrono::steady_clock::time_point until{};
-  for (int spin = 0; count.load(std::memory_order_acquire) < target; ++spin) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();  // lets the core's other hyperthread run, and leaves the loop gently
-#endif
-    if ((spin & 255) != 255) continue;
-    const auto now = std::chrono::steady_clock::now();
-    if (until == std::chrono::steady_clock::time_point{}) until = now + std::chrono::microseconds(100);
-    else if (now > until) std::this_thread::yield();  // the counting thread may want this core
-  }
-}
-
 void run_parallel(int tasks, TaskRef task) {
   if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all
     for (int t = 0; t < tasks; ++t) task(t);

@@ -8,7 +8,6 @@
 // is split). Other kernels count their items as the multiply-adds that take as long on one
 // core, measured by `build/gemm_bench --costs` (docs/performance.md, "Splitting work").
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <span>
@@ -63,8 +62,8 @@ void split_items(I n, double each, F&& f) {
 
 // The shares of a training step (Network::train_step), for layer sizes n_0 .. n_D and a batch
 // of B rows. Each phase is one hand-off between cores:
-//   1. the first layer's product Z_1, pipelined by the layer's inputs (the rows of W^T each core
-//      updates in phase 3), each core reading the batch as it wrote it (core/batch.hpp);
+//   1. the first layer's product Z_1, in two parts by the layer's inputs (the rows of W^T each
+//      core updates in phase 3), each core reading the batch as it wrote it (core/batch.hpp);
 //   2. everything per example (the other layers' forward, the loss, every dZ): by rows;
 //   3. the sums over the batch, dW and db of every layer: by input units of each layer (rows
 //      of W^T, whole register tiles: kUnitGrain) and by biases (whole cache lines), so that no
@@ -73,44 +72,48 @@ constexpr int kColumnGrain = 16;  // floats in a 64-byte cache line
 constexpr int kUnitGrain = 12;    // rows of a register tile of the products (src/kernels/gemm.cpp)
 using Range = std::pair<int, int>;
 
-// Phase 1: f(inputs, rows, columns) for each core's share of Z_1 = b_1 + X W_1^T (n_0 inputs,
-// n_1 columns): the terms of inputs [i0, i1) (rows of W^T) for batch rows [r0, r1) and columns
-// [j0, j1), starting at the bias when i0 is 0 and otherwise going on from what Z_1 holds.
-//  - Inference (nothing writes W_1): by columns, each core all of the inputs.
-//  - A training step on two cores (`updating`): pipelined by inputs. Core t takes the terms of
-//    the inputs whose rows of W^T it updates in phase 3, so W_1 stays in that core's cache from
-//    step to step; split by columns, half of what each core read had just been written by the
-//    other, and the step was barely faster than on one core (`gemm_bench --sharing`). Core 0
-//    starts each block of kPipelineRows rows at the bias and adds its inputs' terms; core 1 goes
-//    on from there with the rest, block after block: each element gets the same FMAs, in order.
-constexpr int kPipelineRows = 8;     // batch rows handed from core to core at a time (measured)
-constexpr int kPipelineBatch = 128;  // up to which a training step pipelines (measured)
+// A training step sums Z_1 = b_1 + X W_1^T in two parts over the layer's inputs (the rows of
+// W^T), P_0 = b_1 + (the terms of the first half) and P_1 = (the terms of the second half), and
+// then Z_1 = P_0 + P_1, whatever the number of cores: the same FMAs in the same order on one
+// core or many, so the bits do not depend on --threads (or on MPI's ranks: every step of every
+// batch size sums this way). On two cores each core sums one part, the inputs whose rows of W^T
+// it updates in phase 3, so W_1 stays in that core's cache from step to step, and neither core
+// waits for the other (`gemm_bench --sharing`: see docs/performance.md). Inference, where no
+// core writes W_1, sums all the inputs at once.
+constexpr int kFirstLayerParts = 2;
+inline Range first_layer_part(int inputs, int part) {  // as split_weight_sums shares them on two cores
+  return block_share(inputs, kUnitGrain, part, kFirstLayerParts);
+}
+
+// Phase 1: f(part, inputs, rows, columns) for each core's share of Z_1 (n_0 inputs, n_1
+// columns): the terms of inputs [i0, i1) for batch rows [r0, r1) and columns [j0, j1), from the
+// bias for part 0, from zero for part 1. In a training step (`updating`), f is called for both
+// parts (first_layer_part); on two cores or more, core t takes part t % 2 (its share of the
+// columns when more than one core takes a part). Inference: part 0 with all the inputs, split
+// by columns.
 template <class F>
 void split_first_layer(std::span<const int> sizes, int B, bool updating, F&& f) {
   const int in = sizes[0], out = sizes[1];
   const double work = double(B) * in * out;
   const Range inputs{0, in}, rows{0, B}, columns{0, out};
-  if (one_row_alone(B, work)) return f(inputs, rows, columns);  // one image: as the product does it
-  const int cores = std::min(cores_for(work), (out + kColumnGrain - 1) / kColumnGrain);
-  if (cores <= 1) return f(inputs, rows, columns);
-  if (updating && cores == 2 && B <= kPipelineBatch) {
-    struct alignas(64) Count {  // blocks a core has finished, on a cache line of its own
-      std::atomic<int> blocks{0};
-    };
-    Count done[2];
+  const int cores = one_row_alone(B, work) ? 1 : std::min(cores_for(work), (out + kColumnGrain - 1) / kColumnGrain);
+  if (updating) {
+    const Range part[kFirstLayerParts] = {first_layer_part(in, 0), first_layer_part(in, 1)};
+    if (cores <= 1) {
+      for (int p = 0; p < kFirstLayerParts; ++p) f(p, part[p], rows, columns);
+      return;
+    }
     run_parallel(cores, [&](int t) {
-      const Range mine = block_share(in, kUnitGrain, t, cores);  // as split_weight_sums shares them
-      for (int r0 = 0, block = 1; r0 < B; r0 += kPipelineRows, ++block) {
-        if (t > 0) wait_for_count(done[t - 1].blocks, block);
-        f(mine, Range{r0, std::min(B, r0 + kPipelineRows)}, columns);
-        done[t].blocks.store(block, std::memory_order_release);
-      }
+      const int p = t % kFirstLayerParts, on_part = (cores - p + kFirstLayerParts - 1) / kFirstLayerParts;
+      const auto [j0, j1] = block_share(out, kColumnGrain, t / kFirstLayerParts, on_part);
+      if (j0 < j1) f(p, part[p], rows, Range{j0, j1});
     });
     return;
   }
+  if (cores <= 1) return f(0, inputs, rows, columns);
   run_parallel(cores, [&](int t) {
     const auto [j0, j1] = block_share(out, kColumnGrain, t, cores);
-    if (j0 < j1) f(inputs, rows, Range{j0, j1});
+    if (j0 < j1) f(0, inputs, rows, Range{j0, j1});
   });
 }
 

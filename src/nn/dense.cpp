@@ -128,12 +128,31 @@ template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units) {
   const Units u = concrete(units, layer.in(), layer.out());
   const int n = u.j1 - u.j0, k = u.i1 - u.i0;
-  if (n <= 0 || k <= 0) return;
+  if (n <= 0) return;
+  if (k <= 0) {  // no terms: the bias alone, or Z as it is
+    if (u.i0 == 0)
+      for (int b = 0; b < Z.rows; ++b) std::copy_n(layer.b.data + u.j0, n, &Z(b, u.j0));
+    return;
+  }
   const Matrix<const T> Wt = Matrix<const T>(layer.Wt).rows_view(u.i0, k).cols_view(u.j0, n);
   const Matrix<const T> x = X.cols_view(u.i0, k);
   // Z = b + X Wt, columns j0 .. j1: from the bias with the first inputs, else on from Z
   if (u.i0 == 0) matmul_ab_bias(x, Wt, layer.b.data + u.j0, Z.cols_view(u.j0, n));
   else matmul_ab<T>(x, Wt, Z.cols_view(u.j0, n), /*accumulate=*/true);
+}
+
+template <class T>
+void dense_forward_terms(const Dense<T>& layer, Matrix<const T> X, Matrix<T> P, Units units) {
+  const Units u = concrete(units, layer.in(), layer.out());
+  const int n = u.j1 - u.j0, k = u.i1 - u.i0;
+  if (n <= 0) return;
+  if (k <= 0) {  // no terms: zero
+    for (int b = 0; b < P.rows; ++b) std::fill_n(&P(b, u.j0), n, T(0));
+    return;
+  }
+  // P = X Wt over inputs i0 .. i1 and columns j0 .. j1, from zero
+  matmul_ab<T>(X.cols_view(u.i0, k), Matrix<const T>(layer.Wt).rows_view(u.i0, k).cols_view(u.j0, n),
+               P.cols_view(u.j0, n), /*accumulate=*/false);
 }
 
 template <class T>
@@ -185,6 +204,7 @@ void dense_backward_reference(Dense<T>& layer, Matrix<const T> X, Matrix<const T
 #define DIGITNET_DENSE(T)                                                                            \
   template class DenseLayers<T>;                                                                     \
   template void dense_forward<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);                \
+  template void dense_forward_terms<T>(const Dense<T>&, Matrix<const T>, Matrix<T>, Units);          \
   template void dense_backward_input<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);                \
   template void dense_backward_weights<T>(Dense<T>&, Matrix<const T>, Matrix<const T>, bool, Units); \
   template void dense_forward_reference<T>(const Dense<T>&, Matrix<const T>, Matrix<T>);             \

@@ -76,12 +76,18 @@ void Network<T>::start(const Batch<T>& X, bool training) {
 }
 
 // Z_1 = X W_1^T + b_1: each core its share (kernels/split.hpp), from the batch as it reads it.
+// In a training step, in two parts over the inputs: P_0 = b_1 + (first inputs' terms) in Z_1,
+// P_1 = (the other inputs' terms) in P_, added in forward_rows.
 template <class T>
 void Network<T>::first_layer_forward(bool updating) {
-  split_first_layer(arch_.sizes, Z_[0].rows, updating, [&](Range inputs, Range rows, Range columns) {
+  summing_parts_ = updating;
+  if (updating) P_.resize(Z_[0].rows, Z_[0].cols);
+  split_first_layer(arch_.sizes, Z_[0].rows, updating, [&](int part, Range inputs, Range rows, Range columns) {
     const int n = rows.second - rows.first;
-    dense_forward((*infer_)[0], input_.here(inputs.first, inputs.second).rows_view(rows.first, n),
-                  Z_[0].view().rows_view(rows.first, n), {inputs.first, inputs.second, columns.first, columns.second});
+    const Matrix<const T> X = input_.here(inputs.first, inputs.second).rows_view(rows.first, n);
+    const Units units{inputs.first, inputs.second, columns.first, columns.second};
+    if (part == 0) dense_forward((*infer_)[0], X, Z_[0].view().rows_view(rows.first, n), units);
+    else dense_forward_terms((*infer_)[0], X, P_.view().rows_view(rows.first, n), units);
   });
 }
 
@@ -90,6 +96,14 @@ template <class T>
 void Network<T>::forward_rows(int r0, int r1, bool output) {
   const int n = r1 - r0, L = arch_.depth();
   const auto rows = [&](Tensor<T>& t) { return t.view().rows_view(r0, n); };
+  if (summing_parts_) {  // Z_1 = P_0 + P_1
+    const Matrix<T> Z = rows(Z_[0]), P = rows(P_);
+    for (int b = 0; b < n; ++b) {
+      T* z = Z.row(b);
+      const T* p = P.row(b);
+      for (int j = 0; j < Z.cols; ++j) z[j] += p[j];
+    }
+  }
   for (int l = 0; l < L; ++l) {
     if (l > 0) dense_forward((*infer_)[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
     if (l + 1 == L) break;
@@ -178,7 +192,7 @@ void Network<T>::begin_step(const Examples<T>& ex) {
 }
 
 // The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
-// layer's product pipelined by inputs (or by columns), everything per example by rows, and the
+// layer's product in two parts by inputs, everything per example by rows, and the
 // sums over the batch by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
@@ -190,7 +204,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   training_step();  // the adaptive thread pool counts steps (core/parallel.hpp)
   if (arch_.batch_norm) return normalized_step(ex, sums);
   begin_step(ex);
-  first_layer_forward(/*updating=*/true);           // Z_1 = X W_1^T + b_1
+  first_layer_forward(/*updating=*/true);           // Z_1 = X W_1^T + b_1, in two parts
   split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
     forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
     backward_rows(ex.labels, ex.batch, r0, r1);     //   the loss, dZ_D .. dZ_1

@@ -46,8 +46,9 @@ MemoryEstimate estimate_memory(const Recipe& r, std::size_t examples, int featur
   // Early stopping keeps a copy of the weights.
   m.copies = bytes(params * F * (4 + (r.early_stop > 0 ? 1 : 0)) + 3 * double(m.optimizer));
   const std::size_t rows = std::min<std::size_t>(r.batch == 0 ? std::max<std::size_t>(examples, 1) : r.batch, kChunk);
-  // Z, A, dZ for each layer (and a mask and its product under dropout), for a step's rows
-  m.activations = bytes(double(rows) * widths * F * 5);
+  // Z, A, dZ for each layer (and a mask and its product under dropout), and the second part of
+  // layer 1's sum (nn/network.hpp), for a step's rows
+  m.activations = bytes(double(rows) * (widths * 5 + (r.layers.size() > 1 ? r.layers[1] : 0)) * F);
   m.batch = bytes(double(rows) * features * F * std::max(cores, 1));
   m.data = bytes(double(examples) * (features + 1));
   return m;

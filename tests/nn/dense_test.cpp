@@ -1,5 +1,8 @@
 // The layer's fast functions (SIMD kernels, shares of units, any core count) against its plain
 // reference loops (dense.hpp): the same values, bit for bit.
+#include <algorithm>
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include "digitnet/core/parallel.hpp"
@@ -58,6 +61,23 @@ void expect_forward_and_backward_equal_reference(int B, int in, int out) {
                           Units{in / 3, in, out / 2, out}})
       dense_forward<T>(shared, c.X.view(), Zs.view(), u);
     EXPECT_EQ(Zs.storage, Z_ref.storage) << threads << " threads, shares";
+    // The terms of some inputs alone, from zero (the second part of a training step's Z_1), by
+    // column halves; and units with no inputs: the bias alone, or zero.
+    Tensor<T> P(B, out), P_ref(B, out), Zb(B, out);
+    for (int b = 0; b < B; ++b)
+      for (int j = 0; j < out; ++j) {
+        T p = 0;
+        for (int i = in / 3; i < in; ++i) p = std::fma(c.X(b, i), ref.Wt(i, j), p);
+        P_ref(b, j) = p;
+      }
+    for (const Units u : {Units{in / 3, in, 0, out / 2}, Units{in / 3, in, out / 2, out}})
+      dense_forward_terms<T>(shared, c.X.view(), P.view(), u);
+    EXPECT_EQ(P.storage, P_ref.storage) << threads << " threads, terms";
+    dense_forward_terms<T>(shared, c.X.view(), P.view(), Units{in / 3, in / 3, 0, out});
+    EXPECT_TRUE(std::all_of(P.storage.begin(), P.storage.end(), [](T v) { return v == T(0); })) << "no terms";
+    dense_forward<T>(shared, c.X.view(), Zb.view(), Units{0, 0, 0, out});
+    for (int b = 0; b < B; ++b)
+      EXPECT_TRUE(std::equal(Zb.view().row(b), Zb.view().row(b) + out, shared.b.data)) << "no inputs: the bias";
     EXPECT_EQ(test::values(shared.dWt), test::values(ref.dWt)) << threads << " threads, shares";
     EXPECT_EQ(test::values(shared.db), test::values(ref.db)) << threads << " threads, shares";
   }

@@ -1,5 +1,6 @@
 // A training step of the Network (split between cores, SGD fused into the backward pass) against
 // docs/math.md §5-6 written out with each layer's reference functions: the same bits.
+#include <cmath>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -8,12 +9,13 @@
 #include "digitnet/nn/network.hpp"
 #include "digitnet/train/normalize.hpp"
 #include "digitnet/train/sgd.hpp"
+#include "kernels/split.hpp"
 #include "test_support.hpp"
 
 namespace digitnet {
 namespace {
 
-// forward:  Z_l = A_{l-1} W_l^T + b_l, A_l = f(Z_l), the output layer softmax;
+// forward:  Z_l = A_{l-1} W_l^T + b_l (Z_1 in two parts of its inputs), A_l = f(Z_l), the output layer softmax;
 // backward: dZ_D = (P - Y) / B; dW_l, db_l, dA_{l-1} = dZ_l W_l; dZ_{l-1} = dA_{l-1} f'(Z_{l-1});
 // update:   W_l -= lr dW_l, b_l -= lr db_l.   Returns the batch-mean loss.
 float reference_step(Network<float>& net, Matrix<const float> X, std::span<const int> y, float lr) {
@@ -22,7 +24,19 @@ float reference_step(Network<float>& net, Matrix<const float> X, std::span<const
   for (int l = 0; l < L; ++l) {
     const int n = net.arch().sizes[l + 1];
     Z[l].resize(B, n), A[l].resize(B, n), G[l].resize(B, n);
-    dense_forward_reference<float>(net.layers[l], l == 0 ? X : Matrix<const float>(A[l - 1].view()), Z[l].view());
+    if (l == 0) {  // a training step sums Z_1 = P_0 + P_1 over two parts of the inputs (kernels/split.hpp)
+      const Dense<float>& layer = net.layers[0];
+      const Range part[2] = {first_layer_part(layer.in(), 0), first_layer_part(layer.in(), 1)};
+      for (int b = 0; b < B; ++b)
+        for (int j = 0; j < n; ++j) {
+          float p0 = layer.b.data[j], p1 = 0;
+          for (int i = part[0].first; i < part[0].second; ++i) p0 = std::fma(X(b, i), layer.Wt(i, j), p0);
+          for (int i = part[1].first; i < part[1].second; ++i) p1 = std::fma(X(b, i), layer.Wt(i, j), p1);
+          Z[0](b, j) = p0 + p1;
+        }
+    } else {
+      dense_forward_reference<float>(net.layers[l], Matrix<const float>(A[l - 1].view()), Z[l].view());
+    }
     if (l + 1 < L) activation_forward<float>(net.arch().hidden, Z[l].view(), A[l].view());
   }
   float loss = 0;
@@ -48,27 +62,31 @@ TEST(Network, SplitAndFusedStepEqualsTheReference) {
   std::iota(idx.begin(), idx.end(), 0);
   norm.gather(data, idx, X.view());
   const std::vector<int> y(data.labels.begin(), data.labels.end());
-  for (const Activation f : {Activation::relu, Activation::tanh}) {
-    for (int B : {1, 32, 100}) {
-      Network<float> ref({{784, 128, 64, 10}, f, Loss::cross_entropy});
-      Rng rng(9, kInitStream);
-      ref.init(Init{}, rng);
-      const Network<float> start = ref;
-      const Matrix<const float> Xb = Matrix<const float>(X.view()).rows_view(0, B);
-      const std::span<const int> yb = std::span(y).first(B);
-      const float ref_loss = reference_step(ref, Xb, yb, 0.1f);
-      for (int threads : {1, 2, 3}) {
-        SCOPED_TRACE(testing::Message() << to_string(f) << ", batch " << B << ", " << threads << " threads");
-        set_threads(threads);
-        Network<float> net = start;
-        EXPECT_EQ(test::step(net, Xb, yb, B, FusedSgd<float>{0.1f}), ref_loss);
-        for (std::size_t l = 0; l < net.layers.size(); ++l) {
-          EXPECT_EQ(test::values(net.layers[l].Wt), test::values(ref.layers[l].Wt)) << "layer " << l + 1;
-          EXPECT_EQ(test::values(net.layers[l].b), test::values(ref.layers[l].b)) << "layer " << l + 1;
+  // The seed network; and few inputs, where the first part of layer 1's sum has no inputs (5)
+  // or fewer than the second (30).
+  for (const std::vector<int>& sizes : {std::vector<int>{784, 128, 64, 10}, {5, 16, 10}, {30, 17, 10}})
+    for (const Activation f : {Activation::relu, Activation::tanh}) {
+      for (int B : {1, 32, 100}) {
+        Network<float> ref({sizes, f, Loss::cross_entropy});
+        Rng rng(9, kInitStream);
+        ref.init(Init{}, rng);
+        const Network<float> start = ref;
+        const Matrix<const float> Xb = Matrix<const float>(X.view()).rows_view(0, B).cols_view(0, sizes[0]);
+        const std::span<const int> yb = std::span(y).first(B);
+        const float ref_loss = reference_step(ref, Xb, yb, 0.1f);
+        for (int threads : {1, 2, 3}) {
+          SCOPED_TRACE(testing::Message()
+                       << sizes[0] << " inputs, " << to_string(f) << ", batch " << B << ", " << threads << " threads");
+          set_threads(threads);
+          Network<float> net = start;
+          EXPECT_EQ(test::step(net, Xb, yb, B, FusedSgd<float>{0.1f}), ref_loss);
+          for (std::size_t l = 0; l < net.layers.size(); ++l) {
+            EXPECT_EQ(test::values(net.layers[l].Wt), test::values(ref.layers[l].Wt)) << "layer " << l + 1;
+            EXPECT_EQ(test::values(net.layers[l].b), test::values(ref.layers[l].b)) << "layer " << l + 1;
+          }
         }
       }
     }
-  }
   set_threads(0);
 }
 

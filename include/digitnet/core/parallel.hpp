@@ -3,7 +3,6 @@
 // computed the same way whichever thread gets it, so results are bit-identical for any thread
 // count. When a split pays, and what the shares are, is decided in one place: src/kernels/split.hpp.
 #include <algorithm>
-#include <atomic>
 #include <type_traits>
 #include <utility>
 
@@ -47,10 +46,6 @@ class FunctionRef<R(Args...)> {
   R (*call_)(void*, Args...);
 };
 using TaskRef = FunctionRef<void(int)>;  // a task, given its index
-
-// Waits until `count` reaches at least `target` (another task of the same run_parallel counts
-// it up, with release): spins, as the pool's threads do between jobs, and yields after 100 us.
-void wait_for_count(const std::atomic<int>& count, int target);
 
 // Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
 // tasks must not exceed threads(). Called from inside a task, runs them all on that thread.

@@ -123,6 +123,10 @@ struct Units {
 // which holds the sum of the inputs before i0 (the same FMAs, in order, as all at once).
 template <class T>
 void dense_forward(const Dense<T>& layer, Matrix<const T> X, Matrix<T> Z, Units units = {});
+// P = X W^T over input units i0 .. i1 alone, from zero (no bias), columns j0 .. j1: the second
+// part of a training step's Z_1 = P_0 + P_1 (kernels/split.hpp, first_layer_part).
+template <class T>
+void dense_forward_terms(const Dense<T>& layer, Matrix<const T> X, Matrix<T> P, Units units);
 // dX = dZ W.   dZ: (B, out)  dX: (B, in)
 template <class T>
 void dense_backward_input(const Dense<T>& layer, Matrix<const T> dZ, Matrix<T> dX);

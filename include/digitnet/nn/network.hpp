@@ -109,6 +109,10 @@ class Network {
   std::vector<Tensor<T>> Z_;  // Z_[l]: pre-activation of layer l (B, sizes[l+1])
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
   std::vector<Tensor<T>> G_;  // G_[l]: dLoss/dZ_[l], built from dLoss/dA_[l] in place
+  // A training step's Z_1 is summed in two parts over the inputs (kernels/split.hpp): P_0 in
+  // Z_[0], P_1 here (B, sizes[1]); forward_rows adds them.
+  Tensor<T> P_;
+  bool summing_parts_ = false;
   // Dropout: D_[l] = A_[l] * M_[l] is what layer l+1 reads while training.
   std::vector<double> dropout_;
   std::vector<Tensor<T>> M_, D_;
