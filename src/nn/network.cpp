@@ -77,10 +77,9 @@ void Network<T>::start(const Batch<T>& X, bool training) {
 
 // Z_1 = X W_1^T + b_1: each core its share (kernels/split.hpp), from the batch as it reads it.
 // In a training step, in two parts over the inputs: P_0 = b_1 + (first inputs' terms) in Z_1,
-// P_1 = (the other inputs' terms) in P_, added in forward_rows.
+// P_1 = (the other inputs' terms) in P_, added by add_first_layer_parts.
 template <class T>
 void Network<T>::first_layer_forward(bool updating) {
-  summing_parts_ = updating;
   if (updating) P_.resize(Z_[0].rows, Z_[0].cols);
   split_first_layer(arch_.sizes, Z_[0].rows, updating, [&](int part, Range inputs, Range rows, Range columns) {
     const int n = rows.second - rows.first;
@@ -91,19 +90,21 @@ void Network<T>::first_layer_forward(bool updating) {
   });
 }
 
+// Z_1 = P_0 + P_1 for rows [r0, r1), after a training step's first_layer_forward.
+template <class T>
+void Network<T>::add_first_layer_parts(int r0, int r1) {
+  for (int b = r0; b < r1; ++b) {
+    T* z = Z_[0].view().row(b);
+    const T* p = P_.view().row(b);
+    for (int j = 0; j < Z_[0].cols; ++j) z[j] += p[j];
+  }
+}
+
 // Rows [r0, r1) from Z_1 through every later layer: each row depends on its own row only.
 template <class T>
 void Network<T>::forward_rows(int r0, int r1, bool output) {
   const int n = r1 - r0, L = arch_.depth();
   const auto rows = [&](Tensor<T>& t) { return t.view().rows_view(r0, n); };
-  if (summing_parts_) {  // Z_1 = P_0 + P_1
-    const Matrix<T> Z = rows(Z_[0]), P = rows(P_);
-    for (int b = 0; b < n; ++b) {
-      T* z = Z.row(b);
-      const T* p = P.row(b);
-      for (int j = 0; j < Z.cols; ++j) z[j] += p[j];
-    }
-  }
   for (int l = 0; l < L; ++l) {
     if (l > 0) dense_forward((*infer_)[l], layer_input(l).rows_view(r0, n), rows(Z_[l]));  // Z_l = A_{l-1} W_l^T + b_l
     if (l + 1 == L) break;
@@ -206,6 +207,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   begin_step(ex);
   first_layer_forward(/*updating=*/true);           // Z_1 = X W_1^T + b_1, in two parts
   split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
+    add_first_layer_parts(r0, r1);                  //   Z_1 = P_0 + P_1
     forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
     backward_rows(ex.labels, ex.batch, r0, r1);     //   the loss, dZ_D .. dZ_1
   });

@@ -99,6 +99,7 @@ class Network {
   void begin_step(const Examples<T>& ex);                     // a training step's inputs, row keys and dropout draws
   T normalized_step(const Examples<T>& ex, WeightSums sums);  // the step of a network with batch normalization
   void first_layer_forward(bool updating);                    // updating: in a training step, W_1 updated after
+  void add_first_layer_parts(int r0, int r1);
   void forward_rows(int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
   Matrix<const T> layer_input(int l);  // what layer l reads: X, A_{l-1}, or D_{l-1} under dropout
@@ -110,9 +111,8 @@ class Network {
   std::vector<Tensor<T>> A_;  // A_[l]: activation of layer l; the last is the output
   std::vector<Tensor<T>> G_;  // G_[l]: dLoss/dZ_[l], built from dLoss/dA_[l] in place
   // A training step's Z_1 is summed in two parts over the inputs (kernels/split.hpp): P_0 in
-  // Z_[0], P_1 here (B, sizes[1]); forward_rows adds them.
+  // Z_[0], P_1 here (B, sizes[1]); add_first_layer_parts adds them.
   Tensor<T> P_;
-  bool summing_parts_ = false;
   // Dropout: D_[l] = A_[l] * M_[l] is what layer l+1 reads while training.
   std::vector<double> dropout_;
   std::vector<Tensor<T>> M_, D_;
