@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+import blas_core
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DATA = "/usr/share/datasets/fashion-mnist"
@@ -44,10 +46,9 @@ def last_json(cmd, env=None):
 
 
 def env_with(build, **extra):
-    # Debian's OpenBLAS settings for old CPUs slow a current NumPy down (bench/run.py does the same).
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    # OpenBLAS's fastest correct kernels on this CPU, as bench/run.py gives its peers (bench/blas_core.py).
+    env = blas_core.peer_env(**extra)
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(build, "python"), HERE])
-    env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
@@ -82,6 +83,7 @@ def main():
     print(f"digitnet.MLPClassifier benchmark: 784-128-64-10 ReLU, SGD lr 0.32, batch 32, {E} epochs on "
           f"Fashion-MNIST (60,000), {os.cpu_count()} cores; started {time.strftime('%Y-%m-%d %H:%M')}, "
           f"load average {start_load}")
+    print(blas_core.describe())
     me = [sys.executable, os.path.abspath(__file__), "--worker", "--epochs", str(E)]
     cli, py = [], []
     for _ in range(args.repeats):

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+import blas_core
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PER_EXAMPLE_TRAIN = 2 * (784 * 128 + 128 * 64 + 64 * 10) * 2 + 2 * (128 * 64 + 64 * 10)  # forward, dW, dX (layers 2-3)
@@ -48,9 +50,8 @@ def peak_rss_mb(cmd):
 
 
 def python_env(**extra):
-    # Debian's OpenBLAS settings for old CPUs slow a current NumPy down (see the env notes).
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    env.update({k: str(v) for k, v in extra.items()})
+    # The peers run OpenBLAS's fastest correct kernels on this CPU, measured (bench/blas_core.py).
+    env = blas_core.peer_env(**extra)
     env["PYTHONPATH"] = HERE
     return env
 
@@ -243,6 +244,7 @@ def main():
     print(machine)
     if "numpy" in runs[0]:
         print(f"NumPy BLAS: {blas_info()}")
+        print(blas_core.describe())
     train, serve = tables(runs, n_train)
     print()
     print_table(TRAIN_HEAD, train)
@@ -259,9 +261,9 @@ def main():
           f"; peak RSS of 'digitnet train' on 60,000 images: {ours['cli_peak_rss_mb']:.0f} MB")
     if args.write and not args.smoke:
         with open(os.path.join(HERE, "results.json"), "w") as f:
-            json.dump({"started": started, "runs": runs}, f, indent=1)
+            json.dump({"started": started, "openblas": blas_core.choose(), "runs": runs}, f, indent=1)
         write_svg(runs[0], os.path.join(ROOT, "docs", "performance.svg"))
-        block = (f"\n`bash bench/run.sh --write --runs {args.runs}`, {started}, {epochs} epochs each; {machine}. "
+        block = (f"\n`bash bench/run.sh --write --runs {args.runs}`, {started}, {epochs} epochs each; {machine}; {blas_core.describe()}. "
                  f"Each cell: the median of the runs (lowest-highest); ratios are taken within each run.\n\n"
                  f"{markdown(TRAIN_HEAD, train)}\n\n{markdown(SERVE_HEAD, serve)}\n")
         if not replace_block(os.path.join(ROOT, "docs", "performance.md"), "bench", block):
