@@ -4,14 +4,17 @@
 //   gemm_bench --sharing the seed network's first layer on two cores, step after step (forward
 //                        product, then the SGD update of W_1) with W_1 shared three ways: why
 //                        two cores gain little at batch 32 (docs/performance.md)
-//   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, and
-//                        one item of each kernel, in multiply-adds of a product on one core
+//   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, a
+//                        cache line read after the other core wrote it, and one item of each
+//                        kernel, in multiply-adds of a product on one core
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "digitnet/core/parallel.hpp"
@@ -52,6 +55,39 @@ double best_ns(int iters, F f) {
   return best;
 }
 
+// What a training step pays for each cache line that crosses between the cores (the other
+// core's rows of P_1, dZ and the activations, its half of W_2 and W_3: about 40 KB each way a
+// step at batch 32): 16 KB read in order, right after the other core wrote it, against the same
+// read after this core wrote it. Nanoseconds a line, the median of 2000 rounds.
+static std::pair<double, double> line_reads() {
+  set_threads(2);
+  std::vector<float> buffer(16 * 1024 / sizeof(float));
+  volatile float sink = 0;
+  const auto read_lines = [&] {
+    float sum = 0;
+    for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
+    sink = sink + sum;
+  };
+  const auto write_on = [&](int core) {
+    run_parallel(2, [&](int t) {
+      if (t == core)
+        for (auto& v : buffer) v += 1;
+    });
+  };
+  const auto median_ns = [&](int writer) {
+    std::vector<double> ns;
+    for (int round = 0; round < 2000; ++round) {
+      write_on(writer);
+      const auto t0 = std::chrono::steady_clock::now();
+      read_lines();
+      ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+    return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
+  };
+  return {median_ns(1), median_ns(0)};
+}
+
 static int costs() {
   Rng rng(1);
   const auto rnd = [&](int r, int c, double zeros = 0) {
@@ -61,6 +97,7 @@ static int costs() {
   };
   set_threads(2);
   const double handoff = best_ns(20000, [] { run_parallel(2, [](int) {}); });
+  const auto [crossed, own] = line_reads();
   set_threads(1);
   // A multiply-add: the seed network's layer-2 product at batch 32 (its inputs half zeros,
   // as ReLU outputs are), all terms counted.
@@ -68,7 +105,9 @@ static int costs() {
   const double fma = best_ns(2000, [&] { matmul_ab<float>(A.view(), B.view(), C.view()); }) / (32.0 * 128 * 64);
   std::printf("a hand-off to a second core and back: %.0f ns = %.0f multiply-adds; kWorkPerCore = %.0f\n", handoff,
               handoff / fma, kWorkPerCore);
-  std::printf("a multiply-add (32x128x64 product, one core): %.4f ns\n\n", fma);
+  std::printf("a multiply-add (32x128x64 product, one core): %.4f ns\n", fma);
+  std::printf("a cache line read (16 KB, in order), written last by the other core: %.1f ns; by this one: %.1f ns\n\n",
+              crossed, own);
   std::printf("%-44s %10s %12s %10s\n", "item (one core)", "ns", "measured", "split.hpp");
   const auto row = [&](const char* name, double ns, double constant) {
     std::printf("%-44s %10.4f %12.1f %10.1f\n", name, ns, ns / fma, constant);
