@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
@@ -88,78 +89,113 @@ HWY_INLINE void StoreLanes(D d, M m, hn::Vec<D> v, float* p) {
   else hn::StoreU(v, d, p);
 }
 
-// The starting value of a register tile of C at (i, j): the bias, 0, or C itself when
-// accumulating. n: the lanes in use of each vector (all but for kMasked).
-template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
+// What a register tile of C starts from, and what becomes of it: fixed for a whole product, so
+// each kind is compiled apart. With the choice made per tile, the compiler kept the tile in
+// memory around the branches and reloaded the operands after every store: `build/gemm_bench`'s
+// layer-1 weight gradient (dWt = X^T dZ, batch 32, one thread) ran at 118 GFLOP/s, now 149.
+enum class Start { zero, bias, load, load_transposed };  // 0, the bias, C, C's transposed places
+enum class Finish { store, update, store_transposed };   // C = P, C += alpha P, C's transposed places
+
+// The starting value of a register tile of C at (i, j). n: the lanes in use of each vector
+// (all but for kMasked).
+template <Start S, int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
 HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
   const auto m = LaneMask<kMasked>(d, n);
-  HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
-  for (int r = 0; r < MR; ++r)
+  if constexpr (S == Start::bias) {
+    HWY_UNROLL(16)
     for (int v = 0; v < NV; ++v) {
-      if (o.bias) {
-        c[r][v] = LoadLanes<kMasked>(d, m, o.bias + j + v * L);
-      } else if (!o.accumulate || o.update) {
-        c[r][v] = hn::Zero(d);
-      } else if (o.c_transposed) {
+      const V b = LoadLanes<kMasked>(d, m, o.bias + j + v * L);
+      HWY_UNROLL(16)
+      for (int r = 0; r < MR; ++r) c[r][v] = b;
+    }
+  } else if constexpr (S == Start::zero) {
+    HWY_UNROLL(16)
+    for (int r = 0; r < MR; ++r) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < NV; ++v) c[r][v] = hn::Zero(d);
+    }
+  } else if constexpr (S == Start::load_transposed) {
+    HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NV; ++v) {
         for (std::size_t l = 0; l < n; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
         if constexpr (kMasked) c[r][v] = hn::IfThenElseZero(m, hn::Load(d, lanes));
         else c[r][v] = hn::Load(d, lanes);
-      } else {
-        c[r][v] = LoadLanes<kMasked>(d, m, o.C + (i + r) * o.ldc + j + v * L);
       }
+  } else {
+    HWY_UNROLL(16)
+    for (int r = 0; r < MR; ++r) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < NV; ++v) c[r][v] = LoadLanes<kMasked>(d, m, o.C + (i + r) * o.ldc + j + v * L);
     }
+  }
 }
 
-// Writes a register tile back: C = P, C += alpha P (update), or into C's transposed places.
-template <int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
+// Writes a register tile back.
+template <Finish F, int MR, int NV, bool kMasked = false, class D, class V = hn::Vec<D>>
 HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
   const auto m = LaneMask<kMasked>(d, n);
-  HWY_ALIGN float lanes[hn::MaxLanes(d)];
-  if (o.c_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
+  if constexpr (F == Finish::store_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
+    HWY_ALIGN float lanes[hn::MaxLanes(d)];
     for (int v = 0; v < NV; ++v)
       for (int r = 0; r < MR; ++r) {
         hn::Store(c[r][v], d, lanes);
         for (std::size_t l = 0; l < n; ++l) o.C[(j + v * L + l) * o.ldc + i + r] = lanes[l];
       }
-    return;
-  }
-  for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) {
-      float* out = o.C + (i + r) * o.ldc + j + v * L;
-      const V p = o.update ? hn::MulAdd(hn::Set(d, o.alpha), c[r][v], LoadLanes<kMasked>(d, m, out)) : c[r][v];
-      StoreLanes<kMasked>(d, m, p, out);
+  } else {
+    float* const c0 = o.C + i * o.ldc + j;  // read before the stores, which could alias o for all the compiler knows
+    const std::ptrdiff_t ldc = o.ldc;
+    const V alpha = hn::Set(d, o.alpha);
+    HWY_UNROLL(16)
+    for (int r = 0; r < MR; ++r) {
+      HWY_UNROLL(16)
+      for (int v = 0; v < NV; ++v) {
+        float* out = c0 + r * ldc + v * L;
+        if constexpr (F == Finish::update)
+          StoreLanes<kMasked>(d, m, hn::MulAdd(alpha, c[r][v], LoadLanes<kMasked>(d, m, out)), out);
+        else StoreLanes<kMasked>(d, m, c[r][v], out);
+      }
     }
+  }
 }
 
 // One MR x NV tile at (i, j); d is the full vector tag, or the 1-lane tag for the edge.
 // ks lists the k to visit (nk of them), or is null for every k. kMasked: one vector of which
-// only the first `valid` lanes are columns of C.
-template <int MR, int NV, bool kMasked = false, class D>
+// only the first `valid` lanes are columns of C. kUnitRow: a(i, k)'s rows are adjacent (A^T,
+// a weight gradient), so the tile's MR values of a k are at fixed offsets: five fewer
+// registers for the addresses, which otherwise spill in the loop over k.
+template <Start S, Finish F, bool kUnitRow, int MR, int NV, bool kMasked = false, class D>
 HWY_INLINE void Tile(D d, const Operands& o, int i, int j, const int* ks, int nk, std::size_t valid = 0) {
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d), n = kMasked ? valid : L;
   const auto m = LaneMask<kMasked>(d, n);
   V c[MR][NV];
-  LoadTile<MR, NV, kMasked>(d, o, i, j, c, n);
-  const float* a = o.A + i * o.a_row;
+  LoadTile<S, MR, NV, kMasked>(d, o, i, j, c, n);
+  const std::ptrdiff_t a_row = kUnitRow ? 1 : o.a_row, a_col = o.a_col, ldb = o.ldb;
+  const float* const a = o.A + i * a_row;
+  const float* const b0 = o.B + j;
   const auto term = [&](std::ptrdiff_t k) HWY_ATTR {  // c += a(., k) B[k, .]
-    const float* b_row = o.B + k * o.ldb + j;
-    const float* a_k = a + k * o.a_col;
+    const float* b_row = b0 + k * ldb;
+    const float* a_k = a + k * a_col;
     V b[NV];
+    HWY_UNROLL(16)
     for (int v = 0; v < NV; ++v) b[v] = LoadLanes<kMasked>(d, m, b_row + v * L);
+    HWY_UNROLL(16)
     for (int r = 0; r < MR; ++r) {
-      const V ar = hn::Set(d, a_k[r * o.a_row]);
+      const V ar = hn::Set(d, a_k[r * a_row]);
+      HWY_UNROLL(16)
       for (int v = 0; v < NV; ++v) c[r][v] = hn::MulAdd(ar, b[v], c[r][v]);
     }
   };
   if (ks == nullptr) {
-    for (int k = 0; k < o.K; ++k) term(k);
+    const int K = o.K;
+    for (int k = 0; k < K; ++k) term(k);
   } else {
     for (int t = 0; t < nk; ++t) term(ks[t]);
   }
-  StoreTile<MR, NV, kMasked>(d, o, i, j, c, n);
+  StoreTile<F, MR, NV, kMasked>(d, o, i, j, c, n);
 }
 
 // Which k a tile of rows [i, i + MR) must visit: those where a(r, k) != 0 for some row r.
@@ -227,67 +263,68 @@ HWY_INLINE int NonzeroTerms(const Operands& o, int i, int* ks) {
 // less terms that change nothing (but, at most, the sign of a sum that is exactly zero), and
 // it halves the reads for a typical image. NV vectors at once keep enough independent FMA
 // chains in flight.
-template <int NV, class D>
+template <Start S, Finish F, int NV, class D>
 HWY_INLINE void SparseTile(D d, const Operands& o, const int* ks, int nk, int j) {
   using V = hn::Vec<D>;
   const std::size_t L = hn::Lanes(d);
   V c[1][NV];
-  LoadTile<1, NV>(d, o, 0, j, c, L);
+  LoadTile<S, 1, NV>(d, o, 0, j, c, L);
   for (int t = 0; t < nk; ++t) {
     const std::ptrdiff_t k = ks[t];
     const V a = hn::Set(d, o.A[k * o.a_col]);
     const float* b_row = o.B + k * o.ldb + j;
     for (int v = 0; v < NV; ++v) c[0][v] = hn::MulAdd(a, hn::LoadU(d, b_row + v * L), c[0][v]);
   }
-  StoreTile<1, NV>(d, o, 0, j, c, L);
+  StoreTile<F, 1, NV>(d, o, 0, j, c, L);
 }
 
-template <std::size_t kLanes>
+template <Start S, Finish F, std::size_t kLanes>
 HWY_INLINE void SparseEdge(const Operands& o, const int* ks, int nk, int& j, int j1) {
   if constexpr (kLanes >= 1) {
     const hn::CappedTag<float, kLanes> d;
     const int L = static_cast<int>(hn::Lanes(d));
-    for (; j + L <= j1; j += L) SparseTile<1>(d, o, ks, nk, j);
-    if constexpr (kLanes > 1) SparseEdge<kLanes / 2>(o, ks, nk, j, j1);
+    for (; j + L <= j1; j += L) SparseTile<S, F, 1>(d, o, ks, nk, j);
+    if constexpr (kLanes > 1) SparseEdge<S, F, kLanes / 2>(o, ks, nk, j, j1);
   }
 }
 
 // Columns [j0, j1) of a one-row C over the listed k.
-static void SparseRow(const Operands& o, const int* ks, int nk, int j0, int j1) {
+template <Start S, Finish F>
+HWY_INLINE void SparseRowOf(const Operands& o, const int* ks, int nk, int j0, int j1) {
   const hn::ScalableTag<float> d;
   const int L = static_cast<int>(hn::Lanes(d));
   int j = j0;
-  for (; j + 8 * L <= j1; j += 8 * L) SparseTile<8>(d, o, ks, nk, j);
+  for (; j + 8 * L <= j1; j += 8 * L) SparseTile<S, F, 8>(d, o, ks, nk, j);
   // What is left of whole vectors in one pass over the rows (a pass per vector would pay the
   // rows' latency again for each).
   switch ((j1 - j) / L) {
-    case 7: SparseTile<7>(d, o, ks, nk, j); break;
-    case 6: SparseTile<6>(d, o, ks, nk, j); break;
-    case 5: SparseTile<5>(d, o, ks, nk, j); break;
-    case 4: SparseTile<4>(d, o, ks, nk, j); break;
-    case 3: SparseTile<3>(d, o, ks, nk, j); break;
-    case 2: SparseTile<2>(d, o, ks, nk, j); break;
-    case 1: SparseTile<1>(d, o, ks, nk, j); break;
+    case 7: SparseTile<S, F, 7>(d, o, ks, nk, j); break;
+    case 6: SparseTile<S, F, 6>(d, o, ks, nk, j); break;
+    case 5: SparseTile<S, F, 5>(d, o, ks, nk, j); break;
+    case 4: SparseTile<S, F, 4>(d, o, ks, nk, j); break;
+    case 3: SparseTile<S, F, 3>(d, o, ks, nk, j); break;
+    case 2: SparseTile<S, F, 2>(d, o, ks, nk, j); break;
+    case 1: SparseTile<S, F, 1>(d, o, ks, nk, j); break;
     default: break;
   }
   j += (j1 - j) / L * L;
-  SparseEdge<8>(o, ks, nk, j, j1);
+  SparseEdge<S, F, 8>(o, ks, nk, j, j1);
 }
 
 // The last columns, narrower than a vector: halve the vector until it fits (10 classes
 // on AVX-512: 8 lanes, then 2).
-template <int MR, std::size_t kLanes>
+template <Start S, Finish F, bool kUnitRow, int MR, std::size_t kLanes>
 HWY_INLINE void EdgeColumns(const Operands& o, int i, int& j, int j1, const int* ks, int nk) {
   if constexpr (kLanes >= 1) {
     const hn::CappedTag<float, kLanes> d;
     const int L = static_cast<int>(hn::Lanes(d));
-    for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, ks, nk);
-    if constexpr (kLanes > 1) EdgeColumns<MR, kLanes / 2>(o, i, j, j1, ks, nk);
+    for (; j + L <= j1; j += L) Tile<S, F, kUnitRow, MR, 1>(d, o, i, j, ks, nk);
+    if constexpr (kLanes > 1) EdgeColumns<S, F, kUnitRow, MR, kLanes / 2>(o, i, j, j1, ks, nk);
   }
 }
 
 // Rows [i, i + MR) of C, columns [j0, j1), over the terms NonzeroTerms keeps (ks: room for K).
-template <int MR, int NV = kVectors>
+template <Start S, Finish F, bool kUnitRow, int MR, int NV = kVectors>
 HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
   const hn::ScalableTag<float> d;
   const int L = static_cast<int>(hn::Lanes(d));
@@ -296,18 +333,19 @@ HWY_INLINE void Rows(const Operands& o, int i, int j0, int j1, int* ks) {
   const int nk = o.sparse_a && j1 - j0 >= 2 * L ? NonzeroTerms<MR>(o, i, ks) : o.K;
   const int* list = nk == o.K ? nullptr : ks;  // none to skip: the plain loop over k
   int j = j0;
-  for (; j + NV * L <= j1; j += NV * L) Tile<MR, NV>(d, o, i, j, list, nk);
-  for (; j + L <= j1; j += L) Tile<MR, 1>(d, o, i, j, list, nk);
+  for (; j + NV * L <= j1; j += NV * L) Tile<S, F, kUnitRow, MR, NV>(d, o, i, j, list, nk);
+  for (; j + L <= j1; j += L) Tile<S, F, kUnitRow, MR, 1>(d, o, i, j, list, nk);
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  if (j < j1) Tile<MR, 1, /*kMasked=*/true>(d, o, i, j, list, nk, static_cast<std::size_t>(j1 - j));
+  if (j < j1) Tile<S, F, kUnitRow, MR, 1, /*kMasked=*/true>(d, o, i, j, list, nk, static_cast<std::size_t>(j1 - j));
 #else
-  EdgeColumns<MR, 8>(o, i, j, j1, list, nk);
+  EdgeColumns<S, F, kUnitRow, MR, 8>(o, i, j, j1, list, nk);
 #endif
 }
 
 // Columns [j0, j1) of C. (Blocking k so a block of B stays in L1 was measured slower
 // here at every shape digitnet uses: the hardware prefetcher streams B from L2 well.)
-static void Kernel(const Operands& o, int j0, int j1) {
+template <Start S, Finish F, bool kUnitRow>
+HWY_INLINE void KernelOf(const Operands& o, int j0, int j1) {
   thread_local std::vector<int> terms;
   if (terms.size() < static_cast<std::size_t>(o.K) + kTermsSpare) terms.resize(o.K + kTermsSpare);
   int* ks = terms.data();
@@ -316,11 +354,51 @@ static void Kernel(const Operands& o, int j0, int j1) {
   // With a long k (a layer's forward product), B is read again for every row tile, from L2:
   // 12-row tiles read it half as often (measured: layer 1 at batch 32, +5-10%).
   if (o.K >= 64)
-    for (; i + 12 <= o.M; i += 12) Rows<12, 2>(o, i, j0, j1, ks);
+    for (; i + 12 <= o.M; i += 12) Rows<S, F, kUnitRow, 12, 2>(o, i, j0, j1, ks);
 #endif
-  for (; i + kRows <= o.M; i += kRows) Rows<kRows>(o, i, j0, j1, ks);
-  for (; i + 2 <= o.M; i += 2) Rows<2>(o, i, j0, j1, ks);
-  for (; i < o.M; ++i) Rows<1>(o, i, j0, j1, ks);
+  for (; i + kRows <= o.M; i += kRows) Rows<S, F, kUnitRow, kRows>(o, i, j0, j1, ks);
+  for (; i + 2 <= o.M; i += 2) Rows<S, F, kUnitRow, 2>(o, i, j0, j1, ks);
+  for (; i < o.M; ++i) Rows<S, F, kUnitRow, 1>(o, i, j0, j1, ks);
+}
+
+// Calls fn(start, finish) with o's kind as compile-time constants. The bias excludes the
+// update and a transposed C, as in the plain loops.
+template <class Fn>
+HWY_INLINE void ByKind(const Operands& o, const Fn& fn) {
+  using S = Start;
+  using F = Finish;
+  const auto kind = [&fn](auto s, auto f) HWY_ATTR {
+    fn(std::integral_constant<S, decltype(s)::value>(), std::integral_constant<F, decltype(f)::value>());
+  };
+  constexpr std::integral_constant<S, S::zero> zero;
+  constexpr std::integral_constant<F, F::store> store;
+  const bool from_c = o.accumulate && !o.update;  // the update adds its product to C at the end
+  if (o.bias) return kind(std::integral_constant<S, S::bias>(), store);
+  if (o.c_transposed) {
+    constexpr std::integral_constant<F, F::store_transposed> transposed;
+    return from_c ? kind(std::integral_constant<S, S::load_transposed>(), transposed) : kind(zero, transposed);
+  }
+  if (o.update) return kind(zero, std::integral_constant<F, F::update>());
+  return from_c ? kind(std::integral_constant<S, S::load>(), store) : kind(zero, store);
+}
+
+static void Kernel(const Operands& operands, int j0, int j1) {
+  // A copy the stores into C cannot alias: with the caller's reference, the compiler reloaded
+  // its fields after every store of C.
+  const Operands o = operands;
+  ByKind(o, [&](auto s, auto f) HWY_ATTR {
+    constexpr Start kS = decltype(s)::value;
+    constexpr Finish kF = decltype(f)::value;
+    // a_row = 1: the products over A^T (the weight gradients).
+    if constexpr (kS == Start::bias || kF == Finish::store_transposed) KernelOf<kS, kF, false>(o, j0, j1);
+    else if (o.a_row == 1) KernelOf<kS, kF, true>(o, j0, j1);
+    else KernelOf<kS, kF, false>(o, j0, j1);
+  });
+}
+
+static void SparseRow(const Operands& operands, const int* ks, int nk, int j0, int j1) {
+  const Operands o = operands;
+  ByKind(o, [&](auto s, auto f) HWY_ATTR { SparseRowOf<decltype(s)::value, decltype(f)::value>(o, ks, nk, j0, j1); });
 }
 
 static int Lanes() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }

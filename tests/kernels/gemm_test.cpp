@@ -67,8 +67,14 @@ std::vector<float> float_products(int M, int N, int K) {
   const auto bias = random_matrix<float>(1, N, rng);
   Tensor<float> c6(M, N);
   matmul_ab_bias(A.view(), B.view(), bias.data(), c6.view());  // a layer's Z = b + X Wt
+  Tensor<float> c7(M, N), c8(M, N);
+  c7.fill(0.75f);
+  matmul_atb<float>(At.view(), B.view(), c7.view(), /*accumulate=*/true);  // a gradient summed over batches
+  c8.fill(0.125f);
+  matmul_atb_update(At.view(), B.view(), c8.view(), -0.5f);  // the fused SGD step: W += alpha X^T dZ
   std::vector<float> all;
-  for (const auto* c : {&c1, &c2, &c3, &c4, &c5, &c6}) all.insert(all.end(), c->storage.begin(), c->storage.end());
+  for (const auto* c : {&c1, &c2, &c3, &c4, &c5, &c6, &c7, &c8})
+    all.insert(all.end(), c->storage.begin(), c->storage.end());
   return all;
 }
 
