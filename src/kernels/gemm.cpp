@@ -401,6 +401,53 @@ static void SparseRow(const Operands& operands, const int* ks, int nk, int j0, i
   ByKind(o, [&](auto s, auto f) HWY_ATTR { SparseRowOf<decltype(s)::value, decltype(f)::value>(o, ks, nk, j0, j1); });
 }
 
+// dst = src^T for rows [r0, r1) of src (rows x cols, row-major with stride lds; dst cols x rows,
+// stride ldd). Whole L x L blocks in registers: log2(L) rounds of ConcatEven/ConcatOdd over
+// pairs of vectors each move one bit of the lane index into the vector index and one bit of the
+// vector index into the lane index; with the rows loaded in bit-reversed order, after the last
+// round vector bitrev(c) holds column c. The edges go element by element. Only moves values.
+static void TransposeRows(const float* src, std::ptrdiff_t lds, int r0, int r1, int cols, float* dst,
+                          std::ptrdiff_t ldd) {
+  int r = r0;
+#if HWY_TARGET != HWY_SCALAR && !HWY_HAVE_SCALABLE  // a vector's lanes known when compiling
+  const hn::ScalableTag<float> d;
+  using V = hn::Vec<decltype(d)>;
+  constexpr int L = static_cast<int>(hn::MaxLanes(d));
+  constexpr int kBits = L >= 16 ? 4 : L >= 8 ? 3 : L >= 4 ? 2 : 0;
+  constexpr auto reversed = [](int x) {
+    int y = 0;
+    for (int b = 0; b < kBits; ++b) y |= ((x >> b) & 1) << (kBits - 1 - b);
+    return y;
+  };
+  if constexpr (kBits > 0) {
+    for (; r + L <= r1; r += L) {
+      int c = 0;
+      for (; c + L <= cols; c += L) {
+        V v[L], w[L];
+        HWY_UNROLL(16)
+        for (int q = 0; q < L; ++q) v[q] = hn::LoadU(d, src + (r + reversed(q)) * lds + c);
+        HWY_UNROLL(4)
+        for (int round = 0; round < kBits; ++round) {
+          HWY_UNROLL(8)
+          for (int p = 0; p < L / 2; ++p) {
+            w[2 * p] = hn::ConcatEven(d, v[p + L / 2], v[p]);
+            w[2 * p + 1] = hn::ConcatOdd(d, v[p + L / 2], v[p]);
+          }
+          HWY_UNROLL(16)
+          for (int q = 0; q < L; ++q) v[q] = w[q];
+        }
+        HWY_UNROLL(16)
+        for (int q = 0; q < L; ++q) hn::StoreU(v[q], d, dst + (c + reversed(q)) * ldd + r);
+      }
+      for (; c < cols; ++c)
+        for (int q = r; q < r + L; ++q) dst[c * ldd + q] = src[q * lds + c];
+    }
+  }
+#endif
+  for (; r < r1; ++r)
+    for (int c = 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
 static int Lanes() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }
 
 // The k with a(0, k) != 0 of a one-row A, in order (SIMD where the row is contiguous).
@@ -416,6 +463,7 @@ namespace digitnet {
 HWY_EXPORT(Kernel);
 HWY_EXPORT(SparseRow);
 HWY_EXPORT(Lanes);
+HWY_EXPORT(TransposeRows);
 HWY_EXPORT(NonzeroInputs);
 
 namespace {
@@ -522,12 +570,18 @@ void product(const Operands& operands) {
 }
 
 // dst = src^T (src: R x C row-major, dst: C x R): 32x32 tiles so reads and writes both stay
-// in cache, rows of tiles split between threads when src is large.
+// in cache (float: blocks of a vector's lanes in registers, TransposeRows), rows of tiles split
+// between threads when src is large.
 template <class T>
 void transpose(Matrix<const T> src, T* dst) {
   constexpr int kTile = 32;
   const int row_tiles = (src.rows + kTile - 1) / kTile;
   const auto tiles = [&](int t0, int t1) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (!plain_kernels.load(std::memory_order_relaxed))
+        return HWY_DYNAMIC_DISPATCH(TransposeRows)(src.data, src.stride, t0 * kTile, std::min(src.rows, t1 * kTile),
+                                                   src.cols, dst, src.rows);
+    }
     for (int r0 = t0 * kTile; r0 < std::min(src.rows, t1 * kTile); r0 += kTile)
       for (int c0 = 0; c0 < src.cols; c0 += kTile)
         for (int r = r0; r < std::min(src.rows, r0 + kTile); ++r) {

@@ -79,7 +79,8 @@ std::vector<float> float_products(int M, int N, int K) {
 }
 
 const std::vector<std::tuple<int, int, int>> kShapes = {{1, 1, 1},     {3, 17, 5},    {7, 33, 19},   {32, 128, 784},
-                                                        {32, 64, 128}, {1, 128, 784}, {257, 10, 64}, {40, 784, 32}};
+                                                        {32, 64, 128}, {1, 128, 784}, {257, 10, 64}, {40, 784, 32},
+                                                        {20, 40, 50},  {100, 37, 70}};
 
 TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
   const auto targets = simd_targets();
