@@ -396,8 +396,8 @@ static void Kernel(const Operands& operands, int j0, int j1) {
   });
 }
 
-static void SparseRow(const Operands& operands, const int* ks, int nk, int j0, int j1) {
-  const Operands o = operands;
+// (One row stores its tile once, after every term: no copy of the operands needed.)
+static void SparseRow(const Operands& o, const int* ks, int nk, int j0, int j1) {
   ByKind(o, [&](auto s, auto f) HWY_ATTR { SparseRowOf<decltype(s)::value, decltype(f)::value>(o, ks, nk, j0, j1); });
 }
 
