@@ -390,8 +390,8 @@ static void Kernel(const Operands& operands, int j0, int j1) {
     constexpr Start kS = decltype(s)::value;
     constexpr Finish kF = decltype(f)::value;
     // a_row = 1: the products over A^T (the weight gradients).
-    if constexpr (kS == Start::bias || kF == Finish::store_transposed) KernelOf<kS, kF, false>(o, j0, j1);
-    else if (o.a_row == 1) KernelOf<kS, kF, true>(o, j0, j1);
+    constexpr bool kMayHaveUnitRows = kS != Start::bias && kF != Finish::store_transposed;
+    if (kMayHaveUnitRows && o.a_row == 1) KernelOf<kS, kF, kMayHaveUnitRows>(o, j0, j1);
     else KernelOf<kS, kF, false>(o, j0, j1);
   });
 }
