@@ -4,6 +4,7 @@
 //   gemm_bench --sharing the seed network's first layer on two cores, step after step (forward
 //                        product, then the SGD update of W_1) with W_1 shared three ways: why
 //                        two cores gain little at batch 32 (docs/performance.md)
+//   gemm_bench --abt     C = A B^T (dA = dZ W) both ways, at the seed's and the presets' shapes
 //   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, a
 //                        cache line read after the other core wrote it, and one item of each
 //                        kernel, in multiply-adds of a product on one core
@@ -297,7 +298,44 @@ static int sharing() {
   return 0;
 }
 
+// C = A B^T (a layer's dA = dZ W) both ways matmul_abt has, on one core, at the shapes of the
+// seed network and of the presets' larger layers, with the way its rule picks: what the rule
+// in src/kernels/gemm.cpp (abt_through_ct) rests on. dZ half zeros, as ReLU layers' are.
+static int abt() {
+  Rng rng(1);
+  set_threads(1);
+  struct Shape {
+    int rows, out, in;  // dZ: rows x out, W^T: in x out, dA: rows x in
+  };
+  std::printf("%-28s %12s %12s %8s\n", "dA = dZ W (rows, out, in)", "A (B^T) us", "C^T = B A^T", "rule");
+  for (const Shape s : {Shape{1, 64, 128},
+                        {8, 64, 128},
+                        {16, 64, 128},
+                        {32, 64, 128},
+                        {64, 64, 128},
+                        {32, 10, 64},
+                        {32, 128, 256},
+                        {128, 256, 1024},
+                        {64, 512, 1024}}) {
+    Tensor<float> dZ(s.rows, s.out), Wt(s.in, s.out), dA(s.rows, s.in);
+    for (auto& v : dZ.storage) v = rng.uniform() < 0.5 ? 0.0f : float(rng.normal());
+    for (auto& v : Wt.storage) v = float(rng.normal());
+    double us[2];
+    for (int way : {1, 2}) {
+      use_abt_way(way);
+      const int reps = std::clamp(int(4e8 / (double(s.rows) * s.out * s.in + 1e5)), 20, 5000);
+      us[way - 1] = best_ns(reps, [&] { matmul_abt<float>(dZ.view(), Wt.view(), dA.view()); }) / 1e3;
+    }
+    use_abt_way(0);
+    std::printf("%4d x %4d by %4d x %4d     %12.2f %12.2f %8s\n", s.rows, s.out, s.in, s.out, us[0], us[1],
+                abt_way_for(s.rows, s.in, s.out) == 2 ? "C^T" : "A (B^T)");
+  }
+  set_threads(0);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--abt") == 0) return abt();
   if (argc > 1 && std::strcmp(argv[1], "--sharing") == 0) return sharing();
   if (argc > 1 && std::strcmp(argv[1], "--costs") == 0) return costs();
   if (argc > 1 && std::strcmp(argv[1], "--int8") == 0) return int8();

@@ -11,7 +11,7 @@
 // The SIMD kernel is compiled by Highway for every target (SSE4, AVX2, AVX-512, NEON, ...)
 // and picked at run time for the CPU at hand; no -march=native. (On CPUs without FMA,
 // SSE4 and older, Highway's MulAdd rounds twice and results differ in the last bits.)
-// A B^T is turned into A B by transposing an operand (see abt_by_transposing).
+// A B^T is turned into A B by transposing an operand (see abt_through_ct).
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
@@ -48,7 +48,6 @@ struct Operands {
   bool accumulate;      // start from C instead of 0
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
-  bool c_transposed = false;    // C(i, j) lives at C[j * ldc + i] (no update)
   bool sparse_a = true;         // A may hold many zeros (inputs, activations): skip their terms
   const float* bias = nullptr;  // start every row of C at bias (N) instead of 0 (no transpose)
 };
@@ -93,8 +92,8 @@ HWY_INLINE void StoreLanes(D d, M m, hn::Vec<D> v, float* p) {
 // each kind is compiled apart. With the choice made per tile, the compiler kept the tile in
 // memory around the branches and reloaded the operands after every store: `build/gemm_bench`'s
 // layer-1 weight gradient (dWt = X^T dZ, batch 32, one thread) ran at 118 GFLOP/s, now 149.
-enum class Start { zero, bias, load, load_transposed };  // 0, the bias, C, C's transposed places
-enum class Finish { store, update, store_transposed };   // C = P, C += alpha P, C's transposed places
+enum class Start { zero, bias, load };  // 0, the bias, C
+enum class Finish { store, update };    // C = P, C += alpha P
 
 // The starting value of a register tile of C at (i, j). n: the lanes in use of each vector
 // (all but for kMasked).
@@ -115,14 +114,6 @@ HWY_INLINE void LoadTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], s
       HWY_UNROLL(16)
       for (int v = 0; v < NV; ++v) c[r][v] = hn::Zero(d);
     }
-  } else if constexpr (S == Start::load_transposed) {
-    HWY_ALIGN float lanes[hn::MaxLanes(d)];  // one vector of a transposed C, element by element
-    for (int r = 0; r < MR; ++r)
-      for (int v = 0; v < NV; ++v) {
-        for (std::size_t l = 0; l < n; ++l) lanes[l] = o.C[(j + v * L + l) * o.ldc + i + r];
-        if constexpr (kMasked) c[r][v] = hn::IfThenElseZero(m, hn::Load(d, lanes));
-        else c[r][v] = hn::Load(d, lanes);
-      }
   } else {
     HWY_UNROLL(16)
     for (int r = 0; r < MR; ++r) {
@@ -137,26 +128,17 @@ template <Finish F, int MR, int NV, bool kMasked = false, class D, class V = hn:
 HWY_INLINE void StoreTile(D d, const Operands& o, int i, int j, V (&c)[MR][NV], std::size_t n) {
   const std::size_t L = hn::Lanes(d);
   const auto m = LaneMask<kMasked>(d, n);
-  if constexpr (F == Finish::store_transposed) {  // a few scattered stores per K FMAs: cheaper than transposing C after
-    HWY_ALIGN float lanes[hn::MaxLanes(d)];
-    for (int v = 0; v < NV; ++v)
-      for (int r = 0; r < MR; ++r) {
-        hn::Store(c[r][v], d, lanes);
-        for (std::size_t l = 0; l < n; ++l) o.C[(j + v * L + l) * o.ldc + i + r] = lanes[l];
-      }
-  } else {
-    float* const c0 = o.C + i * o.ldc + j;  // read before the stores, which could alias o for all the compiler knows
-    const std::ptrdiff_t ldc = o.ldc;
-    const V alpha = hn::Set(d, o.alpha);
+  float* const c0 = o.C + i * o.ldc + j;  // read before the stores, which could alias o for all the compiler knows
+  const std::ptrdiff_t ldc = o.ldc;
+  const V alpha = hn::Set(d, o.alpha);
+  HWY_UNROLL(16)
+  for (int r = 0; r < MR; ++r) {
     HWY_UNROLL(16)
-    for (int r = 0; r < MR; ++r) {
-      HWY_UNROLL(16)
-      for (int v = 0; v < NV; ++v) {
-        float* out = c0 + r * ldc + v * L;
-        if constexpr (F == Finish::update)
-          StoreLanes<kMasked>(d, m, hn::MulAdd(alpha, c[r][v], LoadLanes<kMasked>(d, m, out)), out);
-        else StoreLanes<kMasked>(d, m, c[r][v], out);
-      }
+    for (int v = 0; v < NV; ++v) {
+      float* out = c0 + r * ldc + v * L;
+      if constexpr (F == Finish::update)
+        StoreLanes<kMasked>(d, m, hn::MulAdd(alpha, c[r][v], LoadLanes<kMasked>(d, m, out)), out);
+      else StoreLanes<kMasked>(d, m, c[r][v], out);
     }
   }
 }
@@ -374,10 +356,6 @@ HWY_INLINE void ByKind(const Operands& o, const Fn& fn) {
   constexpr std::integral_constant<F, F::store> store;
   const bool from_c = o.accumulate && !o.update;  // the update adds its product to C at the end
   if (o.bias) return kind(std::integral_constant<S, S::bias>(), store);
-  if (o.c_transposed) {
-    constexpr std::integral_constant<F, F::store_transposed> transposed;
-    return from_c ? kind(std::integral_constant<S, S::load_transposed>(), transposed) : kind(zero, transposed);
-  }
   if (o.update) return kind(zero, std::integral_constant<F, F::update>());
   return from_c ? kind(std::integral_constant<S, S::load>(), store) : kind(zero, store);
 }
@@ -390,7 +368,7 @@ static void Kernel(const Operands& operands, int j0, int j1) {
     constexpr Start kS = decltype(s)::value;
     constexpr Finish kF = decltype(f)::value;
     // a_row = 1: the products over A^T (the weight gradients).
-    constexpr bool kMayHaveUnitRows = kS != Start::bias && kF != Finish::store_transposed;
+    constexpr bool kMayHaveUnitRows = kS != Start::bias;
     if (kMayHaveUnitRows && o.a_row == 1) KernelOf<kS, kF, kMayHaveUnitRows>(o, j0, j1);
     else KernelOf<kS, kF, false>(o, j0, j1);
   });
@@ -474,20 +452,20 @@ using Index = std::ptrdiff_t;
 
 std::atomic<bool> plain_kernels{false};
 std::atomic<bool> zero_skipping{true};
+std::atomic<int> abt_way{0};  // 0: by the rule; 1: C = A (B^T); 2: C^T = B A^T
 
 // The plain loops: the same FMA sequence per element as the SIMD kernel.
-// C(i, j) is C[i * c_row + j * c_col].
 template <class T>
-void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B, Index ldb, T* C, Index c_row,
-           bool accumulate, Index c_col = 1) {
+void loops(int M, int N, int K, const T* A, Index a_row, Index a_col, const T* B, Index ldb, T* C, Index ldc,
+           bool accumulate) {
   for (int i = 0; i < M; ++i) {
-    T* c = C + i * c_row;
+    T* c = C + i * ldc;
     if (!accumulate)
-      for (int j = 0; j < N; ++j) c[j * c_col] = T(0);
+      for (int j = 0; j < N; ++j) c[j] = T(0);
     for (int k = 0; k < K; ++k) {
       const T a = A[i * a_row + k * a_col];
       const T* b = B + k * ldb;
-      for (int j = 0; j < N; ++j) c[j * c_col] = std::fma(a, b[j], c[j * c_col]);
+      for (int j = 0; j < N; ++j) c[j] = std::fma(a, b[j], c[j]);
     }
   }
 }
@@ -501,7 +479,6 @@ void plain(const Operands& o) {
     for (int i = 0; i < o.M; ++i) std::copy(o.bias, o.bias + o.N, o.C + i * o.ldc);
     return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, true);
   }
-  if (o.c_transposed) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, 1, o.accumulate, o.ldc);
   if (!o.update) return loops(o.M, o.N, o.K, o.A, o.a_row, o.a_col, o.B, o.ldb, o.C, o.ldc, o.accumulate);
   thread_local std::vector<float> p;
   p.resize(static_cast<std::size_t>(o.M) * o.N);
@@ -561,7 +538,7 @@ void product(const Operands& operands) {
       Operands part = o;
       part.M = i1 - i0;
       part.A = o.A + i0 * o.a_row;
-      part.C = o.C + (o.c_transposed ? i0 : i0 * o.ldc);
+      part.C = o.C + i0 * o.ldc;
       HWY_DYNAMIC_DISPATCH(Kernel)(part, 0, o.N);
     });
   } else {
@@ -569,46 +546,43 @@ void product(const Operands& operands) {
   }
 }
 
-// dst = src^T (src: R x C row-major, dst: C x R): 32x32 tiles so reads and writes both stay
-// in cache (float: blocks of a vector's lanes in registers, TransposeRows), rows of tiles split
-// between threads when src is large.
+// dst = src^T (src: R x C, dst: C x R, both row-major with their strides): 32x32 tiles so reads
+// and writes both stay in cache (float: blocks of a vector's lanes in registers,
+// TransposeRows), rows of tiles split between threads when src is large.
 template <class T>
-void transpose(Matrix<const T> src, T* dst) {
+void transpose(Matrix<const T> src, Matrix<T> dst) {
   constexpr int kTile = 32;
   const int row_tiles = (src.rows + kTile - 1) / kTile;
   const auto tiles = [&](int t0, int t1) {
     if constexpr (std::is_same_v<T, float>) {
       if (!plain_kernels.load(std::memory_order_relaxed))
         return HWY_DYNAMIC_DISPATCH(TransposeRows)(src.data, src.stride, t0 * kTile, std::min(src.rows, t1 * kTile),
-                                                   src.cols, dst, src.rows);
+                                                   src.cols, dst.data, dst.stride);
     }
     for (int r0 = t0 * kTile; r0 < std::min(src.rows, t1 * kTile); r0 += kTile)
       for (int c0 = 0; c0 < src.cols; c0 += kTile)
         for (int r = r0; r < std::min(src.rows, r0 + kTile); ++r) {
           const T* in = src.row(r);
-          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c)
-            dst[static_cast<std::size_t>(c) * src.rows + r] = in[c];
+          for (int c = c0; c < std::min(src.cols, c0 + kTile); ++c) dst(c, r) = in[c];
         }
   };
   run_shares(cores_for(double(src.size()) * cost::kTransposed, row_tiles), row_tiles, tiles);
 }
 
-// C = A B^T as a product of the A B form. Either B is transposed (C = A (B^T)), or, when A and C
-// are smaller than B, C^T = B A^T is computed and stored straight into C's transposed places. Both
-// give every element the same FMA sequence (x*y = y*x exactly), so the choice never changes a bit.
-// product(M, N, K, a, lda, b, ldb, c, ldc, accumulate, c_transposed)
-template <class T, class Product>
-void abt_by_transposing(Matrix<const T> A, Matrix<const T> B, Matrix<T> C, bool accumulate, Product product) {
-  thread_local std::vector<T> s;
-  // Each way costs a transpose; the second also scatters C's elements one by one.
-  if (B.size() <= A.size() + C.size()) {
-    s.resize(B.size());
-    transpose(B, s.data());  // (K x N)
-    return product(C.rows, C.cols, A.cols, A.data, A.stride, s.data(), B.rows, C.data, C.stride, accumulate, false);
-  }
-  s.resize(A.size());
-  transpose(A, s.data());  // A^T: (K x M)
-  product(C.cols, C.rows, A.cols, B.data, B.stride, s.data(), A.rows, C.data, C.stride, accumulate, true);
+// A rows x cols matrix in a buffer of this thread's (slot 0 or 1: two at once).
+template <class T>
+Matrix<T> scratch(int rows, int cols, int slot) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& s = buffers[slot];
+  s.resize(static_cast<std::size_t>(rows) * cols);
+  return {s.data(), rows, cols};
+}
+
+template <class T>
+Matrix<T> transposed(Matrix<const T> M, int slot) {
+  const Matrix<T> t = scratch<T>(M.cols, M.rows, slot);
+  transpose(M, t);
+  return t;
 }
 
 }  // namespace
@@ -621,16 +595,34 @@ template <>
 void matmul_atb<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
   product({C.rows, C.cols, A.rows, A.data, 1, A.stride, B.data, B.stride, C.data, C.stride, accumulate});
 }
+// C = A B^T (A: M x K, B: N x K) in the A B form, one of two ways; both give every element of C
+// the same FMAs in the same order (x*y = y*x exactly), so the choice never changes a bit:
+//   1. C = A (B^T), B transposed first. Where A is a dZ, its zeros (inactive units) are skipped.
+//   2. C^T = B A^T, A transposed first, then C^T transposed into C: B is not copied, so this
+//      pays when B (the weights) is much the larger, and C has rows enough to fill a vector
+//      (they are C^T's columns: with fewer, most lanes of every FMA would be idle).
+// The second way is taken when B is larger than A and C together and C has a vector's rows:
+// `build/gemm_bench --abt` times both at the seed network's and the presets' shapes
+// (docs/performance.md). (Until 2026-12-07 the second way stored C's elements one by one into
+// their places, and was taken at any number of rows: 2.5-4x slower than the first way with one
+// to eight rows on AVX-512, and 1.2-2x slower than it is now with more.)
+int abt_way_for(int M, int N, int K) {
+  if (const int way = abt_way.load(std::memory_order_relaxed)) return way;
+  const double a = double(M) * K, b = double(N) * K, c = double(M) * N;
+  return M >= HWY_DYNAMIC_DISPATCH(Lanes)() && b > a + c ? 2 : 1;
+}
+
 template <>
 void matmul_abt<float>(Matrix<const float> A, Matrix<const float> B, Matrix<float> C, bool accumulate) {
-  abt_by_transposing(A, B, C, accumulate,
-                     [](int M, int N, int K, const float* a, Index lda, const float* b, Index ldb, float* c, Index ldc,
-                        bool acc, bool c_transposed) {
-                       Operands o{M, N, K, a, lda, 1, b, ldb, c, ldc, acc};
-                       o.c_transposed = c_transposed;
-                       o.sparse_a = !c_transposed;  // C^T = B A^T: its A is the weights
-                       product(o);
-                     });
+  if (!accumulate && abt_way_for(C.rows, C.cols, A.cols) == 2) {
+    const Matrix<float> At = transposed(A, 0), Ct = scratch<float>(C.cols, C.rows, 1);  // (K x M), (N x M)
+    Operands o{Ct.rows, Ct.cols, A.cols, B.data, B.stride, 1, At.data, At.stride, Ct.data, Ct.stride, false};
+    o.sparse_a = false;  // B: the weights
+    product(o);
+    return transpose(Matrix<const float>(Ct), C);
+  }
+  const Matrix<float> Bt = transposed(B, 0);  // (K x N)
+  product({C.rows, C.cols, A.cols, A.data, A.stride, 1, Bt.data, Bt.stride, C.data, C.stride, accumulate});
 }
 
 template <>
@@ -643,12 +635,8 @@ void matmul_atb<double>(Matrix<const double> A, Matrix<const double> B, Matrix<d
 }
 template <>
 void matmul_abt<double>(Matrix<const double> A, Matrix<const double> B, Matrix<double> C, bool accumulate) {
-  abt_by_transposing(A, B, C, accumulate,
-                     [](int M, int N, int K, const double* a, Index lda, const double* b, Index ldb, double* c,
-                        Index ldc, bool acc, bool c_transposed) {
-                       if (c_transposed) return loops(M, N, K, a, lda, Index(1), b, ldb, c, Index(1), acc, ldc);
-                       loops(M, N, K, a, lda, Index(1), b, ldb, c, ldc, acc);
-                     });
+  const Matrix<double> Bt = transposed(B, 0);  // (K x N)
+  loops(C.rows, C.cols, A.cols, A.data, A.stride, 1, Bt.data, Bt.stride, C.data, C.stride, accumulate);
 }
 
 void matmul_ab_bias(Matrix<const float> A, Matrix<const float> B, const float* b, Matrix<float> C) {
@@ -675,6 +663,7 @@ void matmul_atb_update(Matrix<const double> A, Matrix<const double> B, Matrix<do
 
 void use_plain_kernels(bool plain) { plain_kernels.store(plain); }
 void use_zero_skipping(bool skip) { zero_skipping.store(skip); }
+void use_abt_way(int way) { abt_way.store(way); }
 
 std::vector<std::pair<std::int64_t, std::string>> simd_targets() {
   std::vector<std::pair<std::int64_t, std::string>> out;

@@ -41,6 +41,12 @@ void use_plain_kernels(bool plain);
 // tile): inputs and ReLU outputs are often zero, and such a term adds exactly nothing. Off,
 // they compute every term, as a dense product does (for measuring; same values either way).
 void use_zero_skipping(bool skip);
+// How matmul_abt<float> turns C = A B^T into the A B form (gemm.cpp): 1 as C = A (B^T), 2 as
+// C^T = B A^T (where C is overwritten, not added to). abt_way_for says which one a product of
+// C: M x N over K takes; use_abt_way(1 or 2) forces one, 0 goes back to the rule (for
+// measuring the rule; the values are the same every way).
+int abt_way_for(int M, int N, int K);
+void use_abt_way(int way);
 
 // SIMD targets compiled in and supported by this CPU, best first ("AVX3", "AVX2", "SSE4", ...).
 std::vector<std::pair<std::int64_t, std::string>> simd_targets();
