@@ -110,6 +110,28 @@ TEST(Gemm, EverySimdTargetEqualsThePlainLoopsBitForBit) {
   set_threads(0);
 }
 
+// C = A B^T goes into the A B form one of two ways (gemm.cpp, abt_way_for), by its shape: each,
+// forced on every shape, gives the values the rule's way gives, with zeros in A as a dZ has them
+// (== counts -0 and +0 equal: only the first way skips A's zero terms, as the file's head says).
+TEST(Gemm, BothWaysOfABTransposedGiveTheSameBits) {
+  for (const auto& [M, N, K] : kShapes) {
+    SCOPED_TRACE(testing::Message() << M << "x" << N << "x" << K);
+    Rng rng(11);
+    auto A = random_matrix<float>(M, K, rng);
+    for (auto& v : A.storage) v = rng.uniform() < 0.5 ? 0.0f : v;
+    const auto B = random_matrix<float>(N, K, rng);
+    Tensor<float> by_rule(M, N), first(M, N), second(M, N);
+    matmul_abt<float>(A.view(), B.view(), by_rule.view());
+    use_abt_way(1);
+    matmul_abt<float>(A.view(), B.view(), first.view());
+    use_abt_way(2);
+    matmul_abt<float>(A.view(), B.view(), second.view());
+    use_abt_way(0);
+    EXPECT_EQ(first.storage, by_rule.storage);
+    EXPECT_EQ(second.storage, by_rule.storage);
+  }
+}
+
 // Inputs and ReLU outputs are often zero; the kernels leave out the terms whose a(i, k) is zero
 // for every row of a tile. That may flip the sign of a sum that is exactly zero, nothing else, so
 // the values equal the plain loops' (== counts -0 and +0 equal) on every target and thread count.
