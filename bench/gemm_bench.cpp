@@ -300,7 +300,7 @@ static int sharing() {
 
 // C = A B^T (a layer's dA = dZ W) both ways matmul_abt has, on one core, at the shapes of the
 // seed network and of the presets' larger layers, with the way its rule picks: what the rule
-// in src/kernels/gemm.cpp (abt_through_ct) rests on. dZ half zeros, as ReLU layers' are.
+// in src/kernels/gemm.cpp (abt_way_for) rests on. dZ half zeros, as ReLU layers' are.
 static int abt() {
   Rng rng(1);
   set_threads(1);

@@ -11,7 +11,7 @@
 // The SIMD kernel is compiled by Highway for every target (SSE4, AVX2, AVX-512, NEON, ...)
 // and picked at run time for the CPU at hand; no -march=native. (On CPUs without FMA,
 // SSE4 and older, Highway's MulAdd rounds twice and results differ in the last bits.)
-// A B^T is turned into A B by transposing an operand (see abt_through_ct).
+// A B^T is turned into A B by transposing an operand (see abt_way_for).
 #include "kernels/gemm.hpp"
 
 #include <algorithm>
@@ -49,7 +49,7 @@ struct Operands {
   bool update = false;  // instead of C = P, do C += alpha * P (one FMA per element)
   float alpha = 0;
   bool sparse_a = true;         // A may hold many zeros (inputs, activations): skip their terms
-  const float* bias = nullptr;  // start every row of C at bias (N) instead of 0 (no transpose)
+  const float* bias = nullptr;  // start every row of C at bias (N) instead of 0
 };
 }  // namespace digitnet::gemm_detail
 #endif
@@ -344,7 +344,7 @@ HWY_INLINE void KernelOf(const Operands& o, int j0, int j1) {
 }
 
 // Calls fn(start, finish) with o's kind as compile-time constants. The bias excludes the
-// update and a transposed C, as in the plain loops.
+// update, as in the plain loops.
 template <class Fn>
 HWY_INLINE void ByKind(const Operands& o, const Fn& fn) {
   using S = Start;
