@@ -17,7 +17,11 @@ thread_local bool in_task = false;
 thread_local int core_index = 0;  // the worker's index in the pool; 0 off the pool
 
 // Workers spin briefly between jobs (a batch's products come microseconds apart), then
-// sleep on the atomic so an idle pool costs nothing.
+// sleep on the atomic so an idle pool costs nothing. A task whose worker has not come by the
+// time another thread has finished its own is taken over (split): a sleeping worker takes
+// 50-300 us to wake, and one whose core another process holds can be off it for milliseconds.
+// One that is taken off its core in the middle of a task still holds the job up; that is what
+// the adaptive pool below is for.
 //
 // Adaptive (the default thread count): on shared virtual machines the other cores are at
 // times far away (every cache line that crosses takes long), or held by another process, and
@@ -43,7 +47,7 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 // while the last choice was to split; long ones always split (kernels/split.hpp).
 class Pool {
  public:
-  Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive) {
+  Pool(int n, bool adaptive) : n_(n), adaptive_(adaptive), claimed_(new Claim[static_cast<std::size_t>(n)]) {
     for (int t = 1; t < n; ++t) workers_.emplace_back([this, t] { loop(t); });
   }
   ~Pool() {
@@ -132,14 +136,21 @@ class Pool {
     generation_.notify_all();
   }
 
+  // Task t is claimed by worker t when it comes, or by a thread that has finished its own task
+  // and finds t unclaimed: when a worker is late (asleep, or its core held by another process),
+  // the others do its share instead of waiting for it, so a slow core slows a job by what it
+  // took on only. Which thread runs a task never changes what it computes (parallel.hpp).
   void split(int tasks, TaskRef task) {
-    task_ = &task;
-    tasks_ = tasks;
-    pending_.store(tasks - 1);
+    const std::uint64_t job = generation_.load(std::memory_order_relaxed) / kJob + 1;
+    task_.store(&task, std::memory_order_relaxed);
+    tasks_.store(tasks, std::memory_order_relaxed);
+    for (int t = tasks; t < n_; ++t) claimed_[t].job.store(job, std::memory_order_relaxed);  // no such task
+    pending_.store(tasks - 1, std::memory_order_relaxed);
     generation_.fetch_add(kJob, std::memory_order_release);
     generation_.notify_all();
     in_task = true;
     task(0);
+    run_unclaimed(task, tasks, job, 1);
     in_task = false;
     // The others finish within microseconds: spin (a yield is a system call that can cost as
     // much), and only yield if this takes long.
@@ -172,10 +183,33 @@ class Pool {
       }
       seen = g / kJob;
       if (stop_.load()) return;
-      if (t < tasks_) {
-        (*task_)(t);
+      // A claim succeeds only while job `seen` runs (it cannot end with a task unclaimed), so
+      // task_ and tasks_ are still that job's; a worker that comes after its job has ended
+      // claims nothing.
+      const int tasks = tasks_.load(std::memory_order_relaxed);
+      if (t < tasks && claim(t, seen)) {
+        const TaskRef& task = *task_.load(std::memory_order_relaxed);
+        task(t);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
+        run_unclaimed(task, tasks, seen, t + 1);
       }
+    }
+  }
+
+  // Task t for job `job`, if no thread has taken it yet.
+  bool claim(int t, std::uint64_t job) {
+    std::uint64_t last = claimed_[t].job.load(std::memory_order_relaxed);
+    return last < job && claimed_[t].job.compare_exchange_strong(last, job, std::memory_order_acq_rel);
+  }
+
+  // The tasks of `job` from `first` on (wrapping round, task 0 excepted: the caller's) that no
+  // thread has claimed: this thread runs them.
+  void run_unclaimed(const TaskRef& task, int tasks, std::uint64_t job, int first) {
+    for (int i = 0; i < tasks - 1; ++i) {
+      const int t = 1 + (first - 1 + i) % (tasks - 1);
+      if (!claim(t, job)) continue;
+      task(t);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 
@@ -208,8 +242,15 @@ class Pool {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
-  const TaskRef* task_ = nullptr;
-  int tasks_ = 0;
+  // The job being run. Atomic because a worker that comes late reads them while the next job is
+  // set up (and then claims nothing).
+  std::atomic<const TaskRef*> task_{nullptr};
+  std::atomic<int> tasks_{0};
+  // The last job whose task t was claimed (or that had no task t), a cache line each.
+  struct alignas(64) Claim {
+    std::atomic<std::uint64_t> job{0};
+  };
+  std::unique_ptr<Claim[]> claimed_;
 };
 
 std::mutex pool_mutex;

@@ -1,5 +1,7 @@
-// The thread pool: nested calls run inline, and with the default thread count training steps
-// that are slower split than on the calling thread alone go back to the calling thread.
+// The thread pool: nested calls run inline, a late worker's task is taken over, and with the
+// default thread count training steps that are slower split than on the calling thread alone
+// go back to the calling thread.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -10,15 +12,24 @@
 namespace digitnet {
 namespace {
 
+void spin_for(std::chrono::microseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // Trains 400 "steps" (the pool's warm-up of 4 steps split, then a window of 64 steps on one
 // core and a window split) of one job each, a job whose second task is slow on any thread but
 // the caller's, like a core far away; then reports whether the pool would split such a job.
+// The caller's own task takes 20 us, so that the worker (awake: the pool wakes it for a split
+// window) claims the second task before the caller could take it over.
 bool split_after_late_helpers(double work) {
   const auto caller = std::this_thread::get_id();
   for (int i = 0; i < 400; ++i) {
     training_step();
     const int tasks = split_now(work) ? 2 : 1;
     run_parallel(tasks, [&](int t) {
+      if (t == 0 && tasks == 2) spin_for(std::chrono::microseconds(20));
       if (t == 1 && std::this_thread::get_id() != caller) std::this_thread::sleep_for(std::chrono::microseconds(100));
     });
   }
@@ -35,6 +46,30 @@ TEST(Parallel, DefaultCountFallsBackToOneCoreWhenHelpersAreLate) {
   EXPECT_TRUE(split_now(1e9));
   set_threads(2);  // a count the user chose is always used
   EXPECT_TRUE(split_after_late_helpers(1e6));
+  set_threads(0);
+}
+
+// Every task of every job runs once, whichever thread takes it: a task whose worker is late
+// (asleep, or its core busy) is taken by a thread that has finished its own. With more threads
+// than cores, and pauses in which the workers go to sleep (after 200 us without a job), the
+// caller finishes its empty task long before a sleeping worker wakes (tens of microseconds).
+TEST(Parallel, EveryTaskRunsOnceAndLateWorkersTasksAreTakenOver) {
+  set_threads(4);
+  const auto caller = std::this_thread::get_id();
+  int taken_over = 0;
+  for (int job = 0; job < 3000; ++job) {
+    if (job % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const int tasks = 2 + job % 3;
+    std::atomic<int> runs[4] = {};
+    std::atomic<int> by_caller{0};
+    run_parallel(tasks, [&](int t) {
+      runs[t].fetch_add(1);
+      if (t != 0 && std::this_thread::get_id() == caller) by_caller.fetch_add(1);
+    });
+    for (int t = 0; t < 4; ++t) ASSERT_EQ(runs[t].load(), t < tasks ? 1 : 0) << "job " << job << ", task " << t;
+    taken_over += by_caller.load();
+  }
+  EXPECT_GT(taken_over, 0);
   set_threads(0);
 }
 

@@ -47,8 +47,11 @@ class FunctionRef<R(Args...)> {
 };
 using TaskRef = FunctionRef<void(int)>;  // a task, given its index
 
-// Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all.
-// tasks must not exceed threads(). Called from inside a task, runs them all on that thread.
+// Runs task(t) for t in [0, tasks), task 0 on the calling thread, and waits for all. Task t
+// is meant for worker t, but a thread that has finished its own task takes over any task not
+// yet begun, so a late worker (asleep, or on a core another process holds) delays the job by
+// the task it took only. tasks must not exceed threads(). Called from inside a task, runs them
+// all on that thread.
 void run_parallel(int tasks, TaskRef task);
 
 // Share t of [0, n) split `tasks` ways in whole blocks of `grain` (whole vectors or tiles;
