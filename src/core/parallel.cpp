@@ -1,7 +1,11 @@
 #include "digitnet/core/parallel.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -11,6 +15,32 @@
 
 namespace digitnet {
 namespace {
+
+// Whether other processes' threads are running or waiting to run now, more of them than the
+// cores this pool's `threads` leave free: then one of the pool's threads shares a core, and a
+// split job waits for it. From the kernel's count of runnable threads (/proc/loadavg's fourth
+// field, the machine's, this one's `own` included) against the cores online; false where that
+// count cannot be read.
+bool cores_held_by_others(int threads, int own) {
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[128];
+  const ssize_t n = ::read(fd, text, sizeof text);
+  ::close(fd);
+  if (n <= 0) return false;
+  const char *p = text, *end = text + n;
+  for (int field = 0; field < 3; ++field) {  // "0.52 0.58 1.11 3/123 27400": past the load averages
+    p = std::find(p, end, ' ');
+    if (p == end) return false;
+    ++p;
+  }
+  int running = 0;
+  if (std::from_chars(p, end, running).ec != std::errc{}) return false;
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return online > 0 && running - own > online - threads;
+}
+
+std::atomic<bool> run_queue_watched{true};  // watch_run_queue
 
 // Set while a thread runs a pool task: products inside it run on that thread alone.
 thread_local bool in_task = false;
@@ -41,8 +71,12 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 //     scheduler has put both threads on one core), it measures again at once.
 //   - After choosing one core it measures again sooner than after choosing both, and less soon
 //     each time it chooses one core again (a busy machine).
+//   - Before a split window it looks at the machine's run queue (/proc/loadavg): when other
+//     processes' threads already hold the cores the workers would need, a split window could
+//     only lose, and it chooses one core without timing one (a loss, as below).
 //   - It starts, and starts over when jobs of a size the last timing did not see come (a new
-//     batch size), with a few steps split, untimed.
+//     batch size), with a few steps split, untimed (on one core while other processes hold
+//     the cores).
 // Results are the same either way (parallel.hpp). Jobs outside training steps (inference) split
 // while the last choice was to split; long ones always split (kernels/split.hpp).
 class Pool {
@@ -115,6 +149,7 @@ class Pool {
       if (steps_ < kWindow && (steps_ < kMinWindow || now - start_ < kWindowTime)) return;
       serial_time_ = now - start_;
       window_ = steps_;
+      if (held()) return choose(false);  // a split window would lose (and cost): not timed
       phase_ = kTimeSplit, steps_ = -1;
       nudge();  // the workers have slept through the serial window
       return;
@@ -123,14 +158,25 @@ class Pool {
     // work can make a split job take milliseconds), so that finding out costs at most one window.
     const bool lost = now - start_ > serial_time_;
     if (++steps_ < window_ && !lost) return;
-    use_split_ = !lost;
+    choose(!lost);
+  }
+
+ private:
+  void choose(bool split) {
+    use_split_ = split;
     // One core chosen again and again (a busy machine): measure again less often, up to 16x.
     losses_ = use_split_ ? 0 : std::min(losses_ + 1, 5);
     phase_ = kUse, steps_ = 0;
     use_steps_ = use_split_ ? kUseSteps : (kUseSteps / 4) << (losses_ - 1);
   }
 
- private:
+  // Whether another process holds a core the workers would need (cores_held_by_others), this
+  // thread and the workers awake counted as the pool's own.
+  bool held() const {
+    return run_queue_watched.load(std::memory_order_relaxed) &&
+           cores_held_by_others(n_, n_ - sleeping_.load(std::memory_order_relaxed));
+  }
+
   void nudge() {  // wakes the workers, with no job
     generation_.fetch_add(kNudge, std::memory_order_release);
     generation_.notify_all();
@@ -236,7 +282,7 @@ class Pool {
   std::uint32_t timed_sizes_ = 0;
   static int size_class(double work) { return work >= 1 ? std::clamp(std::ilogb(work) / 2 - 6, 0, 31) : 0; }
   void start_over(int warm_up) {
-    phase_ = kUse, use_split_ = true, losses_ = 0, steps_ = 0, use_steps_ = warm_up, window_ = 0;
+    phase_ = kUse, use_split_ = !held(), losses_ = 0, steps_ = 0, use_steps_ = warm_up, window_ = 0;
   }
   std::vector<std::thread> workers_;
   std::atomic<std::uint64_t> generation_{0};
@@ -299,6 +345,8 @@ bool split_now(double work) {
   if (in_task) return false;
   return get_pool().split_now(work);
 }
+
+void watch_run_queue(bool on) { run_queue_watched.store(on); }
 
 void training_step() {
   if (in_task) return;

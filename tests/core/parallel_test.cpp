@@ -4,6 +4,9 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -37,6 +40,7 @@ bool split_after_late_helpers(double work) {
 }
 
 TEST(Parallel, DefaultCountFallsBackToOneCoreWhenHelpersAreLate) {
+  watch_run_queue(false);  // the timing alone, whatever else the machine runs (ctest -j)
   set_threads(1);
   set_threads(0);  // a fresh pool, measuring from its first step
   if (threads() < 2) GTEST_SKIP() << "one core";
@@ -46,6 +50,34 @@ TEST(Parallel, DefaultCountFallsBackToOneCoreWhenHelpersAreLate) {
   EXPECT_TRUE(split_now(1e9));
   set_threads(2);  // a count the user chose is always used
   EXPECT_TRUE(split_after_late_helpers(1e6));
+  set_threads(0);
+  watch_run_queue(true);
+}
+
+// With another thread running on every core (here this process's, which the pool does not
+// own), the default pool keeps every training step on one core from its first: no warm-up
+// split, and no split window timed, since the run queue shows the workers would share a core.
+TEST(Parallel, DefaultCountStaysOnOneCoreWhileOtherThreadsHoldTheCores) {
+  if (::access("/proc/loadavg", R_OK) != 0) GTEST_SKIP() << "no /proc/loadavg";
+  set_threads(1);
+  set_threads(0);
+  if (threads() < 2) GTEST_SKIP() << "one core";
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> others;
+  for (unsigned i = 0; i < std::thread::hardware_concurrency(); ++i)
+    others.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int split_steps = 0;
+  for (int i = 0; i < 400; ++i) {
+    training_step();
+    split_steps += split_now(1e6);
+  }
+  stop.store(true);
+  for (auto& t : others) t.join();
+  EXPECT_EQ(split_steps, 0);
   set_threads(0);
 }
 

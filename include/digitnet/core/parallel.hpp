@@ -26,6 +26,9 @@ bool split_now(double work);
 // A training step begins (Network::train_step): the adaptive pool times its choice over windows
 // of whole steps, so that both ways are timed on the same work.
 void training_step();
+// Whether the adaptive pool skips timing a split while other processes hold the cores its
+// workers would need (the machine's run queue); on unless turned off (tests of the timing).
+void watch_run_queue(bool on);
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).
