@@ -71,9 +71,9 @@ thread_local int core_index = 0;  // the worker's index in the pool; 0 off the p
 //     scheduler has put both threads on one core), it measures again at once.
 //   - After choosing one core it measures again sooner than after choosing both, and less soon
 //     each time it chooses one core again (a busy machine).
-//   - Before a split window it looks at the machine's run queue (/proc/loadavg): when other
-//     processes' threads already hold the cores the workers would need, a split window could
-//     only lose, and it chooses one core without timing one (a loss, as below).
+//   - It looks at the machine's run queue (/proc/loadavg) three times in the serial window:
+//     when other processes' threads held the cores the workers would need every time, a split
+//     window could only lose, and it keeps one core without timing one, for 128 steps.
 //   - It starts, and starts over when jobs of a size the last timing did not see come (a new
 //     batch size), with a few steps split, untimed (on one core while other processes hold
 //     the cores).
@@ -141,15 +141,24 @@ class Pool {
     const auto now = Clock::now();
     if (steps_ < 0) {  // a window's first step settles (the workers wake, data moves): untimed
       steps_ = 0, start_ = now;
+      if (phase_ == kTimeSerial) held_ = held();
       return;
     }
     if (phase_ == kTimeSerial) {
       // kWindow steps, or fewer long ones: a window of large steps on the slower way costs more
       ++steps_;
+      if (steps_ == kMinWindow / 2 && held_) held_ = held();
       if (steps_ < kWindow && (steps_ < kMinWindow || now - start_ < kWindowTime)) return;
       serial_time_ = now - start_;
       window_ = steps_;
-      if (held()) return choose(false);  // a split window would lose (and cost): not timed
+      // Other processes' threads held the cores at the start, middle and end of the serial
+      // window: a split window would lose, and cost. One core, and another look soon (the
+      // other process may stop; an idle VM's background threads were there at all three looks
+      // in one window of 13), which costs nothing more than running on one core meanwhile.
+      if (held_ && held()) {
+        use_split_ = false, phase_ = kUse, steps_ = 0, use_steps_ = kHeldSteps;
+        return;
+      }
       phase_ = kTimeSplit, steps_ = -1;
       nudge();  // the workers have slept through the serial window
       return;
@@ -259,7 +268,8 @@ class Pool {
     }
   }
 
-  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 4, kCheck = 32;  // in steps
+  static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 4, kCheck = 32,
+                       kHeldSteps = 128;  // in steps
   static constexpr std::chrono::milliseconds kWindowTime{5};
   // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
   static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;
@@ -270,6 +280,7 @@ class Pool {
   // Only the thread that runs the steps touches these.
   enum Phase { kTimeSplit, kTimeSerial, kUse } phase_ = kUse;
   bool use_split_ = true;
+  bool held_ = false;  // held() at the looks so far in the serial window being timed
   int steps_ = 0;
   int window_ = 0;  // steps in the last serial window, and so in the split one (0: none yet)
   std::chrono::steady_clock::time_point check_start_{};  // of the kCheck steps being watched
