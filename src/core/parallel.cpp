@@ -10,6 +10,7 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -17,10 +18,11 @@ namespace digitnet {
 namespace {
 
 // Whether other processes' threads are running or waiting to run now, more of them than the
-// cores this pool's `threads` leave free: then one of the pool's threads shares a core, and a
-// split job waits for it. From the kernel's count of runnable threads (/proc/loadavg's fourth
-// field, the machine's, this one's `own` included) against the cores online; false where that
-// count cannot be read.
+// cores this pool's `threads` leave free, and on half the cores or more: then the pool's
+// threads share cores, and split jobs wait for them (on 2 cores, one other thread is enough; on
+// 16, one or two others leave a split worth timing). From the kernel's count of runnable
+// threads (/proc/loadavg's fourth field, the machine's, this one's `own` included) against the
+// cores online; false where that count cannot be read.
 bool cores_held_by_others(int threads, int own) {
   const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -37,7 +39,8 @@ bool cores_held_by_others(int threads, int own) {
   int running = 0;
   if (std::from_chars(p, end, running).ec != std::errc{}) return false;
   const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return online > 0 && running - own > online - threads;
+  const long others = running - own;
+  return online > 0 && others > online - threads && 2 * others >= online;
 }
 
 std::atomic<bool> run_queue_watched{true};  // watch_run_queue
@@ -196,11 +199,12 @@ class Pool {
   // the others do its share instead of waiting for it, so a slow core slows a job by what it
   // took on only. Which thread runs a task never changes what it computes (parallel.hpp).
   void split(int tasks, TaskRef task) {
-    const std::uint64_t job = generation_.load(std::memory_order_relaxed) / kJob + 1;
+    const std::uint64_t job = job_.load(std::memory_order_relaxed) + 1;
     task_.store(&task, std::memory_order_relaxed);
     tasks_.store(tasks, std::memory_order_relaxed);
     for (int t = tasks; t < n_; ++t) claimed_[t].job.store(job, std::memory_order_relaxed);  // no such task
     pending_.store(tasks - 1, std::memory_order_relaxed);
+    job_.store(job, std::memory_order_release);
     generation_.fetch_add(kJob, std::memory_order_release);
     generation_.notify_all();
     in_task = true;
@@ -221,7 +225,7 @@ class Pool {
   void loop(int t) {
     in_task = true;
     core_index = t;
-    std::uint64_t seen = 0;  // the job count last seen (generation_ / kJob)
+    std::uint64_t seen = 0;  // generation_ / kJob as last seen: a change means a job (or the end)
     while (true) {
       std::uint64_t g = generation_.load(std::memory_order_acquire);
       // Spin for about 200 microseconds: a batch's serial steps between products are shorter.
@@ -238,15 +242,16 @@ class Pool {
       }
       seen = g / kJob;
       if (stop_.load()) return;
-      // A claim succeeds only while job `seen` runs (it cannot end with a task unclaimed), so
-      // task_ and tasks_ are still that job's; a worker that comes after its job has ended
-      // claims nothing.
+      // The latest job (job_ counts them in 64 bits; generation_ only signals): a claim
+      // succeeds only while that job runs (it cannot end with a task unclaimed), so task_ and
+      // tasks_ are still its own; a worker that comes after its job has ended claims nothing.
+      const std::uint64_t job = job_.load(std::memory_order_acquire);
       const int tasks = tasks_.load(std::memory_order_relaxed);
-      if (t < tasks && claim(t, seen)) {
+      if (t < tasks && claim(t, job)) {
         const TaskRef& task = *task_.load(std::memory_order_relaxed);
         task(t);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
-        run_unclaimed(task, tasks, seen, t + 1);
+        run_unclaimed(task, tasks, job, t + 1);
       }
     }
   }
@@ -271,7 +276,8 @@ class Pool {
   static constexpr int kWindow = 64, kMinWindow = 8, kUseSteps = 2048, kWarmUp = 4, kCheck = 32,
                        kHeldSteps = 128;  // in steps
   static constexpr std::chrono::milliseconds kWindowTime{5};
-  // generation_ counts jobs (kJob each) and, below them, nudges that only wake the workers.
+  // generation_ signals jobs (kJob each) and, below them, nudges that only wake the workers;
+  // job_ numbers the jobs, for the claims (it does not wrap: 2^64 jobs).
   static constexpr std::uint64_t kJob = std::uint64_t{1} << 32, kNudge = 1;
   std::atomic<int> sleeping_{0};
   std::atomic<std::int64_t> last_cold_call_{0};
@@ -299,6 +305,7 @@ class Pool {
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<int> pending_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> job_{0};
   // The job being run. Atomic because a worker that comes late reads them while the next job is
   // set up (and then claims nothing).
   std::atomic<const TaskRef*> task_{nullptr};
@@ -369,7 +376,9 @@ void run_parallel(int tasks, TaskRef task) {
     for (int t = 0; t < tasks; ++t) task(t);
     return;
   }
-  get_pool().run(tasks, task);
+  Pool& p = get_pool();
+  if (tasks > p.size()) throw std::logic_error("run_parallel: more tasks than threads");
+  p.run(tasks, task);
 }
 
 }  // namespace digitnet
