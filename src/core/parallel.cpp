@@ -20,24 +20,11 @@ namespace {
 // Whether other processes' threads are running or waiting to run now, more of them than the
 // cores this pool's `threads` leave free, and on half the cores or more: then the pool's
 // threads share cores, and split jobs wait for them (on 2 cores, one other thread is enough; on
-// 16, one or two others leave a split worth timing). From the kernel's count of runnable
-// threads (/proc/loadavg's fourth field, the machine's, this one's `own` included) against the
-// cores online; false where that count cannot be read.
+// 16, one or two others leave a split worth timing). From runnable_threads() (this process's
+// `own` included) against the cores online; false where that count cannot be read.
 bool cores_held_by_others(int threads, int own) {
-  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char text[128];
-  const ssize_t n = ::read(fd, text, sizeof text);
-  ::close(fd);
-  if (n <= 0) return false;
-  const char *p = text, *end = text + n;
-  for (int field = 0; field < 3; ++field) {  // "0.52 0.58 1.11 3/123 27400": past the load averages
-    p = std::find(p, end, ' ');
-    if (p == end) return false;
-    ++p;
-  }
-  int running = 0;
-  if (std::from_chars(p, end, running).ec != std::errc{}) return false;
+  const int running = runnable_threads();
+  if (running < 0) return false;
   const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
   const long others = running - own;
   return online > 0 && others > online - threads && 2 * others >= online;
@@ -332,6 +319,24 @@ Pool& get_pool() {
 }
 
 }  // namespace
+
+int runnable_threads() {
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char text[128];
+  const ssize_t n = ::read(fd, text, sizeof text);
+  ::close(fd);
+  if (n <= 0) return -1;
+  const char *p = text, *end = text + n;
+  for (int field = 0; field < 3; ++field) {  // "0.52 0.58 1.11 3/123 27400": past the load averages
+    p = std::find(p, end, ' ');
+    if (p == end) return -1;
+    ++p;
+  }
+  int running = 0;
+  if (std::from_chars(p, end, running).ec != std::errc{}) return -1;
+  return running;
+}
 
 int set_threads(int n) {
   std::lock_guard lock(pool_mutex);

@@ -29,6 +29,9 @@ void training_step();
 // Whether the adaptive pool skips timing a split while other processes hold the cores its
 // workers would need (the machine's run queue); on unless turned off (tests of the timing).
 void watch_run_queue(bool on);
+// The machine's threads running or waiting to run now, the caller included (the kernel's count
+// in /proc/loadavg); -1 where it cannot be read.
+int runnable_threads();
 
 // A borrowed reference to a callable (the callable must outlive the call it is passed to):
 // unlike std::function it never allocates (a capturing lambda did, once per product).
