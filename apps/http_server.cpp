@@ -252,7 +252,7 @@ struct HttpServer::Impl {
       if (capacity > x.share.bytes() && !x.share.grow(capacity - x.share.bytes())) {
         HttpReply busy = json_error(503, "the server holds as many request bodies as it may; try again");
         busy.headers.emplace_back(MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        return refuse(c, x, std::move(busy));
+        return refuse(c, x, busy);
       }
       x.body.reserve(capacity);
     }
@@ -271,7 +271,7 @@ struct HttpServer::Impl {
   // the body or after all of it (MHD_queue_response returns MHD_NO in between), and waiting for
   // the end of a body with no end is no answer: so the reply is written to the socket here,
   // where nothing else is being written (the library is reading), and the connection closes.
-  MHD_Result refuse(MHD_Connection* c, Exchange& x, HttpReply reply) {
+  MHD_Result refuse(MHD_Connection* c, Exchange& x, const HttpReply& reply) {
     x.replied = true;
     x.refused_at = std::chrono::steady_clock::now();
     x.body = std::string();  // not needed any more: hand it back now, not when the connection ends

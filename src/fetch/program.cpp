@@ -15,6 +15,7 @@ namespace digitnet {
 int run_program(const std::vector<std::string>& argv, int timeout_s) {
   if (argv.empty()) return -1;
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   posix_spawn_file_actions_t actions;

@@ -54,11 +54,12 @@ struct Dataset {
     const std::size_t size = as_floats ? sizeof(float) : 1;
     const std::size_t begin = std::size_t(first) * size, end = std::size_t(first + count) * size;
     for (std::size_t i : indices) {
-      const auto row = reinterpret_cast<std::uintptr_t>(as_floats ? static_cast<const void*>(floats(i))
-                                                                  : static_cast<const void*>(image(i)));
-      // Every 64-byte line the bytes [begin, end) touch, from the line holding the first.
-      for (std::uintptr_t line = (row + begin) & ~std::uintptr_t(63); line < row + end; line += 64)
-        prefetch_line(reinterpret_cast<const void*>(line));
+      const auto* row = static_cast<const char*>(as_floats ? static_cast<const void*>(floats(i))
+                                                           : static_cast<const void*>(image(i)));
+      // Every 64-byte line the bytes [begin, end) touch: steps of a line from the first byte
+      // reach each next line, and the last byte its own (no address outside the bytes is formed).
+      for (std::size_t at = begin; at < end; at += 64) prefetch_line(row + at);
+      prefetch_line(row + end - 1);
     }
   }
 };
