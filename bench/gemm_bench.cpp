@@ -6,7 +6,8 @@
 //                        two cores gain little at batch 32 (docs/performance.md)
 //   gemm_bench --abt     C = A B^T (dA = dZ W) both ways, at the seed's and the presets' shapes
 //   gemm_bench --costs   what src/kernels/split.hpp's rule rests on: a hand-off between cores, a
-//                        cache line read after the other core wrote it, and one item of each
+//                        cache line read after the other core wrote it and written after the
+//                        other core read it, and one item of each
 //                        kernel, in multiply-adds of a product on one core
 #include <algorithm>
 #include <atomic>
@@ -56,37 +57,85 @@ double best_ns(int iters, F f) {
   return best;
 }
 
+// f() on pool thread `core` of two (current_core()): run_parallel's task t is meant for worker t,
+// but the caller takes over a task whose worker has not come yet, so a round where f ran on the
+// wrong thread is not counted: f is asked for again.
+template <class F>
+void on_core(int core, F f) {
+  std::atomic<bool> done{false};
+  while (!done.load()) {
+    run_parallel(2, [&](int) {
+      if (current_core() != core || done.load()) return;
+      f();
+      done.store(true);
+    });
+  }
+}
+
 // What a training step pays for each cache line that crosses between the cores (the other
-// core's rows of P_1, dZ and the activations, its half of W_2 and W_3: about 40 KB each way a
-// step at batch 32): 16 KB read in order, right after the other core wrote it, against the same
-// read after this core wrote it. Nanoseconds a line, the median of 2000 rounds.
+// core's rows of P_1 and dZ_1: 16 KB each way a step at batch 32): 16 KB read in order, right
+// after the other core wrote it, against the same read after this core wrote it. Nanoseconds a
+// line, the median of 2000 rounds.
 static std::pair<double, double> line_reads() {
   set_threads(2);
   std::vector<float> buffer(16 * 1024 / sizeof(float));
   volatile float sink = 0;
-  const auto read_lines = [&] {
-    float sum = 0;
-    for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
-    sink = sink + sum;
-  };
-  const auto write_on = [&](int core) {
-    run_parallel(2, [&](int t) {
-      if (t == core)
-        for (auto& v : buffer) v += 1;
-    });
-  };
   const auto median_ns = [&](int writer) {
     std::vector<double> ns;
     for (int round = 0; round < 2000; ++round) {
-      write_on(writer);
+      on_core(writer, [&] {
+        for (auto& v : buffer) v += 1;
+      });
       const auto t0 = std::chrono::steady_clock::now();
-      read_lines();
+      float sum = 0;
+      for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
+      sink = sink + sum;
       ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
     }
     std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
     return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
   };
   return {median_ns(1), median_ns(0)};
+}
+
+// And what the core that writes such a line next pays (kRowSplitWork in src/kernels/split.hpp):
+// 16 KB written in order, right after the other core read it (its copy must be dropped first),
+// against the same write after this core read it. Nanoseconds a line, the median of 2000 rounds.
+static std::pair<double, double> line_writes() {
+  set_threads(2);
+  std::vector<float> buffer(16 * 1024 / sizeof(float), 1.0f);
+  volatile float sink = 0;
+  const auto median_ns = [&](int reader) {
+    std::vector<double> ns;
+    for (int round = 0; round < 2000; ++round) {
+      on_core(reader, [&] {
+        float sum = 0;
+        for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
+        sink = sink + sum;
+      });
+      const auto t0 = std::chrono::steady_clock::now();
+      for (auto& v : buffer) v = float(round);
+      ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+    return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
+  };
+  return {median_ns(1), median_ns(0)};
+}
+
+// A hand-off to the other core and back: a job whose first task waits until the worker has
+// begun the second, so that the caller cannot take the second over (nanoseconds, the best of 9).
+static double handoff_ns() {
+  set_threads(2);
+  return best_ns(20000, [] {
+    std::atomic<bool> begun{false};
+    run_parallel(2, [&](int t) {
+      if (t == 1) begun.store(true);
+      else
+        while (!begun.load()) {
+        }
+    });
+  });
 }
 
 static int costs() {
@@ -97,8 +146,9 @@ static int costs() {
     return t;
   };
   set_threads(2);
-  const double handoff = best_ns(20000, [] { run_parallel(2, [](int) {}); });
+  const double handoff = handoff_ns();
   const auto [crossed, own] = line_reads();
+  const auto [written_shared, written_own] = line_writes();
   set_threads(1);
   // A multiply-add: the seed network's layer-2 product at batch 32 (its inputs half zeros,
   // as ReLU outputs are), all terms counted.
@@ -107,8 +157,10 @@ static int costs() {
   std::printf("a hand-off to a second core and back: %.0f ns = %.0f multiply-adds; kWorkPerCore = %.0f\n", handoff,
               handoff / fma, kWorkPerCore);
   std::printf("a multiply-add (32x128x64 product, one core): %.4f ns\n", fma);
-  std::printf("a cache line read (16 KB, in order), written last by the other core: %.1f ns; by this one: %.1f ns\n\n",
+  std::printf("a cache line read (16 KB, in order), written last by the other core: %.1f ns; by this one: %.1f ns\n",
               crossed, own);
+  std::printf("a cache line written (16 KB, in order), read last by the other core: %.1f ns; by this one: %.1f ns\n\n",
+              written_shared, written_own);
   std::printf("%-44s %10s %12s %10s\n", "item (one core)", "ns", "measured", "split.hpp");
   const auto row = [&](const char* name, double ns, double constant) {
     std::printf("%-44s %10.4f %12.1f %10.1f\n", name, ns, ns / fma, constant);

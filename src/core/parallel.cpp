@@ -376,6 +376,17 @@ void training_step() {
   get_pool().step();
 }
 
+void run_alone(TaskRef task) {
+  if (in_task) return task(0);
+  struct Task {  // in_task for the call, and after it whatever way it ends
+    Task() { in_task = true; }
+    ~Task() { in_task = false; }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+  } scope;
+  task(0);
+}
+
 void run_parallel(int tasks, TaskRef task) {
   if (tasks <= 1 || in_task) {  // nested inside a task: this thread does them all
     for (int t = 0; t < tasks; ++t) task(t);

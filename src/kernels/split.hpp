@@ -64,10 +64,17 @@ void split_items(I n, double each, F&& f) {
 // of B rows. Each phase is one hand-off between cores:
 //   1. the first layer's product Z_1, in two parts by the layer's inputs (the rows of W^T each
 //      core updates in phase 3), each core reading the batch as it wrote it (core/batch.hpp);
-//   2. everything per example (the other layers' forward, the loss, every dZ): by rows;
-//   3. the sums over the batch, dW and db of every layer: by input units of each layer (rows
-//      of W^T, whole register tiles: kUnitGrain) and by biases (whole cache lines), so that no
-//      cache line is written by two cores.
+//   2. everything per example (the other layers' forward, the loss, every dZ): on one core,
+//      or by rows when there is enough of it (kRowSplitWork);
+//   3. the sums over the batch, dW and db: by input units of each layer (rows of W^T, whole
+//      register tiles: kUnitGrain) and by biases (whole cache lines), so that no cache line is
+//      written by two cores; after phase 2 on one core, that core takes layers 2..D whole (it
+//      holds their data) and the biases of layer 1, and the cores share layer 1's inputs.
+// What a split costs besides the hand-off is the cache lines it moves: a core that writes a line
+// another core has read waits for the other's copy to be dropped, about 10 ns a line on the
+// development VM, 9x a line it alone holds (`build/gemm_bench --costs`). Layer 1, where most of
+// the work is, moves little this way: each core keeps its rows of W_1^T and its columns of the
+// batch. Phase 2 split by rows moves every hidden layer's activations and layers 2..D's weights.
 constexpr int kColumnGrain = 16;  // floats in a 64-byte cache line
 constexpr int kUnitGrain = 12;    // rows of a register tile of the products (src/kernels/gemm.cpp)
 using Range = std::pair<int, int>;
@@ -117,27 +124,61 @@ void split_first_layer(std::span<const int> sizes, int B, bool updating, F&& f) 
   });
 }
 
-// Phase 2: f(r0, r1) for each core's rows. A row's work: the products of layers 2..D forward
-// and back, its hidden units' elementwise steps, and the softmax.
-template <class F>
-void split_rows(std::span<const int> sizes, int B, F&& f) {
+// The work of B rows through everything per example (phase 2): the products of layers 2..D
+// forward and back, the hidden units' elementwise steps, and the softmax.
+inline double row_work(std::span<const int> sizes, int B) {
   const std::size_t D = sizes.size() - 1;
   double per_row = cost::kSoftmax * sizes[D];
   for (std::size_t l = 1; l < D; ++l) per_row += 2.0 * sizes[l] * sizes[l + 1] + cost::kElementwise * sizes[l];
-  run_shares(cores_for(B * per_row, B), B, f);
+  return B * per_row;
+}
+
+// Inference's rows after Z_1 (Network::forward): f(r0, r1) for each core's rows.
+template <class F>
+void split_rows(std::span<const int> sizes, int B, F&& f) {
+  run_shares(cores_for(row_work(sizes, B), B), B, f);
+}
+
+// A training step's phase 2 stays on one core below this much work. Split by rows, it leaves
+// half of every hidden layer's activations and of layers 2..D's weights on the other core,
+// whose lines the next phase reads and the next step writes again (above). For the seed
+// network one core was faster up to a batch of 128 rows (2.7 million multiply-adds: 9-10% an
+// epoch, bench/ab.sh), and the split faster at 256 (5.5 million: 5%); for 784-1024-512-10 at
+// batch 128 (135 million) one core would cost a third more.
+constexpr double kRowSplitWork = 4e6;
+
+// Phase 2 of a training step: f(r0, r1) for each core's rows; returns the number of cores that
+// took rows (split_weight_sums needs it). On one core it runs as a task of its own, so that its
+// products, small each, are not split either.
+template <class F>
+int split_step_rows(std::span<const int> sizes, int B, F&& f) {
+  const double work = row_work(sizes, B);
+  const int cores = work < kRowSplitWork ? 1 : cores_for(work, B);
+  if (cores > 1) {
+    run_shares(cores, B, f);
+    return cores;
+  }
+  run_alone([&](int) { f(0, B); });
+  return 1;
 }
 
 // Phase 3: f(l, inputs, outputs) for every layer l (last first) and this core's share of its
-// input units (rows of W^T) and output units (biases).
+// input units (rows of W^T) and output units (biases). `row_cores`: the cores of phase 2.
 template <class F>
-void split_weight_sums(std::span<const int> sizes, int B, F&& f) {
+void split_weight_sums(std::span<const int> sizes, int B, int row_cores, F&& f) {
   const int L = static_cast<int>(sizes.size()) - 1;
   double work = 0;
   for (int l = 0; l < L; ++l) work += double(B) * sizes[l] * sizes[l + 1];
   const int cores = cores_for(work);
+  const Range none{0, 0};
   const auto sums = [&](int t) {
-    for (int l = L - 1; l >= 0; --l)
-      f(l, block_share(sizes[l], kUnitGrain, t, cores), block_share(sizes[l + 1], kColumnGrain, t, cores));
+    for (int l = L - 1; l >= 0; --l) {
+      const Range inputs = block_share(sizes[l], kUnitGrain, t, cores);
+      if (row_cores > 1) f(l, inputs, block_share(sizes[l + 1], kColumnGrain, t, cores));
+      else if (l > 0) {  // on the core that computed every row of them in phase 2
+        if (t == 0) f(l, Range{0, sizes[l]}, Range{0, sizes[l + 1]});
+      } else f(l, inputs, t == 0 ? Range{0, sizes[1]} : none);
+    }
   };
   if (cores <= 1) return sums(0);
   run_parallel(cores, sums);

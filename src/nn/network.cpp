@@ -193,7 +193,7 @@ void Network<T>::begin_step(const Examples<T>& ex) {
 }
 
 // The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
-// layer's product in two parts by inputs, everything per example by rows, and the
+// layer's product in two parts by inputs, everything per example (on one core, or by rows), and the
 // sums over the batch by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
@@ -205,14 +205,14 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   training_step();  // the adaptive thread pool counts steps (core/parallel.hpp)
   if (arch_.batch_norm) return normalized_step(ex, sums);
   begin_step(ex);
-  first_layer_forward(/*updating=*/true);           // Z_1 = X W_1^T + b_1, in two parts
-  split_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
-    add_first_layer_parts(r0, r1);                  //   Z_1 = P_0 + P_1
-    forward_rows(r0, r1, /*output=*/false);         //   Z_l, A_l, and the output
-    backward_rows(ex.labels, ex.batch, r0, r1);     //   the loss, dZ_D .. dZ_1
+  first_layer_forward(/*updating=*/true);                                      // Z_1 = X W_1^T + b_1, in two parts
+  const int row_cores = split_step_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
+    add_first_layer_parts(r0, r1);                                             //   Z_1 = P_0 + P_1
+    forward_rows(r0, r1, /*output=*/false);                                    //   Z_l, A_l, and the output
+    backward_rows(ex.labels, ex.batch, r0, r1);                                //   the loss, dZ_D .. dZ_1
   });
   // dW_l = dZ_l^T A_{l-1}, db_l = sum_b dZ_l, or the update they feed, for each core's units
-  split_weight_sums(arch_.sizes, B, [&](int l, Range in, Range out) {
+  split_weight_sums(arch_.sizes, B, row_cores, [&](int l, Range in, Range out) {
     // layer 1 reads only its inputs in, so a core writes only those columns of its batch copy
     const Matrix<const T> X = l == 0 ? input_.here(in.first, in.second) : layer_input(l);
     sums(layers[l], X, G_[l].view(), {in.first, in.second, out.first, out.second});

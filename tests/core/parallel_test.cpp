@@ -3,6 +3,7 @@
 // go back to the calling thread.
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -118,6 +119,24 @@ TEST(Parallel, NestedCallsRunOnTheTaskThread) {
   });
   for (int t = 0; t < 2; ++t)
     for (int u = 0; u < 2; ++u) EXPECT_EQ(inner[t][u], outer[t]);
+  set_threads(0);
+}
+
+TEST(Parallel, RunAloneKeepsItsJobsOnTheCallingThread) {
+  set_threads(2);
+  const auto caller = std::this_thread::get_id();
+  std::thread::id inner[2];
+  run_alone([&](int t) {
+    EXPECT_EQ(t, 0);
+    EXPECT_EQ(threads(), 1);
+    run_parallel(2, [&](int u) { inner[u] = std::this_thread::get_id(); });
+  });
+  EXPECT_EQ(inner[0], caller);
+  EXPECT_EQ(inner[1], caller);
+  EXPECT_EQ(threads(), 2);
+  // however the task ends, the caller's jobs split again afterwards
+  EXPECT_THROW(run_alone([](int) { throw std::runtime_error("task failed"); }), std::runtime_error);
+  EXPECT_EQ(threads(), 2);
   set_threads(0);
 }
 

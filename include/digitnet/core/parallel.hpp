@@ -59,6 +59,10 @@ using TaskRef = FunctionRef<void(int)>;  // a task, given its index
 // the task it took only. tasks must not exceed threads(). Called from inside a task, runs them
 // all on that thread.
 void run_parallel(int tasks, TaskRef task);
+// Runs task(0) on the calling thread as a task of its own, with no hand-off: the jobs inside it
+// run on this thread (threads() is 1 there), as they would inside a task of run_parallel. For a
+// phase that must stay on one core while the pool has more (kernels/split.hpp).
+void run_alone(TaskRef task);
 
 // Share t of [0, n) split `tasks` ways in whole blocks of `grain` (whole vectors or tiles;
 // the last block may be short): {begin, end}, possibly empty.
