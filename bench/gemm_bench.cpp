@@ -72,55 +72,45 @@ void on_core(int core, F f) {
   }
 }
 
-// What a training step pays for each cache line that crosses between the cores (the other
-// core's rows of P_1 and dZ_1: 16 KB each way a step at batch 32): 16 KB read in order, right
-// after the other core wrote it, against the same read after this core wrote it. Nanoseconds a
-// line, the median of 2000 rounds.
-static std::pair<double, double> line_reads() {
-  set_threads(2);
-  std::vector<float> buffer(16 * 1024 / sizeof(float));
-  volatile float sink = 0;
-  const auto median_ns = [&](int writer) {
-    std::vector<double> ns;
-    for (int round = 0; round < 2000; ++round) {
-      on_core(writer, [&] {
-        for (auto& v : buffer) v += 1;
-      });
-      const auto t0 = std::chrono::steady_clock::now();
-      float sum = 0;
-      for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
-      sink = sink + sum;
-      ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
-    return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
-  };
-  return {median_ns(1), median_ns(0)};
-}
-
-// And what the core that writes such a line next pays (kRowSplitWork in src/kernels/split.hpp):
-// 16 KB written in order, right after the other core read it (its copy must be dropped first),
-// against the same write after this core read it. Nanoseconds a line, the median of 2000 rounds.
-static std::pair<double, double> line_writes() {
+// Nanoseconds a cache line of a 16 KB buffer that timed(buffer) takes on this thread, right after
+// before(buffer) ran on pool thread `core` (0: this one): the median of 2000 rounds.
+template <class Before, class Timed>
+static double ns_per_line(int core, Before before, Timed timed) {
   set_threads(2);
   std::vector<float> buffer(16 * 1024 / sizeof(float), 1.0f);
-  volatile float sink = 0;
-  const auto median_ns = [&](int reader) {
-    std::vector<double> ns;
-    for (int round = 0; round < 2000; ++round) {
-      on_core(reader, [&] {
-        float sum = 0;
-        for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
-        sink = sink + sum;
-      });
-      const auto t0 = std::chrono::steady_clock::now();
-      for (auto& v : buffer) v = float(round);
-      ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
-    }
-    std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
-    return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
-  };
-  return {median_ns(1), median_ns(0)};
+  std::vector<double> ns;
+  for (int round = 0; round < 2000; ++round) {
+    on_core(core, [&] { before(buffer); });
+    const auto t0 = std::chrono::steady_clock::now();
+    timed(buffer);
+    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::nth_element(ns.begin(), ns.begin() + ns.size() / 2, ns.end());
+  return ns[ns.size() / 2] / (double(buffer.size()) * sizeof(float) / 64);
+}
+
+static volatile float line_sink = 0;
+static void read_lines(std::vector<float>& buffer) {
+  float sum = 0;
+  for (std::size_t i = 0; i < buffer.size(); i += 64 / sizeof(float)) sum += buffer[i];
+  line_sink = line_sink + sum;
+}
+static void write_lines(std::vector<float>& buffer) {  // stores only: no line is read first
+  static float stamp = 0;
+  stamp += 1;
+  std::fill(buffer.begin(), buffer.end(), stamp);
+}
+
+// What a training step pays for each cache line that crosses between the cores (the other
+// core's rows of P_1 and dZ_1: 16 KB each way a step at batch 32): a line read in order right
+// after the other core wrote it, against after this core did; and what the core that writes
+// such a line next pays (kRowSplitWork in src/kernels/split.hpp): a line written right after the
+// other core read it (its copy must be dropped first), against after this core did.
+static std::pair<double, double> line_reads() {
+  return {ns_per_line(1, write_lines, read_lines), ns_per_line(0, write_lines, read_lines)};
+}
+static std::pair<double, double> line_writes() {
+  return {ns_per_line(1, read_lines, write_lines), ns_per_line(0, read_lines, write_lines)};
 }
 
 // A hand-off to the other core and back: a job whose first task waits until the worker has
