@@ -1,19 +1,29 @@
 #!/usr/bin/python3
 """A/B of two builds: digitnet_bench of each, alternated, N rounds; after/before of medians and bests.
 
-Usage: /usr/bin/python3 bench/ab.py BEFORE_BUILD_DIR AFTER_BUILD_DIR [ROUNDS [THREADS]]  (Fashion-MNIST from Debian;
-THREADS 0, the default, takes every core). Each round also prints after/before of that round's pair: on a
-machine whose speed drifts, the pairs' ratios are steadier than the medians of the times.
+Usage: /usr/bin/python3 bench/ab.py BEFORE_BUILD_DIR AFTER_BUILD_DIR [ROUNDS [THREADS]] [--before ARGS] [--after ARGS]
+(Fashion-MNIST from Debian; THREADS 0, the default, takes every core; --before and --after add digitnet_bench's
+options to one side, e.g. the same build twice: build build 6 2 --before "--rows split" --after "--rows one").
+Each round also prints after/before of that round's pair: on a machine whose speed drifts, the pairs' ratios
+are steadier than the medians of the times.
 """
-import json, subprocess, statistics, sys
-before, after = sys.argv[1], sys.argv[2]
-rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-threads = sys.argv[4] if len(sys.argv) > 4 else "0"
+import json, shlex, subprocess, statistics, sys
+argv, extra = [], {"before": [], "after": []}
+args = iter(sys.argv[1:])
+for a in args:
+    if a in ("--before", "--after"):
+        extra[a[2:]] = shlex.split(next(args))
+    else:
+        argv.append(a)
+before, after = argv[0], argv[1]
+rounds = int(argv[2]) if len(argv) > 2 else 4
+threads = argv[3] if len(argv) > 3 else "0"
 data = "/usr/share/datasets/fashion-mnist"
 res = {"before": [], "after": []}
 for r in range(rounds):
     for name, build in (("before", before), ("after", after)) if r % 2 == 0 else (("after", after), ("before", before)):
-        out = subprocess.run([build + "/digitnet_bench", data, "3", threads], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([build + "/digitnet_bench", data, "3", threads] + extra[name], capture_output=True, text=True,
+                             check=True).stdout
         j = json.loads(out.strip().splitlines()[-1])
         row = {"b32": statistics.median(j["epoch_seconds"]), "b128": statistics.median(j["batch128"]["epoch_seconds"]),
                "full": statistics.median(j["full_batch"]["epoch_seconds"]), "inf1": j["infer_batch1_seconds"],

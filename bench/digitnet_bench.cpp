@@ -1,6 +1,9 @@
 // digitnet's side of bench/run.sh: the seed network (784-128-64-10 ReLU, softmax + CE)
 // trained and run on real data, timed, as one JSON object on stdout.
 //   digitnet_bench DATA_DIR EPOCHS THREADS [--plain]
+//   digitnet_bench DATA_DIR EPOCHS THREADS --rows one|split
+// --rows keeps a training step's per-example phase on one core, or splits it by rows, whatever
+// its size (src/kernels/split.hpp, kRowSplitWork); bench/ab.py times the two against each other.
 //   digitnet_bench DATA_DIR EPOCHS THREADS --serving DIR
 // The second trains the seed network (batch 32) and times serving it, float32 and int8, and
 // writes what ONNX Runtime's side of the comparison needs (bench/onnx_bench.mjs) into DIR:
@@ -27,6 +30,7 @@
 #include "digitnet/train/trainer.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/qgemm.hpp"
+#include "kernels/split.hpp"
 #include "peak.hpp"
 
 using namespace digitnet;
@@ -121,7 +125,7 @@ nlohmann::json serving(const DataSplit& data, const Normalizer& norm, int epochs
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: digitnet_bench DATA_DIR EPOCHS THREADS [--plain]\n");
+    std::fprintf(stderr, "usage: digitnet_bench DATA_DIR EPOCHS THREADS [--plain | --rows one|split]\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -129,6 +133,14 @@ int main(int argc, char** argv) {
   const int threads = set_threads(std::stoi(argv[3]));
   const bool plain = argc > 4 && std::strcmp(argv[4], "--plain") == 0;
   use_plain_kernels(plain);
+  if (argc > 5 && std::strcmp(argv[4], "--rows") == 0) {
+    const std::string way = argv[5];
+    if (way != "one" && way != "split") {
+      std::fprintf(stderr, "digitnet_bench: --rows is one or split, not %s\n", way.c_str());
+      return 2;
+    }
+    use_step_rows_way(way == "one" ? 1 : 2);
+  }
   const DataSplit data = load_data(dir, {}, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);
   if (argc > 5 && std::strcmp(argv[4], "--serving") == 0) {

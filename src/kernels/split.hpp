@@ -8,6 +8,7 @@
 // is split). Other kernels count their items as the multiply-adds that take as long on one
 // core, measured by `build/gemm_bench --costs` (docs/performance.md, "Splitting work").
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstddef>
 #include <span>
@@ -142,10 +143,16 @@ void split_rows(std::span<const int> sizes, int B, F&& f) {
 // A training step's phase 2 stays on one core below this much work. Split by rows, it leaves
 // half of every hidden layer's activations and of layers 2..D's weights on the other core,
 // whose lines the next phase reads and the next step writes again (above). For the seed
-// network one core was faster up to a batch of 128 rows (2.7 million multiply-adds: 9-10% an
-// epoch, bench/ab.sh), and the split faster at 256 (5.5 million: 5%); for 784-1024-512-10 at
-// batch 128 (135 million) one core would cost a third more.
+// network one core was 7-9% faster at batches of 32 and 128 (2.7 million multiply-adds) and 3%
+// slower in the full batch's chunks of 256 rows (5.5 million): `bench/ab.py build build 8 2
+// --before "--rows split" --after "--rows one"` (docs/performance.md).
 constexpr double kRowSplitWork = 4e6;
+
+// How a training step's phase 2 is shared: 0 by the rule above, 1 on one core, 2 by rows
+// wherever the cores would take them (for measuring the rule: `digitnet_bench --rows`; the
+// values are the same every way).
+inline std::atomic<int> step_rows_way{0};
+inline void use_step_rows_way(int way) { step_rows_way.store(way, std::memory_order_relaxed); }
 
 // Phase 2 of a training step: f(r0, r1) for each core's rows; returns the number of cores that
 // took rows (split_weight_sums needs it). On one core it runs as a task of its own, so that its
@@ -153,7 +160,9 @@ constexpr double kRowSplitWork = 4e6;
 template <class F>
 int split_step_rows(std::span<const int> sizes, int B, F&& f) {
   const double work = row_work(sizes, B);
-  const int cores = work < kRowSplitWork ? 1 : cores_for(work, B);
+  const int way = step_rows_way.load(std::memory_order_relaxed);
+  const bool alone = way == 1 || (way == 0 && work < kRowSplitWork);
+  const int cores = alone ? 1 : cores_for(work, B);
   if (cores > 1) {
     run_shares(cores, B, f);
     return cores;

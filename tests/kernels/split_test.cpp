@@ -91,5 +91,21 @@ TEST(StepShares, PhaseTwoOnOneCoreDoesNotSplitItsProducts) {
   set_threads(0);
 }
 
+TEST(StepShares, PhaseTwosWayCanBeForcedForMeasuring) {
+  set_threads(2);
+  const std::vector<int> seed{784, 128, 64, 10}, wide{784, 1024, 256, 10};
+  const auto rows = [](const std::vector<int>& sizes, int B) { return split_step_rows(sizes, B, [](int, int) {}); };
+  use_step_rows_way(1);  // one core, however much work
+  EXPECT_EQ(rows(wide, 128), 1);
+  use_step_rows_way(2);  // by rows, however little (once the pool's workers are awake)
+  int cores = 1;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (cores == 1 && std::chrono::steady_clock::now() < until) cores = rows(seed, 32);
+  EXPECT_EQ(cores, 2);
+  use_step_rows_way(0);
+  EXPECT_EQ(rows(seed, 32), 1);
+  set_threads(0);
+}
+
 }  // namespace
 }  // namespace digitnet
