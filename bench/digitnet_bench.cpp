@@ -125,7 +125,8 @@ nlohmann::json serving(const DataSplit& data, const Normalizer& norm, int epochs
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: digitnet_bench DATA_DIR EPOCHS THREADS [--plain | --rows one|split]\n");
+    std::fprintf(stderr,
+                 "usage: digitnet_bench DATA_DIR EPOCHS THREADS [--plain | --rows one|split | --ahead on|off]\n");
     return 2;
   }
   const std::string dir = argv[1];
@@ -140,6 +141,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     use_step_rows_way(way == "one" ? 1 : 2);
+  }
+  if (argc > 5 && std::strcmp(argv[4], "--ahead") == 0) {
+    const std::string on = argv[5];
+    if (on != "on" && on != "off") {
+      std::fprintf(stderr, "digitnet_bench: --ahead is on or off, not %s\n", on.c_str());
+      return 2;
+    }
+    use_first_layer_ahead(on == "on");
   }
   const DataSplit data = load_data(dir, {}, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);

@@ -171,26 +171,51 @@ int split_step_rows(std::span<const int> sizes, int B, F&& f) {
   return 1;
 }
 
+// Whether a training step computes the next step's first layer in its phase 3 when it can
+// (split_weight_sums; on by default, off for measuring: `digitnet_bench --ahead off`; the
+// values are the same either way).
+inline std::atomic<bool> first_layer_ahead{true};
+inline void use_first_layer_ahead(bool on) { first_layer_ahead.store(on, std::memory_order_relaxed); }
+
 // Phase 3: f(l, inputs, outputs) for every layer l (last first) and this core's share of its
 // input units (rows of W^T) and output units (biases). `row_cores`: the cores of phase 2.
-template <class F>
-void split_weight_sums(std::span<const int> sizes, int B, int row_cores, F&& f) {
+//
+// With `look_ahead` (the caller has the next step's batch, and this step's f is the update),
+// phase 1 of the next step joins this hand-off: a core that has updated its rows of W_1^T
+// computes the next batch's part of Z_1 over them, ahead(part, inputs), so that the next step
+// starts at phase 2 with one hand-off less and the core keeps the rows it wrote. Only where
+// those rows are the part's (one core, or two) and phase 2 was on one core (the core with part
+// 0 then updated all of b_1, which P_0 starts from). Returns whether it looked ahead: the sums
+// and the parts are the same values as a step that starts with phase 1.
+template <class F, class G>
+bool split_weight_sums(std::span<const int> sizes, int B, int row_cores, F&& f, bool look_ahead, G&& ahead) {
   const int L = static_cast<int>(sizes.size()) - 1;
   double work = 0;
   for (int l = 0; l < L; ++l) work += double(B) * sizes[l] * sizes[l + 1];
   const int cores = cores_for(work);
+  const bool looking =
+      look_ahead && row_cores == 1 && cores <= kFirstLayerParts && first_layer_ahead.load(std::memory_order_relaxed);
   const Range none{0, 0};
   const auto sums = [&](int t) {
     for (int l = L - 1; l >= 0; --l) {
-      const Range inputs = block_share(sizes[l], kUnitGrain, t, cores);
+      const Range inputs = block_share(sizes[l], kUnitGrain, t, cores);  // for two cores, first_layer_part(t)
       if (row_cores > 1) f(l, inputs, block_share(sizes[l + 1], kColumnGrain, t, cores));
       else if (l > 0) {  // on the core that computed every row of them in phase 2
         if (t == 0) f(l, Range{0, sizes[l]}, Range{0, sizes[l + 1]});
       } else f(l, inputs, t == 0 ? Range{0, sizes[1]} : none);
     }
+    if (!looking) return;
+    if (cores == 1)
+      for (int p = 0; p < kFirstLayerParts; ++p) ahead(p, first_layer_part(sizes[0], p));
+    else ahead(t, first_layer_part(sizes[0], t));
   };
-  if (cores <= 1) return sums(0);
-  run_parallel(cores, sums);
+  if (cores <= 1) sums(0);
+  else run_parallel(cores, sums);
+  return looking;
+}
+template <class F>
+void split_weight_sums(std::span<const int> sizes, int B, int row_cores, F&& f) {
+  split_weight_sums(sizes, B, row_cores, f, false, [](int, Range) {});
 }
 
 // Whether each core should write a batch of `rows` for itself (core/batch.hpp) rather than

@@ -26,6 +26,7 @@ Network<T>::Network(Architecture arch) : arch_(std::move(arch)) {
 template <class T>
 void Network<T>::init(const Init& init, Rng& rng) {
   for (auto& layer : layers) init_dense(layer, init, rng);
+  weights_changed();
 }
 
 template <class T>
@@ -57,7 +58,7 @@ Matrix<const T> Network<T>::layer_input(int l) {
 }
 
 template <class T>
-void Network<T>::start(const Batch<T>& X, bool training) {
+void Network<T>::start(const Batch<T>& X, bool training, bool prepared) {
   if (X.cols() != arch_.inputs())
     throw Error(fmt::format("input has {} values per example but the network expects {}", X.cols(), arch_.inputs()));
   const int B = X.rows();
@@ -66,7 +67,9 @@ void Network<T>::start(const Batch<T>& X, bool training) {
     A_[l].resize(B, arch_.sizes[l + 1]);
     G_[l].resize(B, arch_.sizes[l + 1]);
   }
-  input_.start(X);
+  if (prepared) input_.start_prepared(X);
+  else input_.start(X);
+  ahead_keys_.clear();  // Z_1's parts are this step's now, or overwritten
   dropping_ = training && !dropout_.empty();
   if (!dropping_) return;
   for (std::size_t l = 0; l < dropout_.size(); ++l) {
@@ -84,10 +87,15 @@ void Network<T>::first_layer_forward(bool updating) {
   split_first_layer(arch_.sizes, Z_[0].rows, updating, [&](int part, Range inputs, Range rows, Range columns) {
     const int n = rows.second - rows.first;
     const Matrix<const T> X = input_.here(inputs.first, inputs.second).rows_view(rows.first, n);
-    const Units units{inputs.first, inputs.second, columns.first, columns.second};
-    if (part == 0) dense_forward((*infer_)[0], X, Z_[0].view().rows_view(rows.first, n), units);
-    else dense_forward_terms((*infer_)[0], X, P_.view().rows_view(rows.first, n), units);
+    first_layer_terms((*infer_)[0], part, X, rows.first, {inputs.first, inputs.second, columns.first, columns.second});
   });
+}
+
+// Part `part` of Z_1 for X's rows (row r0 on): P_0 (from b_1) or P_1, over units' inputs and outputs.
+template <class T>
+void Network<T>::first_layer_terms(const Dense<T>& layer, int part, Matrix<const T> X, int r0, Units units) {
+  if (part == 0) dense_forward(layer, X, Z_[0].view().rows_view(r0, X.rows), units);
+  else dense_forward_terms(layer, X, P_.view().rows_view(r0, X.rows), units);
 }
 
 // Z_1 = P_0 + P_1 for rows [r0, r1), after a training step's first_layer_forward.
@@ -183,18 +191,27 @@ typename Network<T>::WeightSums Network<T>::gradient_sums(bool accumulate) {
 
 // A training step's inputs, row keys and dropout draws: what both kinds of step start from.
 template <class T>
-void Network<T>::begin_step(const Examples<T>& ex) {
+void Network<T>::begin_step(const Examples<T>& ex, bool prepared) {
   infer_ = &layers;
-  start(ex.X, /*training=*/true);
+  start(ex.X, /*training=*/true, prepared);
   keys_ = ex.keys;
   draws_.resize(dropout_.size());
   for (std::size_t l = 0; l < dropout_.size(); ++l) draws_[l] = Rng(ex.draw, kDropoutStream + l).next();
   row_loss_.resize(static_cast<std::size_t>(ex.X.rows()));
 }
 
+// Whether the last step computed this step's Z_1 parts ahead, on these very examples.
+template <class T>
+bool Network<T>::prepared(const Examples<T>& ex) const {
+  return !ahead_keys_.empty() && ex.X.fill && ex.X.rows() == Z_[0].rows &&
+         std::equal(ahead_keys_.begin(), ahead_keys_.end(), ex.keys.begin(), ex.keys.end());
+}
+
 // The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
 // layer's product in two parts by inputs, everything per example (on one core, or by rows), and the
 // sums over the batch by units. The sums come last, so every dA_{l-1} was computed with W before its update.
+// Given the next step's batch, the last hand-off also computes that step's first layer, with W_1
+// as this step leaves it, and the next step (on the same examples) starts at phase 2.
 template <class T>
 T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows();
@@ -204,19 +221,30 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
   folded_ = false;  // the weights change with this step
   training_step();  // the adaptive thread pool counts steps (core/parallel.hpp)
   if (arch_.batch_norm) return normalized_step(ex, sums);
-  begin_step(ex);
-  first_layer_forward(/*updating=*/true);                                      // Z_1 = X W_1^T + b_1, in two parts
+  const bool ready = prepared(ex);
+  begin_step(ex, ready);
+  if (!ready) first_layer_forward(/*updating=*/true);                          // Z_1 = X W_1^T + b_1, in two parts
   const int row_cores = split_step_rows(arch_.sizes, B, [&](int r0, int r1) {  // per example:
     add_first_layer_parts(r0, r1);                                             //   Z_1 = P_0 + P_1
     forward_rows(r0, r1, /*output=*/false);                                    //   Z_l, A_l, and the output
     backward_rows(ex.labels, ex.batch, r0, r1);                                //   the loss, dZ_D .. dZ_1
   });
+  // Z_1 is free once phase 2 has read it (but for one layer it is the output, read after the step)
+  const bool next = ex.next && ex.next->fill && ex.next->rows() == B && static_cast<int>(ex.next_keys.size()) == B &&
+                    arch_.depth() > 1;
+  if (next) input_.start_next(*ex.next);
   // dW_l = dZ_l^T A_{l-1}, db_l = sum_b dZ_l, or the update they feed, for each core's units
-  split_weight_sums(arch_.sizes, B, row_cores, [&](int l, Range in, Range out) {
+  const auto weight_sums = [&](int l, Range in, Range out) {
     // layer 1 reads only its inputs in, so a core writes only those columns of its batch copy
     const Matrix<const T> X = l == 0 ? input_.here(in.first, in.second) : layer_input(l);
     sums(layers[l], X, G_[l].view(), {in.first, in.second, out.first, out.second});
-  });
+  };
+  const auto next_first_layer = [&](int part, Range in) {  // the next batch's part of Z_1
+    first_layer_terms(layers[0], part, input_.next_here(in.first, in.second), 0,
+                      {in.first, in.second, 0, arch_.sizes[1]});
+  };
+  if (split_weight_sums(arch_.sizes, B, row_cores, weight_sums, next, next_first_layer))
+    ahead_keys_.assign(ex.next_keys.begin(), ex.next_keys.end());
   T loss = 0;
   for (const T v : row_loss_) loss += v;
   return loss / T(ex.batch);
@@ -227,7 +255,7 @@ T Network<T>::train_step(const Examples<T>& ex, WeightSums sums) {
 template <class T>
 T Network<T>::normalized_step(const Examples<T>& ex, WeightSums sums) {
   const int B = ex.X.rows(), L = arch_.depth();
-  begin_step(ex);
+  begin_step(ex, /*prepared=*/false);
   Zhat_.resize(L);
   inv_std_.resize(L);
   for (int l = 0; l < L; ++l) {

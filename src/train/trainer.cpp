@@ -156,6 +156,7 @@ bool Trainer::run_batches(const Dataset& train, const Progress& progress, const 
   const std::size_t n = train.size(), count = batches(n);
   const std::size_t batch = recipe_.batch == 0 ? n : static_cast<std::size_t>(recipe_.batch);
   const std::size_t tick = std::max<std::size_t>(1, count / 100);
+  net_.weights_changed();  // set since the last pass, perhaps (a resumed run): no first layer computed ahead is kept
   while (st_.batch < count) {
     const auto start = std::chrono::steady_clock::now();
     const std::size_t b = st_.batch, first = b * batch, rows = std::min(batch, n - first);
@@ -220,12 +221,17 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
     for (std::size_t k = 0; k < shares.size(); ++k) {
       const Share& s = shares[k];
       const auto idx = order.subspan(first + s.begin, s.end - s.begin);
-      // the rows to load into cache meanwhile: the next share's, or those after this batch
+      // the rows to load into cache meanwhile: the next share's, or those after this batch (the
+      // next batch's when it is as large: a fused update can compute its first layer ahead)
       const std::size_t next = k + 1 < shares.size() ? first + shares[k + 1].begin : first + count;
       const std::size_t ahead_rows = k + 1 < shares.size() ? shares[k + 1].end - shares[k + 1].begin : idx.size();
-      const auto ahead = order.subspan(next, std::min(ahead_rows, order.size() - next));
+      const auto rows_from = [&](std::size_t i) {
+        return order.subspan(std::min(i, order.size()), std::min(ahead_rows, order.size() - std::min(i, order.size())));
+      };
+      const auto ahead = rows_from(next), after = rows_from(next + ahead_rows);
       const auto sums = fused ? Network<float>::WeightSums(sgd) : Network<float>::gradient_sums(s.accumulate);
-      const float loss = share_step(train, idx, ahead, static_cast<int>(count), draw, sums, s.accumulate);
+      const Ahead look{ahead, after, fused && ahead.size() == idx.size()};
+      const float loss = share_step(train, idx, look, static_cast<int>(count), draw, sums, s.accumulate);
       totals.loss += loss;
       const Matrix<const float> out = net_.output();
       for (std::size_t i = 0; i < idx.size(); ++i)
@@ -243,22 +249,31 @@ Trainer::BatchResult Trainer::train_batch(const Dataset& train, std::size_t firs
 
 // One step on rows idx of a batch of `batch` rows; asks for the rows `ahead` to be loaded into
 // cache meanwhile. A small batch without augmentation is written by each core for itself
-// (kernels/split.hpp); any other is converted (and distorted) once, here.
-float Trainer::share_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                          int batch, std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate) {
+// (kernels/split.hpp); any other is converted (and distorted) once, here. Such a batch can also
+// be the next step's, written ahead: after a fused update, Network::train_step then computes
+// that step's first layer in this one.
+float Trainer::share_step(const Dataset& train, std::span<const std::size_t> idx, const Ahead& ahead, int batch,
+                          std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate) {
   const int rows = static_cast<int>(idx.size());
   y_.resize(idx.size());
   for (std::size_t i = 0; i < idx.size(); ++i) y_[i] = train.labels[idx[i]];
   if (!augment_.any() && batch_written_on_each_core(rows)) {
     const auto gather = [&](Matrix<float> X, int first) {
       norm_.gather(train, idx, X, first);
-      train.prefetch(ahead, first, X.cols);
+      train.prefetch(ahead.rows, first, X.cols);
     };
-    const Batch<float>::Fill fill(gather);
-    return net_.train_step({Batch<float>(rows, train.features(), fill), y_, batch, idx, draw, accumulate}, sums);
+    const auto gather_next = [&](Matrix<float> X, int first) {
+      norm_.gather(train, ahead.rows, X, first);
+      train.prefetch(ahead.after, first, X.cols);
+    };
+    const Batch<float>::Fill fill(gather), fill_next(gather_next);
+    const Batch<float> next(rows, train.features(), fill_next);
+    Examples<float> ex{Batch<float>(rows, train.features(), fill), y_, batch, idx, draw, accumulate};
+    if (ahead.next_step) ex.next = &next, ex.next_keys = ahead.rows;
+    return net_.train_step(ex, sums);
   }
   fill_batch(train, idx, batch_draw(recipe_.seed, kAugmentStream, st_.epoch, st_.batch));
-  train.prefetch(ahead);
+  train.prefetch(ahead.rows);
   return net_.train_step({X_.view(), y_, batch, idx, draw, accumulate}, sums);
 }
 

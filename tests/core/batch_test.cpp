@@ -41,6 +41,40 @@ TEST(Batch, CopiesWriteTheColumnsReadOnce) {
   EXPECT_EQ(written, 1);
 }
 
+// The next step's batch, written ahead into copies of its own, becomes the step's batch with
+// the columns written ahead; this step's copies are untouched by it.
+TEST(Batch, TheNextBatchWrittenAheadIsTheNextStepsBatch) {
+  constexpr int kRows = 2, kCols = 20;
+  int written_now = 0, written_next = 0;
+  const auto now = [&](Matrix<float> X, int first) {
+    for (int r = 0; r < X.rows; ++r)
+      for (int c = 0; c < X.cols; ++c) X(r, c) = float(first + c);
+    written_now += X.cols;
+  };
+  const auto next = [&](Matrix<float> X, int first) {
+    for (int r = 0; r < X.rows; ++r)
+      for (int c = 0; c < X.cols; ++c) X(r, c) = float(-(first + c));
+    written_next += X.cols;
+  };
+  const Batch<float>::Fill fill_now(now), fill_next(next);
+  CoreCopies<float> copies;
+  copies.start(Batch<float>(kRows, kCols, fill_now));
+  EXPECT_EQ(copies.here(0, 10)(1, 3), 3.0f);
+  copies.start_next(Batch<float>(kRows, kCols, fill_next));
+  EXPECT_EQ(copies.next_here(0, 10)(1, 3), -3.0f);
+  EXPECT_EQ(copies.here(0, 10)(1, 3), 3.0f);  // this step's batch as it was
+  EXPECT_EQ(written_now, 10);
+  EXPECT_EQ(written_next, 10);
+  // The next step: its batch's columns 0..10 were written ahead; 10..20 are written when read
+  // (by the fill it starts with, which writes the same values).
+  copies.start_prepared(Batch<float>(kRows, kCols, fill_next));
+  EXPECT_EQ(copies.here(0, 10)(1, 3), -3.0f);
+  EXPECT_EQ(written_next, 10);
+  EXPECT_EQ(copies.here(0, 20)(0, 15), -15.0f);
+  EXPECT_EQ(written_next, 30);
+  EXPECT_EQ(written_now, 10);
+}
+
 TEST(Batch, AMatrixIsReadAsItIs) {
   Tensor<float> X(2, 3);
   X.fill(7);

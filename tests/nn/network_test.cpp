@@ -90,5 +90,78 @@ TEST(Network, SplitAndFusedStepEqualsTheReference) {
   set_threads(0);
 }
 
+// Given the next step's batch, a fused step computes that step's first layer in its last
+// hand-off (kernels/split.hpp), and the next step starts from it: the same bits as steps that
+// compute their own, on any thread count. A step on other examples, or after forward() or
+// weights_changed(), computes its own.
+TEST(Network, FirstLayerComputedAheadGivesTheSameSteps) {
+  const Dataset data = test::synthetic(100, 28, 28, 4);
+  const Normalizer norm = Normalizer::fit(Normalizer::scale, data);
+  std::vector<std::size_t> order(100);
+  std::iota(order.begin(), order.end(), 0);
+  const std::vector<int> y(data.labels.begin(), data.labels.end());
+  constexpr int kB = 25;
+  const auto rows = [&](int first) { return std::span<const std::size_t>(order).subspan(first, kB); };
+  struct Fills {
+    int own = 0, next = 0;  // calls of the step's fill and of the next batch's
+  };
+  // One step on rows first.., with the rows next.. as the next step's (next < 0: none given).
+  const auto step = [&](Network<float>& net, Fills& fills, int first, int next) {
+    const auto idx = rows(first);
+    const auto fill = [&](Matrix<float> X, int c) { ++fills.own, norm.gather(data, idx, X, c); };
+    const auto fill_next = [&](Matrix<float> X, int c) { ++fills.next, norm.gather(data, rows(next), X, c); };
+    const Batch<float>::Fill own(fill), ahead(fill_next);
+    const Batch<float> next_batch(kB, 784, ahead);
+    Examples<float> ex{Batch<float>(kB, 784, own), std::span(y).subspan(first, kB), kB, idx, 7};
+    if (next >= 0) ex.next = &next_batch, ex.next_keys = rows(next);
+    return net.train_step(ex, FusedSgd<float>{0.1f});
+  };
+  Network<float> start({{784, 128, 64, 10}, Activation::relu, Loss::cross_entropy});
+  Rng rng(9, kInitStream);
+  start.init(Init{}, rng);
+  Tensor<float> image(1, 784);
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << threads << " threads");
+    set_threads(threads);
+    Network<float> ahead = start, own = start;
+    Fills a, o;
+    const auto same_step = [&](const char* when, int first, int next) {
+      a = o = {};
+      EXPECT_EQ(step(ahead, a, first, next), step(own, o, first, -1)) << when;
+      for (std::size_t l = 0; l < own.layers.size(); ++l) {
+        EXPECT_EQ(test::values(ahead.layers[l].Wt), test::values(own.layers[l].Wt)) << when << ", layer " << l + 1;
+        EXPECT_EQ(test::values(ahead.layers[l].b), test::values(own.layers[l].b)) << when << ", layer " << l + 1;
+      }
+      EXPECT_EQ(test::values(ahead.output()), test::values(own.output())) << when;
+    };
+    same_step("a first step", 0, 25);
+    if (threads == 1) {
+      EXPECT_GT(a.next, 0) << "one core always looks ahead";
+    }
+    same_step("a step from the first layer computed ahead", 25, 50);
+    if (threads == 1) {
+      EXPECT_EQ(a.own, 0) << "a step computed ahead writes no batch of its own";
+      EXPECT_GT(o.own, 0);
+    }
+    norm.gather(data, rows(0).first(1), image.view());
+    ahead.forward(image.view());  // overwrites Z_1: the next step computes its own
+    same_step("a step after forward()", 50, 75);
+    if (threads == 1) {
+      EXPECT_GT(a.own, 0);
+    }
+    same_step("a step on other examples than computed ahead", 0, -1);
+    if (threads == 1) {
+      EXPECT_GT(a.own, 0);
+    }
+    same_step("a step", 25, 50);
+    ahead.weights_changed();
+    same_step("a step after weights_changed()", 50, -1);
+    if (threads == 1) {
+      EXPECT_GT(a.own, 0);
+    }
+  }
+  set_threads(0);
+}
+
 }  // namespace
 }  // namespace digitnet

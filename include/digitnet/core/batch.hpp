@@ -28,42 +28,63 @@ struct Batch {
   int cols() const { return X.cols; }
 };
 
-// One step's batch as each core reads it.
+// One step's batch as each core reads it; and, when the caller knows it, the next step's,
+// written ahead in this step (Network::train_step's look-ahead) into copies of their own.
 template <class T>
 class CoreCopies {
  public:
   // A new step: no core has written its copy yet.
-  void start(const Batch<T>& batch) {
-    X_ = batch.X;
-    fill_ = batch.fill;
-    if (!fill_) return;
-    // Started inside a task, every read of this step is on this thread (threads() is 1 there).
-    first_core_ = current_core();
-    copies_.resize(threads());
-    written_.assign(copies_.size(), {0, 0});
-  }
+  void start(const Batch<T>& batch) { now_.start(batch); }
   // The batch as the calling core reads it: the matrix, or this core's copy, whose columns
   // c0 .. c1 are written on their first read in this step (the other columns may not be).
-  Matrix<const T> here(int c0, int c1) {
-    if (!fill_) return X_;
-    const auto c = static_cast<std::size_t>(current_core() - first_core_);
-    auto& [w0, w1] = written_[c];  // the columns written so far
-    if (c0 < w0 || c1 > w1) {
-      copies_[c].resize(X_.rows, X_.cols);
-      (*fill_)(copies_[c].view().cols_view(c0, c1 - c0), c0);
-      if (w0 == w1 || c1 < w0 || c0 > w1) w0 = c0, w1 = c1;  // disjoint: those before are written again if read
-      else w0 = std::min(w0, c0), w1 = std::max(w1, c1);
-    }
-    return copies_[c].view();
+  Matrix<const T> here(int c0, int c1) { return now_.here(c0, c1); }
+  Matrix<const T> here() { return here(0, now_.X.cols); }
+
+  // The next step's batch (written by a fill, not a matrix, which the caller may reuse), read
+  // as here() reads this step's, into a second set of copies.
+  void start_next(const Batch<T>& next) { next_.start(next); }
+  Matrix<const T> next_here(int c0, int c1) { return next_.here(c0, c1); }
+  // A new step on the batch start_next was given (`batch` writes it the same way): the columns
+  // each core wrote ahead are its copy's, and the others are written when read.
+  void start_prepared(const Batch<T>& batch) {
+    std::swap(now_, next_);
+    now_.X = batch.X;
+    now_.fill = batch.fill;
+    now_.copies.resize(threads());  // a thread count set since (those added have written nothing)
+    now_.written.resize(now_.copies.size(), {0, 0});
   }
-  Matrix<const T> here() { return here(0, X_.cols); }
 
  private:
-  Matrix<const T> X_;
-  const typename Batch<T>::Fill* fill_ = nullptr;
-  int first_core_ = 0;
-  std::vector<Tensor<T>> copies_;
-  std::vector<std::pair<int, int>> written_;
+  struct Copies {
+    Matrix<const T> X;
+    const typename Batch<T>::Fill* fill = nullptr;
+    int first_core = 0;
+    std::vector<Tensor<T>> copies;
+    std::vector<std::pair<int, int>> written;  // per core: the columns written so far
+
+    void start(const Batch<T>& batch) {
+      X = batch.X;
+      fill = batch.fill;
+      if (!fill) return;
+      // Started inside a task, every read of this step is on this thread (threads() is 1 there).
+      first_core = current_core();
+      copies.resize(threads());
+      written.assign(copies.size(), {0, 0});
+    }
+    Matrix<const T> here(int c0, int c1) {
+      if (!fill) return X;
+      const auto c = static_cast<std::size_t>(current_core() - first_core);
+      auto& [w0, w1] = written[c];
+      if (c0 < w0 || c1 > w1) {
+        copies[c].resize(X.rows, X.cols);
+        (*fill)(copies[c].view().cols_view(c0, c1 - c0), c0);
+        if (w0 == w1 || c1 < w0 || c0 > w1) w0 = c0, w1 = c1;  // disjoint: those before are written again if read
+        else w0 = std::min(w0, c0), w1 = std::max(w1, c1);
+      }
+      return copies[c].view();
+    }
+  };
+  Copies now_, next_;
 };
 
 }  // namespace digitnet

@@ -45,6 +45,12 @@ struct Examples {
   std::span<const std::size_t> keys;  // one per row of X (the example's index in its dataset)
   std::uint64_t draw = 0;
   bool accumulate = false;  // batch normalization's statistics added to the step's before (as the sums' gradients)
+  // The next step's batch (written by a fill) and keys, where the caller knows them and nothing
+  // but this step's `sums` (a fused update) changes the weights before that step: its first
+  // layer is then computed in this step's last hand-off (Network::train_step). A next step on
+  // other keys, or after forward() or weights_changed(), computes its own.
+  const Batch<T>* next = nullptr;
+  std::span<const std::size_t> next_keys;
 };
 
 template <class T>
@@ -92,13 +98,15 @@ class Network {
   // a training step; a caller that writes the weights itself says so with weights_changed().
   void update_batch_statistics(double rows);
   const DenseLayers<T>& inference_layers();
-  void weights_changed() { folded_ = false; }
+  void weights_changed() { folded_ = false, ahead_keys_.clear(); }
 
  private:
-  void start(const Batch<T>& X, bool training);
-  void begin_step(const Examples<T>& ex);                     // a training step's inputs, row keys and dropout draws
+  void start(const Batch<T>& X, bool training, bool prepared = false);
+  void begin_step(const Examples<T>& ex, bool prepared);      // a training step's inputs, row keys and dropout draws
+  bool prepared(const Examples<T>& ex) const;                 // the last step computed this one's Z_1 parts
   T normalized_step(const Examples<T>& ex, WeightSums sums);  // the step of a network with batch normalization
   void first_layer_forward(bool updating);                    // updating: in a training step, W_1 updated after
+  void first_layer_terms(const Dense<T>& layer, int part, Matrix<const T> X, int r0, Units units);
   void add_first_layer_parts(int r0, int r1);
   void forward_rows(int r0, int r1, bool output);
   void backward_rows(std::span<const int> labels, int batch, int r0, int r1);
@@ -113,6 +121,8 @@ class Network {
   // A training step's Z_1 is summed in two parts over the inputs (kernels/split.hpp): P_0 in
   // Z_[0], P_1 here (B, sizes[1]); add_first_layer_parts adds them.
   Tensor<T> P_;
+  // The keys of the examples whose Z_1 parts the last step computed ahead (none: empty).
+  std::vector<std::size_t> ahead_keys_;
   // Dropout: D_[l] = A_[l] * M_[l] is what layer l+1 reads while training.
   std::vector<double> dropout_;
   std::vector<Tensor<T>> M_, D_;

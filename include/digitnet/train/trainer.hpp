@@ -126,8 +126,13 @@ class Trainer {
   void watch_divergence(double loss);
   EpochReport end_epoch(const Dataset& train);
   BatchResult train_batch(const Dataset& train, std::size_t first, std::size_t count, double lr);
-  float share_step(const Dataset& train, std::span<const std::size_t> idx, std::span<const std::size_t> ahead,
-                   int batch, std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate);
+  struct Ahead {
+    std::span<const std::size_t> rows;   // the rows after a step's: to load into cache meanwhile
+    std::span<const std::size_t> after;  // the rows after those
+    bool next_step = false;              // `rows` are the next step's, and only this step changes the weights
+  };
+  float share_step(const Dataset& train, std::span<const std::size_t> idx, const Ahead& ahead, int batch,
+                   std::uint64_t draw, Network<float>::WeightSums sums, bool accumulate);
   void fill_batch(const Dataset& train, std::span<const std::size_t> idx, std::uint64_t draw);
   void apply_update(double lr);
   // Runs f with the moving average of the weights in the network (when the recipe keeps one).
