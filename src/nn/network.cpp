@@ -207,7 +207,7 @@ bool Network<T>::prepared(const Examples<T>& ex) const {
          std::equal(ahead_keys_.begin(), ahead_keys_.end(), ex.keys.begin(), ex.keys.end());
 }
 
-// The step is split between cores in three hand-offs (src/kernels/split.hpp): the first
+// The step is split between cores in three phases (src/kernels/split.hpp): the first
 // layer's product in two parts by inputs, everything per example (on one core, or by rows), and the
 // sums over the batch by units. The sums come last, so every dA_{l-1} was computed with W before its update.
 // Given the next step's batch, the last hand-off also computes that step's first layer, with W_1
