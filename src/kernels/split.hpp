@@ -198,7 +198,9 @@ bool split_weight_sums(std::span<const int> sizes, int B, int row_cores, F&& f, 
   const Range none{0, 0};
   const auto sums = [&](int t) {
     for (int l = L - 1; l >= 0; --l) {
-      const Range inputs = block_share(sizes[l], kUnitGrain, t, cores);  // for two cores, first_layer_part(t)
+      // layer 1 on two cores: each core the part of Z_1 it sums (the look-ahead relies on it)
+      const Range inputs = l == 0 && cores == kFirstLayerParts ? first_layer_part(sizes[0], t)
+                                                               : block_share(sizes[l], kUnitGrain, t, cores);
       if (row_cores > 1) f(l, inputs, block_share(sizes[l + 1], kColumnGrain, t, cores));
       else if (l > 0) {  // on the core that computed every row of them in phase 2
         if (t == 0) f(l, Range{0, sizes[l]}, Range{0, sizes[l + 1]});
