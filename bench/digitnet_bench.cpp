@@ -2,15 +2,19 @@
 // trained and run on real data, timed, as one JSON object on stdout.
 //   digitnet_bench DATA_DIR EPOCHS THREADS [--plain]
 //   digitnet_bench DATA_DIR EPOCHS THREADS --rows one|split
+//   digitnet_bench DATA_DIR EPOCHS THREADS --ahead on|off
 // --rows keeps a training step's per-example phase on one core, or splits it by rows, whatever
-// its size (src/kernels/split.hpp, kRowSplitWork); bench/ab.py times the two against each other.
+// its size (src/kernels/split.hpp, kRowSplitWork); --ahead turns the look-ahead of a fused step
+// (the next step's first layer in its last hand-off) on or off; bench/ab.py times either
+// against the other.
 //   digitnet_bench DATA_DIR EPOCHS THREADS --serving DIR
-// The second trains the seed network (batch 32) and times serving it, float32 and int8, and
+// That one trains the seed network (batch 32) and times serving it, float32 and int8, and
 // writes what ONNX Runtime's side of the comparison needs (bench/onnx_bench.mjs) into DIR:
 // model.onnx, test.f32 (the test images' pixels as float32), and each precision's probabilities.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <numeric>
@@ -123,6 +127,16 @@ nlohmann::json serving(const DataSplit& data, const Normalizer& norm, int epochs
 
 }  // namespace
 
+// A measuring switch given as `FLAG yes|no` after THREADS: 1 for `yes`, 0 for `no`, -1 when
+// FLAG is not given. Any other value ends the program with a line naming the flag.
+static int two_way(int argc, char** argv, const char* flag, const char* yes, const char* no) {
+  if (argc <= 5 || std::strcmp(argv[4], flag) != 0) return -1;
+  if (std::strcmp(argv[5], yes) == 0) return 1;
+  if (std::strcmp(argv[5], no) == 0) return 0;
+  std::fprintf(stderr, "digitnet_bench: %s is %s or %s, not %s\n", flag, yes, no, argv[5]);
+  std::exit(2);
+}
+
 int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr,
@@ -134,22 +148,8 @@ int main(int argc, char** argv) {
   const int threads = set_threads(std::stoi(argv[3]));
   const bool plain = argc > 4 && std::strcmp(argv[4], "--plain") == 0;
   use_plain_kernels(plain);
-  if (argc > 5 && std::strcmp(argv[4], "--rows") == 0) {
-    const std::string way = argv[5];
-    if (way != "one" && way != "split") {
-      std::fprintf(stderr, "digitnet_bench: --rows is one or split, not %s\n", way.c_str());
-      return 2;
-    }
-    use_step_rows_way(way == "one" ? 1 : 2);
-  }
-  if (argc > 5 && std::strcmp(argv[4], "--ahead") == 0) {
-    const std::string on = argv[5];
-    if (on != "on" && on != "off") {
-      std::fprintf(stderr, "digitnet_bench: --ahead is on or off, not %s\n", on.c_str());
-      return 2;
-    }
-    use_first_layer_ahead(on == "on");
-  }
+  if (const int one = two_way(argc, argv, "--rows", "one", "split"); one >= 0) use_step_rows_way(one ? 1 : 2);
+  if (const int on = two_way(argc, argv, "--ahead", "on", "off"); on >= 0) use_first_layer_ahead(on == 1);
   const DataSplit data = load_data(dir, {}, 1);
   const Normalizer norm = Normalizer::fit(Normalizer::scale, data.train);
   if (argc > 5 && std::strcmp(argv[4], "--serving") == 0) {
